@@ -1,0 +1,34 @@
+"""matgrad: derivatives of matrix expressions in matrix notation, with the steps shown,
+checked numerically.
+
+>>> import matgrad as mg
+>>> m, n = mg.dims("m n")
+>>> X, w = mg.matrix("X", m, n), mg.vector("w", n)
+>>> mg.grad(mg.sum((X @ w) ** 2), w)
+Xᵀ (2 · X w)
+"""
+from .differentiate import grad, gradients
+from .dims import Dim, dims
+from .errors import DomainError, LimitError, MatgradError, ParseError, ShapeError
+from .expr import Expr
+from .numeric import evaluate
+from .parser import parse, parse_program
+from .report import report
+from .ops import (abs, broadcast, const, cos, det, diag, dot, exp, eye, heaviside, inv,
+                  log, logdet, logsumexp, matmul, matrix, mean, norm, ones, outer, relu,
+                  scalar, sigmoid, sign, sin, softmax, softplus, sqrt, sum, tanh, trace,
+                  transpose, var, vector, zeros)
+from .simplify import simplify
+from .verify import verify
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Dim", "DomainError", "Expr", "LimitError", "MatgradError", "ParseError", "ShapeError",
+    "abs", "broadcast", "const", "cos", "det", "diag", "dims", "dot", "evaluate", "exp",
+    "eye", "grad", "gradients", "heaviside", "inv", "log", "logdet", "logsumexp", "matmul",
+    "matrix", "mean", "norm", "ones", "outer", "parse", "parse_program", "relu", "report",
+    "scalar", "sigmoid", "sign", "sin",
+    "simplify", "softmax", "softplus", "sqrt", "sum", "tanh", "trace", "transpose", "var",
+    "vector", "verify", "zeros",
+]

@@ -1,0 +1,75 @@
+"""`matgrad "EXPR" --wrt ... --shape ...`: gradients of a scalar expression."""
+from __future__ import annotations
+
+import argparse
+
+from . import run
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="matgrad",
+        description="Gradients of a scalar matrix expression, in matrix notation. "
+                    "With no arguments, the built-in example.")
+    p.add_argument("expr", nargs="?", help="the expression, e.g. "
+                   "'sum((relu(X @ w + b) - y)**2) / m'; assignments 'z = ...;' name "
+                   "intermediates")
+    p.add_argument("--wrt", help="variables to differentiate by, comma-separated "
+                   "(default: all)")
+    p.add_argument("--shape", "--shapes", dest="shape", default=None,
+                   help="declarations, e.g. 'X: m,n; w: n; b: scalar' (others inferred)")
+    p.add_argument("--latex", action="store_true", help="print LaTeX")
+    p.add_argument("--ascii", action="store_true",
+                   help="print in the input language (ASCII) instead of Unicode")
+    p.add_argument("--verify", action="store_true",
+                   help="check each gradient against finite differences")
+    return p
+
+
+def _wrt(text: str | None):
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    return names or None
+
+
+def main(argv: list[str]) -> int:
+    args = parser().parse_args(argv)
+
+    def go() -> int:
+        from ..example import SHAPES, SOURCE, WRT
+        from ..parser import parse_program
+        from ..report import report
+        from ..shapespec import format_shapes
+        demo = args.expr is None
+        if demo:
+            print("matgrad: the built-in example, a one-layer ReLU network")
+            print(f"  {SOURCE}")
+            print(f"  shapes: {SHAPES}\n")
+        program = parse_program(SOURCE if demo else args.expr,
+                                SHAPES if demo else args.shape)
+        wrt = list(WRT) if demo else _wrt(args.wrt)
+        if wrt is not None:
+            unknown = [n for n in wrt if n not in program.variables]
+            if unknown:
+                from ..errors import MatgradError
+                raise MatgradError(f"--wrt names {', '.join(unknown)}, which the "
+                                   "expression does not use; it uses "
+                                   f"{', '.join(program.variables) or 'no variables'}")
+        if program.inferred:
+            shapes = {n: (v.shape[0], v.shape[1], False) for n, v in program.variables.items()
+                      if n in program.inferred}
+            print(f"inferred shapes: {format_shapes(shapes)}")
+        r = report(program.result, wrt, definitions=program.definitions,
+                   loss_name=program.result_name or "L")
+        if demo or args.verify:
+            r.run_check()
+        if args.latex:
+            print(r.to_latex())
+            if r.check is not None:
+                print(f"% {r.check}")
+        else:
+            print(r.to_text(unicode=not args.ascii))
+        return 0 if r.check is None or r.check.ok else 1
+
+    return run(go)

@@ -1,0 +1,183 @@
+"""Numeric evaluation of expressions with NumPy.
+
+Values are given by variable name. A vector may be shape (n,) or (n, 1), a scalar a
+float. Each dimension symbol takes its size from the arrays given. Results: a float for a
+scalar, shape (n,) for a column vector, 2-D otherwise.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .dims import Dim
+from .elementwise import table
+from .errors import DomainError, MatgradError, ShapeError
+from .expr import Expr, walk
+
+
+def _as_2d(name: str, value, shape) -> np.ndarray:
+    try:
+        a = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise MatgradError(f"the value of {name} is not numeric") from None
+    r, c = shape
+    if a.ndim == 0:
+        a = a.reshape(1, 1)
+    elif a.ndim == 1:
+        if c == 1:
+            a = a.reshape(-1, 1)
+        elif r == 1:
+            a = a.reshape(1, -1)
+        else:
+            raise ShapeError(f"{name} is a matrix ({r}×{c}) but its value is 1-D, "
+                             f"shape {a.shape}")
+    elif a.ndim > 2:
+        raise ShapeError(f"the value of {name} has {a.ndim} axes; matgrad values have at "
+                         "most 2")
+    return a
+
+
+def bind(expr_or_exprs, values: dict, sizes: dict | None = None):
+    """(arrays by name, sizes by dimension) for the variables of the expressions."""
+    exprs = expr_or_exprs if isinstance(expr_or_exprs, (list, tuple)) else [expr_or_exprs]
+    bound: dict = {}
+    source: dict = {}
+    for d, v in (sizes or {}).items():
+        d = d if isinstance(d, Dim) else Dim(str(d))
+        bound[d] = int(v)
+        source[d] = "the sizes given"
+    arrays: dict = {}
+    for e in exprs:
+        for node in walk(e):
+            if node.op != "var":
+                continue
+            name = node.params[0]
+            if name not in values:
+                raise MatgradError(f"no value given for {name}")
+            a = _as_2d(name, values[name], node.shape)
+            for axis, (want, got) in enumerate(zip(node.shape, a.shape)):
+                if isinstance(want, Dim):
+                    if want in bound and bound[want] != got:
+                        raise ShapeError(
+                            f"dimension {want} is {bound[want]} from {source[want]} but "
+                            f"{got} from {name} (shape {a.shape})")
+                    bound[want] = got
+                    source.setdefault(want, name)
+                elif want != got:
+                    raise ShapeError(f"{name} must be {node.shape[0]}×{node.shape[1]}, but "
+                                     f"its value has shape {a.shape}")
+            if node.params[1] and not np.allclose(a, a.T):
+                raise MatgradError(f"{name} is declared symmetric but its value is not")
+            arrays[name] = a
+    return arrays, bound
+
+
+def _size(s, sizes) -> int:
+    if isinstance(s, Dim):
+        if s not in sizes:
+            raise ShapeError(f"the size of dimension {s} is unknown; give it in sizes=")
+        return sizes[s]
+    return s
+
+
+def _logdet(a):
+    sign, value = np.linalg.slogdet(a)
+    return value if sign > 0 else np.nan
+
+
+def _inv(a):
+    try:
+        return np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        raise DomainError("inv: the matrix is singular at this point") from None
+
+
+def _logsumexp(v):
+    top = np.max(v)
+    return np.reshape(top + np.log(np.sum(np.exp(v - top))), (1, 1))
+
+
+def _softmax(v):
+    e = np.exp(v - np.max(v))
+    return e / np.sum(e)
+
+
+def _sum(a, axis):
+    if axis is None:
+        return np.reshape(np.sum(a), (1, 1))
+    return np.sum(a, axis=axis, keepdims=True)
+
+
+KERNELS = {
+    "add": lambda n, a, b: a + b,
+    "neg": lambda n, a: -a,
+    "mul": lambda n, a, b: a * b,
+    "div": lambda n, a, b: a / b,
+    "pow": lambda n, a: np.power(a, float(n.params[0])),
+    "matmul": lambda n, a, b: a @ b,
+    "transpose": lambda n, a: a.T,
+    "sum": lambda n, a: _sum(a, n.params[0]),
+    "trace": lambda n, a: np.reshape(np.trace(a), (1, 1)),
+    "det": lambda n, a: np.reshape(np.linalg.det(a), (1, 1)),
+    "logdet": lambda n, a: np.reshape(_logdet(a), (1, 1)),
+    "inv": lambda n, a: _inv(a),
+    "diagmat": lambda n, a: np.diag(a[:, 0]),
+    "diagvec": lambda n, a: np.diag(a).reshape(-1, 1).copy(),
+    "fn": lambda n, a: table()[n.params[0]].numpy(a),
+    "norm": lambda n, a: np.reshape(np.linalg.norm(a), (1, 1)),
+    "logsumexp": lambda n, a: _logsumexp(a),
+    "softmax": lambda n, a: _softmax(a),
+}
+
+
+def evaluate_2d(e: Expr, arrays: dict, sizes: dict, cache: dict | None = None) -> np.ndarray:
+    """The value of e as a 2-D array, given bound arrays and sizes."""
+    vals = cache if cache is not None else {}
+    with np.errstate(all="ignore"):
+        for node in walk(e):
+            if node in vals:
+                continue
+            op = node.op
+            if op == "var":
+                out = arrays[node.params[0]]
+            elif op == "const":
+                out = np.full((1, 1), float(node.params[0]))
+            elif op == "dim":
+                out = np.full((1, 1), float(_size(node.params[0], sizes)))
+            elif op in ("ones", "zeros"):
+                shape = tuple(_size(s, sizes) for s in node.shape)
+                out = np.ones(shape) if op == "ones" else np.zeros(shape)
+            elif op == "eye":
+                out = np.eye(_size(node.shape[0], sizes))
+            elif op == "broadcast":
+                shape = tuple(_size(s, sizes) for s in node.shape)
+                out = np.broadcast_to(vals[node.children[0]], shape)
+            else:
+                kernel = KERNELS.get(op)
+                if kernel is None:
+                    raise MatgradError(f"cannot evaluate the operation {op!r}")
+                out = kernel(node, *(vals[c] for c in node.children))
+            vals[node] = out
+    return vals[e]
+
+
+def to_user(e: Expr, a: np.ndarray):
+    """The user-facing form: float for a scalar, 1-D for a column vector."""
+    if e.shape == (1, 1):
+        return float(a[0, 0])
+    if e.shape[1] == 1:
+        return np.array(a[:, 0])
+    return np.array(a)
+
+
+def evaluate(expr: Expr, values: dict, sizes: dict | None = None):
+    """The value of an expression at the given variable values.
+
+    >>> import numpy as np, matgrad as mg
+    >>> A, x = mg.matrix("A", 2, 2), mg.vector("x", 2)
+    >>> mg.evaluate(x.T @ A @ x, {"A": np.eye(2), "x": [3.0, 4.0]})
+    25.0
+    """
+    from .ops import to_expr
+    expr = to_expr(expr)
+    arrays, bound = bind(expr, values, sizes)
+    return to_user(expr, evaluate_2d(expr, arrays, bound))

@@ -1,0 +1,356 @@
+"""Constructors for every operation: the language, with shape checking.
+
+Each constructor checks its operands' shapes and raises a ShapeError naming the operands
+and the dimensions that clash. Broadcasting lives here and only here: a scalar, a row or a
+column stretched to a full shape becomes an explicit `broadcast` node, so every other
+operation sees operands of equal shape.
+"""
+from __future__ import annotations
+
+import numbers
+from fractions import Fraction
+
+from .dims import SCALAR, Dim, as_size, fmt_shape, is_scalar
+from .errors import MatgradError, ShapeError
+from .expr import Expr, make
+
+# ---- leaves ---------------------------------------------------------------------------
+
+
+def var(name: str, rows=1, cols=1, *, symmetric: bool = False) -> Expr:
+    """A variable: scalar (1×1), vector (n×1) or matrix (m×n)."""
+    if not isinstance(name, str) or not name.isidentifier():
+        raise MatgradError(f"variable name {name!r} is not an identifier")
+    shape = (as_size(rows), as_size(cols))
+    if symmetric and shape[0] != shape[1]:
+        raise ShapeError(f"{name} is declared symmetric but its shape {fmt_shape(shape)} "
+                         "is not square")
+    return make("var", (), (name, bool(symmetric)), shape)
+
+
+def scalar(name: str) -> Expr:
+    """A scalar variable.
+
+    >>> scalar("b").shape
+    (1, 1)
+    """
+    return var(name)
+
+
+def vector(name: str, n) -> Expr:
+    """A column vector variable of length n."""
+    return var(name, n, 1)
+
+
+def matrix(name: str, rows, cols, *, symmetric: bool = False) -> Expr:
+    """A matrix variable."""
+    return var(name, rows, cols, symmetric=symmetric)
+
+
+def _number(value) -> Fraction | float:
+    """Exact rationals where the input is exact, floats otherwise."""
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, bool):
+        raise MatgradError("a boolean is not a number here")
+    if isinstance(value, numbers.Integral):
+        return Fraction(int(value))
+    if isinstance(value, numbers.Real):
+        v = float(value)
+        if v != v or v in (float("inf"), float("-inf")):
+            raise MatgradError(f"the constant {v} is not a finite number")
+        if v.is_integer() and abs(v) < 2**53:
+            return Fraction(int(v))
+        return v
+    raise MatgradError(f"cannot use {type(value).__name__} {value!r} in an expression")
+
+
+def const(value) -> Expr:
+    """A numeric scalar constant."""
+    return make("const", (), (_number(value),), SCALAR)
+
+
+def dim_value(d) -> Expr:
+    """A dimension used as a number (e.g. dividing by m)."""
+    d = as_size(d)
+    if isinstance(d, int):
+        return const(d)
+    return make("dim", (), (d,), SCALAR)
+
+
+def ones(rows, cols=1) -> Expr:
+    """The all-ones matrix (or vector when cols = 1)."""
+    return make("ones", (), (), (as_size(rows), as_size(cols)))
+
+
+def zeros(rows, cols=1) -> Expr:
+    """The zero matrix (or vector)."""
+    return make("zeros", (), (), (as_size(rows), as_size(cols)))
+
+
+def eye(n) -> Expr:
+    """The n×n identity."""
+    n = as_size(n)
+    return make("eye", (), (), (n, n))
+
+
+def to_expr(value) -> Expr:
+    if isinstance(value, Expr):
+        return value
+    if isinstance(value, Dim):
+        return dim_value(value)
+    return const(value)
+
+
+def _short(e: Expr) -> str:
+    text = str(e)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# ---- broadcasting -------------------------------------------------------------------
+
+
+def broadcast(x: Expr, shape) -> Expr:
+    """Stretch a scalar, row or column to `shape` (NumPy rules on two axes)."""
+    x = to_expr(x)
+    if x.shape == shape:
+        return x
+    r, c = x.shape
+    if (r == shape[0] or r == 1) and (c == shape[1] or c == 1):
+        return make("broadcast", (x,), (), tuple(shape))
+    raise ShapeError(f"cannot broadcast {_short(x)} ({fmt_shape(x.shape)}) to {fmt_shape(shape)}")
+
+
+def _align(a, b, symbol: str) -> tuple[Expr, Expr]:
+    a, b = to_expr(a), to_expr(b)
+    if a.shape == b.shape:
+        return a, b
+    shape = []
+    for axis, (p, q) in enumerate(zip(a.shape, b.shape)):
+        if p == q or q == 1:
+            shape.append(p)
+        elif p == 1:
+            shape.append(q)
+        else:
+            which = "rows" if axis == 0 else "columns"
+            raise ShapeError(
+                f"{_short(a)} {symbol} {_short(b)}: {_short(a)} is {fmt_shape(a.shape)}, "
+                f"{_short(b)} is {fmt_shape(b.shape)}; {which} {p} and {q} differ and "
+                "neither is 1, so they cannot be broadcast")
+    shape = tuple(shape)
+    return broadcast(a, shape), broadcast(b, shape)
+
+
+# ---- elementwise arithmetic -----------------------------------------------------------
+
+
+def add(a, b) -> Expr:
+    a, b = _align(a, b, "+")
+    return make("add", (a, b), (), a.shape)
+
+
+def neg(a) -> Expr:
+    a = to_expr(a)
+    return make("neg", (a,), (), a.shape)
+
+
+def sub(a, b) -> Expr:
+    a, b = _align(a, b, "-")
+    return make("add", (a, neg(b)), (), a.shape)
+
+
+def mul(a, b) -> Expr:
+    """Elementwise (Hadamard) product; a scalar factor broadcasts."""
+    a, b = _align(a, b, "*")
+    return make("mul", (a, b), (), a.shape)
+
+
+def div(a, b) -> Expr:
+    """Elementwise quotient."""
+    a, b = _align(a, b, "/")
+    return make("div", (a, b), (), a.shape)
+
+
+def power(a, p) -> Expr:
+    """Elementwise power. A constant exponent is a parameter; a symbolic one goes through
+    exp(p ⊙ log a)."""
+    a = to_expr(a)
+    if isinstance(p, Expr) and p.op == "const":
+        p = p.params[0]
+    if not isinstance(p, Expr):
+        return make("pow", (a,), (_number(p),), a.shape)
+    if not is_scalar(p.shape) and p.shape != a.shape:
+        a, p = _align(a, p, "**")
+    return fn("exp", mul(p, fn("log", a)))
+
+
+def fn(name: str, a) -> Expr:
+    """An elementwise function from the table (exp, log, relu, ...)."""
+    from .elementwise import NAMES
+    if name not in NAMES:
+        raise MatgradError(f"unknown elementwise function {name!r}")
+    a = to_expr(a)
+    return make("fn", (a,), (name,), a.shape)
+
+
+# ---- matrix operations ----------------------------------------------------------------
+
+
+def matmul(a, b) -> Expr:
+    """Matrix product; a 1×1 operand is a 1×1 matrix here, as in the literature."""
+    a, b = to_expr(a), to_expr(b)
+    if a.shape[1] != b.shape[0]:
+        raise ShapeError(
+            f"{_short(a)} @ {_short(b)}: {_short(a)} is {fmt_shape(a.shape)}, "
+            f"{_short(b)} is {fmt_shape(b.shape)}; inner dimensions {a.shape[1]} and "
+            f"{b.shape[0]} differ")
+    return make("matmul", (a, b), (), (a.shape[0], b.shape[1]))
+
+
+def transpose(a) -> Expr:
+    a = to_expr(a)
+    return make("transpose", (a,), (), (a.shape[1], a.shape[0]))
+
+
+def sum(a, axis=None) -> Expr:  # noqa: A001 - the language's name
+    """Sum of all entries, or axis=0 for a row of column sums, axis=1 for a column of row
+    sums."""
+    a = to_expr(a)
+    if axis is None:
+        shape = SCALAR
+    elif axis == 0:
+        shape = (1, a.shape[1])
+    elif axis == 1:
+        shape = (a.shape[0], 1)
+    else:
+        raise MatgradError(f"sum: axis must be 0, 1 or None, not {axis!r}")
+    return make("sum", (a,), (axis,), shape)
+
+
+def _size_expr(a: Expr, axis=None) -> Expr:
+    r, c = a.shape
+    if axis == 0:
+        return dim_value(r)
+    if axis == 1:
+        return dim_value(c)
+    if r == 1:
+        return dim_value(c)
+    if c == 1:
+        return dim_value(r)
+    return mul(dim_value(r), dim_value(c))
+
+
+def mean(a, axis=None) -> Expr:
+    """Mean of all entries (or along an axis), as a sum divided by the count."""
+    a = to_expr(a)
+    return div(sum(a, axis), _size_expr(a, axis))
+
+
+def _square(a: Expr, what: str) -> None:
+    if a.shape[0] != a.shape[1]:
+        raise ShapeError(f"{what}({_short(a)}): {_short(a)} is {fmt_shape(a.shape)}, "
+                         f"not square")
+
+
+def trace(a) -> Expr:
+    a = to_expr(a)
+    _square(a, "trace")
+    return make("trace", (a,), (), SCALAR)
+
+
+def det(a) -> Expr:
+    a = to_expr(a)
+    _square(a, "det")
+    return make("det", (a,), (), SCALAR)
+
+
+def logdet(a) -> Expr:
+    """log det A (for det A > 0)."""
+    a = to_expr(a)
+    _square(a, "logdet")
+    return make("logdet", (a,), (), SCALAR)
+
+
+def inv(a) -> Expr:
+    a = to_expr(a)
+    _square(a, "inv")
+    return make("inv", (a,), (), a.shape)
+
+
+def diag(a) -> Expr:
+    """Vector → diagonal matrix; square matrix → vector of its diagonal."""
+    a = to_expr(a)
+    if a.shape[1] == 1 and a.shape[0] != 1:
+        return make("diagmat", (a,), (), (a.shape[0], a.shape[0]))
+    if a.shape[0] == a.shape[1]:
+        if is_scalar(a.shape):
+            return a
+        return make("diagvec", (a,), (), (a.shape[0], 1))
+    raise ShapeError(f"diag({_short(a)}): {_short(a)} is {fmt_shape(a.shape)}; diag takes a "
+                     "column vector or a square matrix")
+
+
+def _vector(a: Expr, what: str) -> None:
+    if a.shape[1] != 1:
+        raise ShapeError(f"{what}: {_short(a)} is {fmt_shape(a.shape)}, not a column vector")
+
+
+def outer(a, b) -> Expr:
+    """a bᵀ for column vectors a and b."""
+    a, b = to_expr(a), to_expr(b)
+    _vector(a, "outer")
+    _vector(b, "outer")
+    return matmul(a, transpose(b))
+
+
+def dot(a, b) -> Expr:
+    """aᵀ b for column vectors of equal length."""
+    a, b = to_expr(a), to_expr(b)
+    _vector(a, "dot")
+    _vector(b, "dot")
+    if a.shape[0] != b.shape[0]:
+        raise ShapeError(f"dot({_short(a)}, {_short(b)}): lengths {a.shape[0]} and "
+                         f"{b.shape[0]} differ")
+    return matmul(transpose(a), b)
+
+
+def norm(a) -> Expr:
+    """Vector 2-norm, or Frobenius norm of a matrix."""
+    a = to_expr(a)
+    return make("norm", (a,), (), SCALAR)
+
+
+def logsumexp(a) -> Expr:
+    """log Σ exp(vᵢ) of a column vector."""
+    a = to_expr(a)
+    _vector(a, "logsumexp")
+    return make("logsumexp", (a,), (), SCALAR)
+
+
+def softmax(a) -> Expr:
+    """exp(v) / Σ exp(vᵢ) of a column vector."""
+    a = to_expr(a)
+    _vector(a, "softmax")
+    return make("softmax", (a,), (), a.shape)
+
+
+def _elementwise(name):
+    def f(a):
+        return fn(name, a)
+    f.__name__ = name
+    f.__doc__ = f"Elementwise {name}."
+    return f
+
+
+exp = _elementwise("exp")
+log = _elementwise("log")
+sin = _elementwise("sin")
+cos = _elementwise("cos")
+tanh = _elementwise("tanh")
+sigmoid = _elementwise("sigmoid")
+relu = _elementwise("relu")
+abs = _elementwise("abs")  # noqa: A001
+sign = _elementwise("sign")
+sqrt = _elementwise("sqrt")
+softplus = _elementwise("softplus")
+heaviside = _elementwise("heaviside")

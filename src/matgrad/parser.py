@@ -1,0 +1,574 @@
+"""Parsing the language: Python syntax, math semantics, never executed.
+
+Text is read with Python's `ast` and walked over a whitelist of node types; anything
+else is a ParseError with a caret under the offending column. Shapes that are not
+declared are inferred in a first pass by unification (X @ w fixes w's rows; an operand
+of + - * / next to a known shape takes that shape); a second pass builds the expression
+with the ops constructors, which check every shape.
+"""
+from __future__ import annotations
+
+import ast
+import sys
+from dataclasses import dataclass, field
+
+from . import ops
+from .dims import Dim, as_size
+from .elementwise import NAMES as ELEMENTWISE
+from .errors import LimitError, MatgradError, ParseError, ShapeError
+from .expr import Expr
+from .shapespec import parse_shapes
+
+MAX_LENGTH = 100_000
+MAX_DEPTH = 1000
+
+# name -> (min args, max args, keyword arguments allowed)
+FUNCTIONS = {
+    "sum": (1, 2, ("axis",)), "mean": (1, 2, ("axis",)), "trace": (1, 1, ()),
+    "det": (1, 1, ()), "logdet": (1, 1, ()), "inv": (1, 1, ()), "diag": (1, 1, ()),
+    "outer": (2, 2, ()), "dot": (2, 2, ()), "norm": (1, 1, ()), "logsumexp": (1, 1, ()),
+    "softmax": (1, 1, ()), "eye": (1, 1, ()), "ones": (1, 2, ()), "zeros": (1, 2, ()),
+    **{name: (1, 1, ()) for name in ELEMENTWISE},
+}
+CONSTRUCTORS = ("eye", "ones", "zeros")
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.MatMult: "@",
+           ast.Pow: "**"}
+
+
+@dataclass
+class Program:
+    """A parsed input: the result, the named intermediates and the shapes used."""
+
+    result: Expr
+    definitions: dict = field(default_factory=dict)  # name -> Expr, in order
+    result_name: str | None = None
+    variables: dict = field(default_factory=dict)  # name -> Expr
+    inferred: tuple = ()  # names whose shapes were inferred
+    source: str = ""
+
+
+# ---- positions --------------------------------------------------------------------------
+
+
+class _Source:
+    def __init__(self, text: str):
+        self.text = text
+        self.line_starts = [0]
+        for i, ch in enumerate(text):
+            if ch == "\n":
+                self.line_starts.append(i + 1)
+
+    def index(self, lineno: int, byte_col: int) -> int:
+        start = self.line_starts[lineno - 1]
+        end = self.text.find("\n", start)
+        line = self.text[start: end if end >= 0 else len(self.text)]
+        return start + len(line.encode("utf-8")[:byte_col].decode("utf-8", "replace"))
+
+    def span(self, node) -> tuple[int, int]:
+        a = self.index(node.lineno, node.col_offset)
+        end_line = getattr(node, "end_lineno", None) or node.lineno
+        end_col = getattr(node, "end_col_offset", None)
+        b = self.index(end_line, end_col) if end_col is not None else a + 1
+        return a, max(1, b - a)
+
+    def error(self, cls, message: str, node) -> MatgradError:
+        col, width = self.span(node)
+        return cls(message, source=self.text, column=col, width=width)
+
+
+# ---- pass 1: shape inference by unification ---------------------------------------------
+
+
+class _Unknown:
+    __slots__ = ("label",)
+
+    def __init__(self, label: str):
+        self.label = label
+
+
+class _Sizes:
+    """Union-find over sizes: Dims and ints are known; _Unknowns are to be solved."""
+
+    def __init__(self):
+        self.parent: dict = {}
+
+    def find(self, s):
+        while isinstance(s, _Unknown) and s in self.parent:
+            s = self.parent[s]
+        return s
+
+    def unify(self, a, b) -> None:
+        a, b = self.find(a), self.find(b)
+        if a is b or a == b:
+            return
+        if isinstance(a, _Unknown):
+            self.parent[a] = b
+        elif isinstance(b, _Unknown):
+            self.parent[b] = a
+        # two known sizes that differ: pass 2 reports it with the operands' shapes
+
+    def known(self, s) -> bool:
+        return not isinstance(self.find(s), _Unknown)
+
+
+class _Infer(ast.NodeVisitor):
+    """Pass 1: a shape (pair of sizes) for every node, solving undeclared variables."""
+
+    def __init__(self, src: _Source, declared: dict, dim_names: set):
+        self.src = src
+        self.sizes = _Sizes()
+        self.types: dict = {}
+        for name, (r, c, _sym) in declared.items():
+            self.types[name] = (r, c)
+        self.unknown_vars: dict = {}  # name -> first ast node
+        self.dim_names = dim_names
+        self.locals: dict = {}
+
+    def shape_of(self, node):
+        return self.visit(node)
+
+    def visit_Name(self, node):
+        name = node.id
+        if name in self.locals:
+            return self.locals[name]
+        if name in self.types:
+            return self.types[name]
+        if name in self.dim_names:
+            return (1, 1)
+        shape = (_Unknown(name + ".rows"), _Unknown(name + ".cols"))
+        self.types[name] = shape
+        self.unknown_vars[name] = node
+        return shape
+
+    def visit_Constant(self, node):
+        return (1, 1)
+
+    def visit_UnaryOp(self, node):
+        return self.visit(node.operand)
+
+    def visit_Attribute(self, node):
+        r, c = self.visit(node.value)
+        return (c, r)
+
+    def _elementwise(self, a, b):
+        """An undeclared operand of + - * / takes the other operand's shape, unless that
+        one is a scalar (which broadcasts)."""
+        if self._is_scalar(a):
+            return b
+        if self._is_scalar(b):
+            return a
+        out = []
+        for p, q in zip(a, b):
+            fp, fq = self.sizes.find(p), self.sizes.find(q)
+            if isinstance(fp, _Unknown) or isinstance(fq, _Unknown):
+                self.sizes.unify(fp, fq)
+                out.append(self.sizes.find(fp))
+            else:
+                out.append(fq if fp == 1 else fp)
+        return tuple(out)
+
+    def visit_BinOp(self, node):
+        a, b = self.visit(node.left), self.visit(node.right)
+        if isinstance(node.op, ast.MatMult):
+            self.sizes.unify(a[1], b[0])
+            return (a[0], b[1])
+        if isinstance(node.op, ast.Pow):
+            return a if b == (1, 1) or self._is_scalar(b) else self._elementwise(a, b)
+        return self._elementwise(a, b)
+
+    def _is_scalar(self, t) -> bool:
+        return all(self.sizes.find(s) == 1 for s in t)
+
+    def visit_Call(self, node):
+        name = node.func.id
+        if name in CONSTRUCTORS:
+            sizes = [_literal_size(self.src, a, self.dim_names) for a in node.args]
+            if name == "eye":
+                return (sizes[0], sizes[0])
+            return (sizes[0], sizes[1] if len(sizes) > 1 else 1)
+        args = [self.visit(a) for a in node.args]
+        axis = _axis(self.src, node)
+        if name in ("sum", "mean"):
+            r, c = args[0]
+            return (1, 1) if axis is None else ((1, c) if axis == 0 else (r, 1))
+        if name in ("trace", "det", "logdet"):
+            self.sizes.unify(args[0][0], args[0][1])
+            return (1, 1)
+        if name == "inv":
+            self.sizes.unify(args[0][0], args[0][1])
+            return args[0]
+        if name == "diag":
+            r, c = (self.sizes.find(s) for s in args[0])
+            if c == 1 and r != 1:
+                return (r, r)
+            if self.sizes.known(r) and self.sizes.known(c):
+                return (r, 1)
+            if not self.sizes.known(c):
+                raise self.src.error(ShapeError, "cannot tell whether the argument of diag "
+                                     "is a vector or a matrix; declare its shape", node)
+            self.sizes.unify(r, c)
+            return (r, 1)
+        if name in ("outer", "dot"):
+            (ar, ac), (br, bc) = args
+            self.sizes.unify(ac, 1)
+            self.sizes.unify(bc, 1)
+            if name == "dot":
+                self.sizes.unify(ar, br)
+                return (1, 1)
+            return (ar, br)
+        if name in ("norm", "logsumexp"):
+            if name == "logsumexp":
+                self.sizes.unify(args[0][1], 1)
+            return (1, 1)
+        if name == "softmax":
+            self.sizes.unify(args[0][1], 1)
+            return args[0]
+        return args[0]  # elementwise
+
+    def generic_visit(self, node):  # pragma: no cover - the whitelist runs first
+        raise self.src.error(ParseError, "this is not part of the language", node)
+
+
+def _axis(src: _Source, call: ast.Call):
+    axis = None
+    if len(call.args) == 2:
+        axis_node = call.args[1]
+    else:
+        axis_node = next((k.value for k in call.keywords if k.arg == "axis"), None)
+    if axis_node is not None:
+        if isinstance(axis_node, ast.Constant) and axis_node.value in (0, 1) and \
+                type(axis_node.value) is int:
+            axis = axis_node.value
+        elif isinstance(axis_node, ast.Constant) and axis_node.value is None:
+            axis = None
+        else:
+            raise src.error(ParseError, "axis must be 0 or 1", axis_node)
+    return axis
+
+
+def _literal_size(src: _Source, node, dim_names):
+    if isinstance(node, ast.Constant) and type(node.value) is int and node.value >= 1:
+        return node.value
+    if isinstance(node, ast.Name) and node.id in dim_names:
+        return Dim(node.id)
+    raise src.error(ParseError, "a size here must be a dimension name or a positive integer",
+                    node)
+
+
+# ---- the whitelist ----------------------------------------------------------------------
+
+
+def _check_syntax(src: _Source, tree: ast.Module, declared: dict, dim_names: set) -> None:
+    """Every node must be one the language allows; checked iteratively, depth-bounded."""
+    stack = [(s, 1) for s in tree.body]
+    if not tree.body:
+        raise ParseError("the expression is empty")
+    for i, stmt in enumerate(tree.body):
+        if isinstance(stmt, ast.Assign):
+            if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
+                raise src.error(ParseError, "only 'name = expression' assignments are "
+                                "allowed", stmt)
+        elif not isinstance(stmt, ast.Expr):
+            raise src.error(ParseError, "only expressions and 'name = expression' "
+                            "assignments are allowed", stmt)
+        elif i != len(tree.body) - 1:
+            raise src.error(ParseError, "only the last statement may be a bare expression; "
+                            "name this one with 'name = ...'", stmt)
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise src.error(LimitError, f"the expression is nested more than {MAX_DEPTH} "
+                            "levels deep", node)
+        if isinstance(node, ast.Assign):
+            stack.append((node.value, depth + 1))
+            continue
+        if isinstance(node, ast.Expr):
+            stack.append((node.value, depth + 1))
+            continue
+        if isinstance(node, ast.BinOp):
+            if type(node.op) not in _BINOPS:
+                raise src.error(ParseError, f"the operator {_op_text(node.op)} is not part "
+                                "of the language (use + - * / ** @)", node)
+            stack.append((node.left, depth + 1))
+            stack.append((node.right, depth + 1))
+        elif isinstance(node, ast.UnaryOp):
+            if not isinstance(node.op, (ast.USub, ast.UAdd)):
+                raise src.error(ParseError, f"the operator {_op_text(node.op)} is not part "
+                                "of the language", node)
+            stack.append((node.operand, depth + 1))
+        elif isinstance(node, ast.Attribute):
+            if node.attr != "T":
+                raise src.error(ParseError, f"'.{node.attr}' is not allowed: the only "
+                                "attribute is .T (transpose)", node)
+            stack.append((node.value, depth + 1))
+        elif isinstance(node, ast.Name):
+            if node.id.startswith("__"):
+                raise src.error(ParseError, f"the name {node.id} is not allowed", node)
+            if node.id in FUNCTIONS and node.id not in declared:
+                raise src.error(ParseError, f"{node.id} is a function; call it as "
+                                f"{node.id}(...)", node)
+        elif isinstance(node, ast.Constant):
+            v = node.value
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                kind = "a string" if isinstance(v, (str, bytes)) else repr(v)
+                raise src.error(ParseError, f"{kind} is not a number; only numbers are "
+                                "constants here", node)
+            if isinstance(v, float) and v != v or v in (float("inf"), float("-inf")):
+                raise src.error(ParseError, "the number is too large", node)
+        elif isinstance(node, ast.Call):
+            if not isinstance(node.func, ast.Name):
+                raise src.error(ParseError, "only the language's functions can be called",
+                                node.func)
+            name = node.func.id
+            if name not in FUNCTIONS:
+                raise src.error(ParseError, f"unknown function {name!r}" + _suggest(name),
+                                node.func)
+            lo, hi, kws = FUNCTIONS[name]
+            for k in node.keywords:
+                if k.arg not in kws:
+                    raise src.error(ParseError, f"{name}() takes no keyword "
+                                    f"{k.arg or '**'!r}", k.value)
+            n = len(node.args) + len(node.keywords)
+            if any(isinstance(a, ast.Starred) for a in node.args):
+                raise src.error(ParseError, "*arguments are not allowed", node)
+            if not lo <= n <= hi:
+                want = str(lo) if lo == hi else f"{lo} or {hi}"
+                raise src.error(ParseError, f"{name}() takes {want} argument(s), got {n}",
+                                node)
+            if name in CONSTRUCTORS:
+                for a in node.args:
+                    _literal_size(src, a, dim_names)
+                continue
+            if name in ("sum", "mean") and len(node.args) == 2:
+                stack.append((node.args[0], depth + 1))
+                continue
+            stack.extend((a, depth + 1) for a in node.args)
+        else:
+            raise src.error(ParseError, f"{_describe(node)} is not part of the language",
+                            node)
+
+
+def _op_text(op) -> str:
+    return {ast.FloorDiv: "//", ast.Mod: "%", ast.LShift: "<<", ast.RShift: ">>",
+            ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^", ast.Not: "not",
+            ast.Invert: "~"}.get(type(op), type(op).__name__)
+
+
+def _describe(node) -> str:
+    names = {ast.Lambda: "a lambda", ast.ListComp: "a comprehension",
+             ast.GeneratorExp: "a generator", ast.DictComp: "a comprehension",
+             ast.SetComp: "a comprehension", ast.JoinedStr: "an f-string",
+             ast.Subscript: "indexing", ast.Compare: "a comparison",
+             ast.BoolOp: "a boolean operator", ast.IfExp: "a conditional",
+             ast.List: "a list", ast.Tuple: "a tuple", ast.Dict: "a dict",
+             ast.Set: "a set", ast.Starred: "unpacking", ast.NamedExpr: "':='",
+             ast.Await: "await", ast.Yield: "yield", ast.Slice: "a slice"}
+    return names.get(type(node), type(node).__name__)
+
+
+def _suggest(name: str) -> str:
+    import difflib
+    close = difflib.get_close_matches(name, list(FUNCTIONS), n=1)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+# ---- pass 2: building the expression ----------------------------------------------------
+
+
+class _Build:
+    def __init__(self, src: _Source, variables: dict, dim_names: set):
+        self.src = src
+        self.variables = variables
+        self.dim_names = dim_names
+        self.locals: dict = {}
+
+    def __call__(self, node) -> Expr:
+        try:
+            return self.build(node)
+        except MatgradError as err:
+            if err.source is None:
+                col, width = self.src.span(node)
+                raise err.at(self.src.text, col, width) from None
+            raise
+
+    def located(self, node, thunk):
+        try:
+            return thunk()
+        except MatgradError as err:
+            if err.source is not None:
+                raise
+            col, width = self.src.span(node)
+            raise err.at(self.src.text, col, width) from None
+
+    def build(self, node) -> Expr:
+        if isinstance(node, ast.Name):
+            if node.id in self.locals:
+                return self.locals[node.id]
+            if node.id in self.variables:
+                return self.variables[node.id]
+            return ops.dim_value(Dim(node.id))
+        if isinstance(node, ast.Constant):
+            return self.located(node, lambda: ops.const(node.value))
+        if isinstance(node, ast.UnaryOp):
+            x = self.build(node.operand)
+            return ops.neg(x) if isinstance(node.op, ast.USub) else x
+        if isinstance(node, ast.Attribute):
+            return ops.transpose(self.build(node.value))
+        if isinstance(node, ast.BinOp):
+            a, b = self.build(node.left), self.build(node.right)
+            f = {ast.Add: ops.add, ast.Sub: ops.sub, ast.Mult: ops.mul, ast.Div: ops.div,
+                 ast.MatMult: ops.matmul, ast.Pow: ops.power}[type(node.op)]
+            return self.located(node, lambda: f(a, b))
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        raise self.src.error(ParseError, "this is not part of the language", node)
+
+    def call(self, node: ast.Call) -> Expr:
+        name = node.func.id
+        if name in CONSTRUCTORS:
+            sizes = [_literal_size(self.src, a, self.dim_names) for a in node.args]
+            return getattr(ops, name)(*sizes)
+        axis = _axis(self.src, node)
+        args = [self.build(a) for a in (node.args[:1] if name in ("sum", "mean")
+                                        else node.args)]
+        f = getattr(ops, name) if name not in ELEMENTWISE else (lambda x: ops.fn(name, x))
+        if name in ("sum", "mean"):
+            return self.located(node, lambda: f(args[0], axis))
+        return self.located(node, lambda: f(*args))
+
+
+# ---- entry points -----------------------------------------------------------------------
+
+
+def _dim_names(declared: dict, extra=()) -> set:
+    out = {str(d) for d in extra}
+    for r, c, _ in declared.values():
+        for s in (r, c):
+            if isinstance(s, Dim):
+                out.add(s.name)
+    return out
+
+
+def parse_program(text: str, shapes=None, *, dims=()) -> Program:
+    """Parse an expression, or assignments ending in one, into a Program."""
+    if not isinstance(text, str):
+        raise ParseError(f"expected text, got {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise LimitError(f"the expression is {len(text)} characters long; the limit is "
+                         f"{MAX_LENGTH}")
+    if "\x00" in text:
+        raise ParseError("the text contains a NUL character", source=text.replace("\x00", "?"),
+                         column=text.index("\x00"))
+    declared = parse_shapes(shapes)
+    dim_names = _dim_names(declared, dims)
+    src = _Source(text)
+    try:
+        tree = ast.parse(text, mode="exec")
+    except SyntaxError as err:
+        col = 0
+        if err.lineno and err.offset:
+            col = src.line_starts[min(err.lineno, len(src.line_starts)) - 1] + err.offset - 1
+        col = max(0, min(col, max(0, len(text) - 1)))
+        msg = (err.msg or "invalid syntax").replace("perhaps you forgot a comma?", "")
+        if msg.startswith("invalid syntax") or "never closed" in msg or "unmatched" in msg \
+                or "does not match" in msg:
+            pass
+        raise ParseError(f"syntax error: {msg.strip().rstrip('.')}", source=text,
+                         column=col) from None
+    except (RecursionError, MemoryError):
+        raise LimitError("the expression is nested too deeply to parse") from None
+    except ValueError as err:
+        raise ParseError(f"cannot read the text: {err}") from None
+    _check_syntax(src, tree, declared, dim_names)
+
+    limit = sys.getrecursionlimit()
+    need = 6 * MAX_DEPTH + 500
+    if need > limit:
+        sys.setrecursionlimit(need)
+    try:
+        return _parse_checked(src, tree, declared, dim_names)
+    finally:
+        if need > limit:
+            sys.setrecursionlimit(limit)
+
+
+def _parse_checked(src, tree, declared, dim_names) -> Program:
+    infer = _Infer(src, declared, dim_names)
+    assigned: dict = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign):
+            name = stmt.targets[0].id
+            if name in declared or name in infer.unknown_vars:
+                raise src.error(ParseError, f"{name} is a variable; an intermediate needs "
+                                "a new name", stmt.targets[0])
+            if name in assigned:
+                raise src.error(ParseError, f"{name} is assigned twice", stmt.targets[0])
+            if name in FUNCTIONS or name in dim_names:
+                raise src.error(ParseError, f"{name} is already a function or dimension "
+                                "name", stmt.targets[0])
+            infer.locals[name] = infer.visit(stmt.value)
+            assigned[name] = stmt
+        else:
+            infer.visit(stmt.value)
+
+    variables: dict = {}
+    for name, node in infer.unknown_vars.items():
+        r, c = (infer.sizes.find(s) for s in infer.types[name])
+        missing = [axis for axis, s in (("rows", r), ("columns", c)) if isinstance(s, _Unknown)]
+        if missing:
+            raise src.error(ShapeError, f"cannot infer the shape of {name} (its "
+                            f"{' and '.join(missing)}) from its use; declare it, e.g. "
+                            f"'{name}: {_example(r, c)}'", node)
+    for name, (r, c, sym) in declared.items():
+        variables[name] = ops.var(name, r, c, symmetric=sym)
+    for name in infer.unknown_vars:
+        r, c = (infer.sizes.find(s) for s in infer.types[name])
+        variables[name] = ops.var(name, as_size(r), as_size(c))
+
+    build = _Build(src, variables, dim_names)
+    definitions: dict = {}
+    result, result_name = None, None
+    for stmt in tree.body:
+        value = build(stmt.value)
+        if isinstance(stmt, ast.Assign):
+            name = stmt.targets[0].id
+            build.locals[name] = value
+            definitions[name] = value
+            result, result_name = value, name
+        else:
+            result, result_name = value, None
+    if result_name is not None:
+        definitions.pop(result_name)
+    used = {n.params[0] for n in _vars(result, definitions)}
+    return Program(result=result, definitions=definitions, result_name=result_name,
+                   variables={k: v for k, v in variables.items() if k in used},
+                   inferred=tuple(n for n in infer.unknown_vars if n in used),
+                   source=src.text)
+
+
+def _vars(result, definitions):
+    from .expr import variables
+    out = list(variables(result))
+    for d in definitions.values():
+        out.extend(variables(d))
+    return out
+
+
+def _example(r, c) -> str:
+    rows = r if not isinstance(r, _Unknown) else "m"
+    cols = c if not isinstance(c, _Unknown) else None
+    if cols == 1:
+        return "scalar" if rows == 1 else f"{rows}"
+    return f"{rows},{cols or 'n'}"
+
+
+def parse(text: str, shapes=None, *, dims=()) -> Expr:
+    """Parse text in the language into an expression.
+
+    >>> import matgrad as mg
+    >>> L = mg.parse("sum((relu(X @ w + b) - y)**2) / m",
+    ...              shapes={"X": "m,n", "w": "n", "b": "scalar", "y": "m"})
+    >>> L.shape
+    (1, 1)
+    """
+    return parse_program(text, shapes, dims=dims).result

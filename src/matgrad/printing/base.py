@@ -1,0 +1,168 @@
+"""The printer skeleton shared by the text and LaTeX printers.
+
+A printer visits a node and returns (text, precedence). Precedence and parentheses are
+decided here, in one place; subclasses only supply the tokens of their notation.
+Intermediates given in `names` print as their name.
+"""
+from __future__ import annotations
+
+import sys
+from fractions import Fraction
+
+from ..dims import SCALAR
+from ..errors import LimitError
+from ..expr import Expr
+
+# Precedence, loosest to tightest.
+SUM, PRODUCT, MATMUL, UNARY, POSTFIX, ATOM = 1, 2, 3, 4, 5, 6
+
+MAX_PRINT_DEPTH = 20000
+
+
+class Printer:
+    """Visitor: `_print_<op>` methods return (text, precedence)."""
+
+    matmul_prec = MATMUL  # the ASCII language puts @ on the level of * (Python's rule)
+
+    def __init__(self, names: dict | None = None):
+        self.names = names or {}
+        self.memo: dict = {}
+
+    def __call__(self, e: Expr) -> str:
+        if e.depth > MAX_PRINT_DEPTH:
+            raise LimitError(f"expression too deep to print ({e.depth} levels)")
+        limit = sys.getrecursionlimit()
+        need = 4 * e.depth + 200
+        if need > limit:
+            sys.setrecursionlimit(need)
+        try:
+            return self.visit(e, root=True)[0]
+        finally:
+            if need > limit:
+                sys.setrecursionlimit(limit)
+
+    def visit(self, e: Expr, root: bool = False) -> tuple[str, int]:
+        if not root and e in self.names:
+            return self.name(self.names[e]), ATOM
+        key = (e, root)
+        hit = self.memo.get(key)
+        if hit is None:
+            method = getattr(self, "_print_" + e.op, None)
+            if method is None:
+                raise LimitError(f"no printer for the operation {e.op!r}")
+            hit = method(e)
+            self.memo[key] = hit
+        return hit
+
+    def wrap(self, e: Expr, min_prec: int) -> str:
+        """e's text, parenthesised if it binds looser than min_prec."""
+        text, prec = self.visit(e)
+        return self.paren(text) if prec < min_prec else text
+
+    # ---- tokens a notation must supply ----------------------------------------------
+    def paren(self, text: str) -> str:
+        return f"({text})"
+
+    def name(self, name: str) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # ---- sums ---------------------------------------------------------------------
+    def _terms(self, e: Expr):
+        """Flatten a sum into (sign, term) pairs, left to right."""
+        out, stack = [], [(e, 1)]
+        while stack:
+            node, sign = stack.pop()
+            if node.op == "add" and (node is e or node not in self.names):
+                stack.append((node.children[1], sign))
+                stack.append((node.children[0], sign))
+            elif node.op == "neg" and out and (node is e or node not in self.names):
+                out.append((-sign, node.children[0]))
+            else:
+                out.append((sign, node))
+        return out
+
+    def _print_add(self, e: Expr):
+        terms = self._terms(e)
+        implicit = any(t.op != "broadcast" for _, t in terms)
+        parts = []
+        for i, (sign, t) in enumerate(terms):
+            text = self.operand(t, SUM + (1 if i and sign < 0 else 0), implicit)
+            if i == 0:
+                parts.append(text if sign > 0 else self.minus() + text)
+            else:
+                parts.append((self.plus() if sign > 0 else self.minus_infix()) + text)
+        return "".join(parts), SUM
+
+    def operand(self, t: Expr, min_prec: int, implicit_broadcast: bool) -> str:
+        """An operand of an elementwise operation; broadcasts there are implicit."""
+        if implicit_broadcast and t.op == "broadcast" and t not in self.names:
+            return self.wrap(t.children[0], min_prec)
+        return self.wrap(t, min_prec)
+
+    def _print_neg(self, e: Expr):
+        return self.minus() + self.wrap(e.children[0], PRODUCT + 1 if self.strict_neg
+                                         else PRODUCT), PRODUCT
+
+    strict_neg = False
+
+    # ---- products -------------------------------------------------------------------
+    def _factors(self, e: Expr) -> list:
+        out, stack = [], [e]
+        while stack:
+            node = stack.pop()
+            if node.op == "mul" and (node is e or node not in self.names):
+                stack.append(node.children[1])
+                stack.append(node.children[0])
+            else:
+                out.append(node)
+        return out
+
+    def _print_mul(self, e: Expr):
+        factors = self._factors(e)
+        implicit = e.shape == SCALAR or any(f.op != "broadcast" for f in factors)
+        text = ""
+        prev = None
+        for i, f in enumerate(factors):
+            piece = self.operand(f, PRODUCT if i == 0 else PRODUCT + 1, implicit)
+            if i:
+                scalarish = (prev.shape == SCALAR or prev.op == "broadcast"
+                             and prev.children[0].shape == SCALAR or f.shape == SCALAR
+                             or e.shape == SCALAR)
+                text += self.times(scalarish)
+            text += piece
+            prev = f
+        return text, PRODUCT
+
+    def _print_div(self, e: Expr):
+        a, b = e.children
+        implicit = e.shape == SCALAR or a.op != "broadcast" or b.op != "broadcast"
+        return self.divide(self.operand(a, PRODUCT, implicit),
+                           self.operand(b, PRODUCT + 1, implicit), a, b), PRODUCT
+
+    # ---- numbers --------------------------------------------------------------------
+    def number(self, v) -> tuple[str, int]:
+        if isinstance(v, Fraction):
+            if v.denominator == 1:
+                text = str(v.numerator)
+            else:
+                return self.fraction(v), PRODUCT
+        else:
+            text = repr(float(v))
+        if text.startswith("-"):
+            return self.minus() + text[1:], PRODUCT
+        return text, ATOM
+
+    def _print_const(self, e: Expr):
+        return self.number(e.params[0])
+
+    def _print_dim(self, e: Expr):
+        return self.name(e.params[0].name), ATOM
+
+    def _print_var(self, e: Expr):
+        return self.name(e.params[0]), ATOM
+
+    def _print_dvar(self, e: Expr):
+        return self.differential(e.params[0]), ATOM
+
+    def differential(self, index) -> str:
+        return f"d{index}"

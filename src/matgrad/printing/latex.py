@@ -1,0 +1,142 @@
+"""LaTeX printer: the same visitor as the text printer, with LaTeX tokens."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from ..dims import SCALAR
+from ..expr import Expr
+from .base import ATOM, MATMUL, POSTFIX, PRODUCT, Printer
+from .symbols import latex_name
+
+_FN = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tanh": r"\tanh",
+       "sigmoid": r"\sigma", "relu": r"\operatorname{relu}", "abs": r"\operatorname{abs}",
+       "sign": r"\operatorname{sign}", "softplus": r"\operatorname{softplus}",
+       "heaviside": "H"}
+
+
+class LatexPrinter(Printer):
+    def name(self, name: str) -> str:
+        return latex_name(name)
+
+    def paren(self, text: str) -> str:
+        return rf"\left({text}\right)"
+
+    def plus(self) -> str:
+        return " + "
+
+    def minus(self) -> str:
+        return "-"
+
+    def minus_infix(self) -> str:
+        return " - "
+
+    def times(self, scalarish: bool) -> str:
+        return r" \, " if scalarish else r" \odot "
+
+    def divide(self, a: str, b: str, x: Expr, y: Expr) -> str:
+        if x.shape == SCALAR and y.shape == SCALAR:
+            return rf"\frac{{{_strip(a)}}}{{{_strip(b)}}}"
+        return rf"{a} \oslash {b}"
+
+    def fraction(self, v: Fraction) -> str:
+        sign = "-" if v < 0 else ""
+        return rf"{sign}\frac{{{abs(v.numerator)}}}{{{v.denominator}}}"
+
+    def call(self, op: str, *args: Expr, extra: str = "") -> tuple[str, int]:
+        inner = ", ".join(self.visit(a)[0] for a in args)
+        return rf"{op}\left({inner}{extra}\right)", ATOM
+
+    def _size(self, s) -> str:
+        return latex_name(s.name) if hasattr(s, "name") else str(s)
+
+    def _print_ones(self, e: Expr):
+        r, c = (self._size(s) for s in e.shape)
+        sub = r if e.shape[1] == 1 else rf"{r} \times {c}"
+        return rf"\mathbf{{1}}_{{{sub}}}", ATOM
+
+    def _print_zeros(self, e: Expr):
+        r, c = (self._size(s) for s in e.shape)
+        sub = r if e.shape[1] == 1 else rf"{r} \times {c}"
+        return rf"\mathbf{{0}}_{{{sub}}}", ATOM
+
+    def _print_eye(self, e: Expr):
+        return "I", ATOM
+
+    def _print_broadcast(self, e: Expr):
+        from ..ops import ones
+        return self.wrap(e.children[0], PRODUCT) + r" \, " + self._print_ones(
+            ones(*e.shape))[0], PRODUCT
+
+    def _print_matmul(self, e: Expr):
+        a, b = e.children
+        return self.wrap(a, MATMUL) + " " + self.wrap(b, MATMUL), MATMUL
+
+    def _print_transpose(self, e: Expr):
+        return "{" + self.wrap(e.children[0], ATOM) + r"}^{\top}", POSTFIX
+
+    def _print_inv(self, e: Expr):
+        (x,) = e.children
+        if x.op == "transpose" and x not in self.names:
+            return "{" + self.wrap(x.children[0], ATOM) + r"}^{-\top}", POSTFIX
+        return "{" + self.wrap(x, ATOM) + "}^{-1}", POSTFIX
+
+    def _print_pow(self, e: Expr):
+        (x,), (p,) = e.children, e.params
+        text = str(p) if isinstance(p, Fraction) else repr(p)
+        base = self.wrap(x, ATOM)
+        sup = text if e.shape == SCALAR else r"\circ " + text
+        return "{" + base + "}^{" + sup + "}", POSTFIX
+
+    def _print_fn(self, e: Expr):
+        name = e.params[0]
+        if name == "sqrt":
+            return r"\sqrt{" + self.visit(e.children[0])[0] + "}", ATOM
+        return self.call(_FN[name], e.children[0])
+
+    def _print_sum(self, e: Expr):
+        axis = e.params[0]
+        extra = "" if axis is None else rf", \text{{axis}}={axis}"
+        return self.call(r"\operatorname{sum}", e.children[0], extra=extra)
+
+    def _print_trace(self, e: Expr):
+        return self.call(r"\operatorname{tr}", e.children[0])
+
+    def _print_det(self, e: Expr):
+        return self.call(r"\det", e.children[0])
+
+    def _print_logdet(self, e: Expr):
+        return self.call(r"\log\det", e.children[0])
+
+    def _print_diagmat(self, e: Expr):
+        return self.call(r"\operatorname{diag}", e.children[0])
+
+    _print_diagvec = _print_diagmat
+
+    def _print_norm(self, e: Expr):
+        return r"\left\|" + self.visit(e.children[0])[0] + r"\right\|", ATOM
+
+    def _print_logsumexp(self, e: Expr):
+        return self.call(r"\operatorname{logsumexp}", e.children[0])
+
+    def _print_softmax(self, e: Expr):
+        return self.call(r"\operatorname{softmax}", e.children[0])
+
+    def differential(self, index) -> str:
+        return rf"d_{{{index}}}"
+
+
+def _strip(text: str) -> str:
+    if text.startswith(r"\left(") and text.endswith(r"\right)"):
+        return text[len(r"\left("):-len(r"\right)")]
+    return text
+
+
+def to_latex(e: Expr, names: dict | None = None) -> str:
+    r"""LaTeX for an expression.
+
+    >>> import matgrad as mg
+    >>> X, w = mg.matrix("X", 3, 2), mg.vector("w", 2)
+    >>> to_latex(X.T @ (X @ w))
+    '{X}^{\\top} X w'
+    """
+    return LatexPrinter(names)(e)

@@ -1,0 +1,176 @@
+"""Plain-text printer: Unicode mathematics (Xᵀ, ⊙, ‖·‖), or ASCII in the input language.
+
+The ASCII form parses back to an equal expression (`matgrad.parse`).
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from ..dims import SCALAR
+from ..elementwise import table
+from ..expr import Expr
+from .base import ATOM, MATMUL, POSTFIX, PRODUCT, UNARY, Printer
+from .symbols import subscript, superscript, unicode_name
+
+
+class TextPrinter(Printer):
+    def __init__(self, names: dict | None = None, *, unicode: bool = True):
+        super().__init__(names)
+        self.unicode = unicode
+        self.strict_neg = False
+
+    # ---- tokens -----------------------------------------------------------------------
+    def name(self, name: str) -> str:
+        return unicode_name(name) if self.unicode else name
+
+    def plus(self) -> str:
+        return " + "
+
+    def minus(self) -> str:
+        return "−" if self.unicode else "-"
+
+    def minus_infix(self) -> str:
+        return " − " if self.unicode else " - "
+
+    def times(self, scalarish: bool) -> str:
+        if not self.unicode:
+            return " * "
+        return " · " if scalarish else " ⊙ "
+
+    def divide(self, a: str, b: str, x: Expr, y: Expr) -> str:
+        if self.unicode and x.shape == SCALAR and y.shape == SCALAR and " " not in a + b:
+            return f"{a}/{b}"
+        return f"{a} / {b}"
+
+    def fraction(self, v: Fraction) -> str:
+        sign = self.minus() if v < 0 else ""
+        return f"{sign}{abs(v.numerator)}/{v.denominator}"
+
+    def differential(self, index) -> str:
+        return f"d{index}"
+
+    def call(self, fname: str, *args: Expr, extra: str = "") -> tuple[str, int]:
+        inner = ", ".join(self.visit(a)[0] for a in args)
+        return f"{fname}({inner}{extra})", ATOM
+
+    def _size(self, s) -> str:
+        return self.name(s.name) if hasattr(s, "name") else str(s)
+
+    def _sub_shape(self, shape) -> str:
+        r, c = (self._size(s) for s in shape)
+        text = r if shape[1] == 1 else f"{r}×{c}"
+        sub = subscript(text.replace("×", "x"))
+        if sub is not None:
+            return sub
+        return f"[{text}]"
+
+    # ---- leaves -----------------------------------------------------------------------
+    def _print_ones(self, e: Expr):
+        if self.unicode:
+            return "1" + self._sub_shape(e.shape), ATOM
+        return self._shape_call("ones", e.shape), ATOM
+
+    def _print_zeros(self, e: Expr):
+        if self.unicode:
+            return "0" + self._sub_shape(e.shape), ATOM
+        return self._shape_call("zeros", e.shape), ATOM
+
+    def _print_eye(self, e: Expr):
+        if self.unicode:
+            return "I", ATOM
+        return f"eye({self._size(e.shape[0])})", ATOM
+
+    def _shape_call(self, fname, shape) -> str:
+        r, c = (self._size(s) for s in shape)
+        return f"{fname}({r})" if shape[1] == 1 else f"{fname}({r}, {c})"
+
+    def _print_broadcast(self, e: Expr):
+        # Reached only where no sibling gives the shape: spell the stretch out.
+        (x,) = e.children
+        ones = self._print_ones(_ones_of(e.shape))[0]
+        return self.wrap(x, PRODUCT) + self.times(True) + ones, PRODUCT
+
+    # ---- matrix operations ----------------------------------------------------------
+    def _print_matmul(self, e: Expr):
+        a, b = e.children
+        if self.unicode:  # matrix products associate: a chain needs no parentheses
+            return (self.wrap(a, MATMUL) + " " + self.wrap(b, MATMUL)), MATMUL
+        return (self.wrap(a, PRODUCT) + " @ " + self.wrap(b, PRODUCT + 1)), PRODUCT
+
+    def _print_transpose(self, e: Expr):
+        (x,) = e.children
+        if self.unicode:
+            return self.wrap(x, ATOM) + "ᵀ", POSTFIX
+        return self.wrap(x, ATOM) + ".T", ATOM
+
+    def _print_inv(self, e: Expr):
+        (x,) = e.children
+        if self.unicode:
+            if x.op == "transpose" and x not in self.names:
+                return self.wrap(x.children[0], ATOM) + "⁻ᵀ", POSTFIX
+            return self.wrap(x, ATOM) + "⁻¹", POSTFIX
+        return self.call("inv", x)
+
+    def _print_pow(self, e: Expr):
+        (x,), (p,) = e.children, e.params
+        if self.unicode:
+            text = str(p) if isinstance(p, Fraction) else repr(p)
+            sup = superscript(text)
+            if sup is not None:
+                return self.wrap(x, ATOM) + sup, POSTFIX
+            return self.wrap(x, ATOM) + "^" + self.paren(text), POSTFIX
+        ptext, pprec = self.number(p)
+        if pprec < ATOM:
+            ptext = self.paren(ptext)
+        return self.wrap(x, ATOM) + " ** " + ptext, UNARY
+
+    def _print_fn(self, e: Expr):
+        name = e.params[0]
+        return self.call(table()[name].text if self.unicode else name, e.children[0])
+
+    def _print_sum(self, e: Expr):
+        axis = e.params[0]
+        return self.call("sum", e.children[0], extra="" if axis is None else f", axis={axis}")
+
+    def _print_trace(self, e: Expr):
+        return self.call("tr" if self.unicode else "trace", e.children[0])
+
+    def _print_det(self, e: Expr):
+        return self.call("det", e.children[0])
+
+    def _print_logdet(self, e: Expr):
+        return self.call("log det" if self.unicode else "logdet", e.children[0])
+
+    def _print_diagmat(self, e: Expr):
+        return self.call("diag", e.children[0])
+
+    def _print_diagvec(self, e: Expr):
+        return self.call("diag", e.children[0])
+
+    def _print_norm(self, e: Expr):
+        if self.unicode:
+            return "‖" + self.visit(e.children[0])[0] + "‖", ATOM
+        return self.call("norm", e.children[0])
+
+    def _print_logsumexp(self, e: Expr):
+        return self.call("logsumexp", e.children[0])
+
+    def _print_softmax(self, e: Expr):
+        return self.call("softmax", e.children[0])
+
+
+def _ones_of(shape):
+    from ..ops import ones
+    return ones(*shape)
+
+
+def to_text(e: Expr, names: dict | None = None, *, unicode: bool = True) -> str:
+    """Text of an expression: Unicode mathematics, or with unicode=False the input
+    language (which parses back to an equal expression).
+
+    >>> import matgrad as mg
+    >>> X, w = mg.matrix("X", 3, 2), mg.vector("w", 2)
+    >>> to_text((X @ w).T, unicode=False)
+    '(X @ w).T'
+    """
+    return TextPrinter(names, unicode=unicode)(e)

@@ -1,0 +1,220 @@
+"""One differential rule per operation, stated once.
+
+`differential(node, d)` gives d(node) as an expression linear in the children's
+differentials `d` (placeholder nodes; None where a child is constant). Gradients are
+never written by hand: `adjoint` transposes these linear expressions through the
+Frobenius product, G : D(dA) = D*(G) : dA, one linear operation at a time.
+"""
+from __future__ import annotations
+
+from . import ops
+from .elementwise import table
+from .errors import MatgradError
+from .expr import Expr, make
+
+# Operations that are linear in their children: d op(A) = op(dA).
+LINEAR = frozenset({"add", "neg", "broadcast", "transpose", "sum", "trace", "diagmat",
+                    "diagvec"})
+# Leaves whose differential is zero.
+CONSTANT_LEAVES = frozenset({"const", "dim", "ones", "zeros", "eye"})
+
+
+def placeholder(index: int, shape) -> Expr:
+    """The differential of a node's child number `index`, as a leaf."""
+    return make("dvar", (), (index,), shape)
+
+
+def _plus(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return ops.add(a, b)
+
+
+def _linear(node: Expr, d):
+    """d op(A, B, ...) = op(dA, dB, ...), with a constant child's differential zero."""
+    if node.op == "add":
+        return _plus(d[0], d[1])
+    (da,) = d
+    if node.op == "neg":
+        return ops.neg(da)
+    if node.op == "broadcast":
+        return ops.broadcast(da, node.shape)
+    if node.op == "transpose":
+        return ops.transpose(da)
+    if node.op == "sum":
+        return ops.sum(da, node.params[0])
+    if node.op == "trace":
+        return ops.trace(da)
+    if node.op == "diagmat":
+        return ops.diag(da)
+    if node.op == "diagvec":
+        return make("diagvec", (da,), (), node.shape)
+    raise AssertionError(node.op)
+
+
+def _mul(node, d):
+    """d(A ⊙ B) = dA ⊙ B + A ⊙ dB."""
+    a, b = node.children
+    return _plus(d[0] and ops.mul(d[0], b), d[1] and ops.mul(a, d[1]))
+
+
+def _div(node, d):
+    """d(A / B) = dA / B − (A / B) ⊙ dB / B   (elementwise quotient)."""
+    a, b = node.children
+    left = d[0] and ops.div(d[0], b)
+    right = d[1] and ops.neg(ops.mul(ops.div(node, b), d[1]))
+    return _plus(left, right)
+
+
+def _pow(node, d):
+    """d(A^p) = p A^(p−1) ⊙ dA   (elementwise, constant p)."""
+    (a,), (p,) = node.children, node.params
+    return ops.mul(ops.mul(ops.const(p), ops.power(a, p - 1)), d[0])
+
+
+def _matmul(node, d):
+    """d(A B) = dA B + A dB."""
+    a, b = node.children
+    return _plus(d[0] and ops.matmul(d[0], b), d[1] and ops.matmul(a, d[1]))
+
+
+def _det(node, d):
+    """d det A = det A · tr(A⁻¹ dA)   (Matrix Cookbook eq. 46)."""
+    (a,) = node.children
+    return ops.mul(node, ops.trace(ops.matmul(ops.inv(a), d[0])))
+
+
+def _logdet(node, d):
+    """d log det A = tr(A⁻¹ dA)   (Matrix Cookbook eq. 51)."""
+    (a,) = node.children
+    return ops.trace(ops.matmul(ops.inv(a), d[0]))
+
+
+def _inv(node, d):
+    """d A⁻¹ = −A⁻¹ dA A⁻¹   (Matrix Cookbook eq. 40)."""
+    return ops.neg(ops.matmul(ops.matmul(node, d[0]), node))
+
+
+def _fn(node, d):
+    """d f(A) = f′(A) ⊙ dA for an elementwise f; f′ from the elementwise table."""
+    (a,) = node.children
+    row = table()[node.params[0]]
+    return ops.mul(row.derivative(a, node), d[0])
+
+
+def _norm(node, d):
+    """d‖A‖ = (A / ‖A‖) : dA   (Frobenius norm; the 2-norm for a vector)."""
+    (a,) = node.children
+    return ops.sum(ops.mul(ops.div(a, node), d[0]))
+
+
+def _logsumexp(node, d):
+    """d lse(v) = softmax(v)ᵀ dv."""
+    (v,) = node.children
+    return ops.matmul(ops.transpose(ops.softmax(v)), d[0])
+
+
+def _softmax(node, d):
+    """d softmax(v) = p ⊙ dv − p (pᵀ dv),  p = softmax(v)."""
+    p = node
+    return ops.sub(ops.mul(p, d[0]), ops.matmul(p, ops.matmul(ops.transpose(p), d[0])))
+
+
+RULES = {op: _linear for op in LINEAR}
+RULES.update({
+    "mul": _mul, "div": _div, "pow": _pow, "matmul": _matmul, "det": _det,
+    "logdet": _logdet, "inv": _inv, "fn": _fn, "norm": _norm, "logsumexp": _logsumexp,
+    "softmax": _softmax,
+})
+
+# Every operation a node can have, and so every operation that needs a rule.
+OPERATIONS = frozenset(RULES) | CONSTANT_LEAVES | {"var"}
+
+
+def differential(node: Expr, d) -> Expr | None:
+    """d(node) given the children's differentials (None for a constant child)."""
+    if all(x is None for x in d):
+        return None
+    rule = RULES.get(node.op)
+    if rule is None:
+        raise MatgradError(f"no differential rule for the operation {node.op!r}")
+    return rule(node, d)
+
+
+# ---- transposition through the Frobenius product --------------------------------------
+
+
+def _unbroadcast(g: Expr, shape) -> Expr:
+    """The adjoint of broadcasting: sum over the stretched axes."""
+    if g.shape == shape:
+        return g
+    if shape == (1, 1):
+        return ops.sum(g)
+    if shape[1] == 1:
+        return ops.sum(g, axis=1)
+    return ops.sum(g, axis=0)
+
+
+def adjoint(D: Expr, G: Expr) -> list[tuple[Expr, Expr]]:
+    """Rewrite G : D, with D linear in placeholders, as Σ Gᵢ : dᵢ; returns [(dᵢ, Gᵢ)].
+
+    Each case is one identity of the Frobenius product:
+      G : (dA B) = G Bᵀ : dA          G : (A dB) = Aᵀ G : dB
+      G : dAᵀ = Gᵀ : dA               G : (F ⊙ dA) = (F ⊙ G) : dA
+      G : broadcast(dA) = Σ_axes G : dA   G : tr(dA) = G I : dA
+    """
+    memo: dict = {}
+
+    def linear_in(e: Expr) -> bool:
+        hit = memo.get(e)
+        if hit is None:
+            hit = e.op == "dvar" or any(linear_in(c) for c in e.children)
+            memo[e] = hit
+        return hit
+
+    out: list = []
+    work = [(D, G)]
+    while work:
+        e, g = work.pop()
+        op = e.op
+        if op == "dvar":
+            out.append((e, g))
+        elif op == "add":
+            work.extend((c, g) for c in e.children if linear_in(c))
+        elif op == "neg":
+            work.append((e.children[0], ops.neg(g)))
+        elif op == "mul":
+            a, b = e.children
+            if linear_in(a):
+                work.append((a, ops.mul(g, b)))
+            if linear_in(b):
+                work.append((b, ops.mul(a, g)))
+        elif op == "div":
+            a, b = e.children
+            work.append((a, ops.div(g, b)))
+        elif op == "matmul":
+            a, b = e.children
+            if linear_in(a):
+                work.append((a, ops.matmul(g, ops.transpose(b))))
+            if linear_in(b):
+                work.append((b, ops.matmul(ops.transpose(a), g)))
+        elif op == "transpose":
+            work.append((e.children[0], ops.transpose(g)))
+        elif op == "broadcast":
+            a = e.children[0]
+            work.append((a, _unbroadcast(g, a.shape)))
+        elif op == "sum":
+            a = e.children[0]
+            work.append((a, ops.broadcast(g, a.shape)))
+        elif op == "trace":
+            a = e.children[0]
+            work.append((a, ops.mul(g, ops.eye(a.shape[0]))))
+        elif op == "diagmat":
+            work.append((e.children[0], ops.diag(g)))
+        elif op == "diagvec":
+            work.append((e.children[0], make("diagmat", (g,), (), e.children[0].shape)))
+        else:
+            raise MatgradError(f"internal: {op!r} is not linear, so it has no adjoint")
+    return out
