@@ -5,7 +5,7 @@ checked numerically.
 >>> m, n = mg.dims("m n")
 >>> X, w = mg.matrix("X", m, n), mg.vector("w", n)
 >>> mg.grad(mg.sum((X @ w) ** 2), w)
-Xᵀ (2 · X w)
+2 · Xᵀ X w
 """
 from .differentiate import grad, gradients
 from .dims import Dim, dims

@@ -110,7 +110,7 @@ def grad(L: Expr, x, *, simplify: bool = True) -> Expr:
     >>> import matgrad as mg
     >>> A, x = mg.matrix("A", 3, 3), mg.vector("x", 3)
     >>> mg.grad(x.T @ A @ x, x)
-    Aᵀ x + A x
+    (Aᵀ + A) x
     """
     return gradients(L, [x], simplify=simplify)[0]
 

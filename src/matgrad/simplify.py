@@ -281,6 +281,7 @@ def _sum_form(s: Simplifier, e: Expr) -> Expr:
             terms[rest] = 0
             order.append(rest)
         terms[rest] = terms[rest] + sign * c
+    order = _factor_common(s, order, terms)
     out = None
     for rest in order:
         c = terms[rest]
@@ -296,6 +297,52 @@ def _sum_form(s: Simplifier, e: Expr) -> Expr:
             term = ops.broadcast(term, e.shape)
         out = term if out is None else ops.add(out, term)
     return zero(e.shape) if out is None else out
+
+
+def _factor_common(s: Simplifier, order: list, terms: dict) -> list:
+    """Σ cᵢ Aᵢ B = (Σ cᵢ Aᵢ) B, then A Σ cᵢ Bᵢ likewise: so Aᵀx + Ax becomes (Aᵀ + A) x.
+    Updates `terms` in place and returns the new order of terms."""
+    for side in (1, 0):  # the shared right factor first, then the shared left factor
+        groups: dict = {}
+        for rest in order:
+            if rest is not None and terms[rest] != 0 and rest.op == "matmul":
+                groups.setdefault(rest.children[side], []).append(rest)
+        merged: dict = {}
+        for shared, members in groups.items():
+            if len(members) < 2:
+                continue
+            inner = None
+            for r in members:
+                part = r.children[1 - side]
+                part = s.scaled(terms[r], part) if terms[r] != 1 else part
+                inner = part if inner is None else ops.add(inner, part)
+            inner = s(inner)
+            combined = s(ops.matmul(inner, shared) if side == 1 else ops.matmul(shared, inner))
+            merged[members[0]] = combined
+            for r in members[1:]:
+                merged[r] = None
+        if not merged:
+            continue
+        new_order = []
+        for rest in order:
+            if rest not in merged:
+                new_order.append(rest)
+                continue
+            combined = merged[rest]
+            del terms[rest]
+            if combined is None or is_zero(combined):
+                continue
+            c, r = s.split_coefficient(combined)
+            if r is None:
+                r = combined
+                c = 1
+            if r in terms:
+                terms[r] = terms[r] + c
+            else:
+                terms[r] = c
+                new_order.append(r)
+        order = new_order
+    return order
 
 
 def _neg(s: Simplifier, e: Expr) -> Expr:
@@ -354,13 +401,33 @@ def _scaled_identity(e: Expr):
     return None
 
 
+def _numeric_factor(s: Simplifier, e: Expr):
+    """(c, rest) when e = c · rest for a number c ≠ 1 and no other scalar factor.
+
+    Only pure numbers move: a factor such as 2/m stays with its matrix, so that a named
+    intermediate g = 2/m · h stays a subexpression of g wᵀ and Xᵀ g."""
+    if e.op not in ("mul", "div"):
+        return None
+    p = s.product(e)
+    if p.zero or p.scalars or p.coef == 1 or not (p.matrices or e.shape == SCALAR):
+        return None
+    c, rest = s.split_coefficient(e)
+    return None if rest is None else (c, rest)
+
+
 def _matmul(s: Simplifier, e: Expr) -> Expr:
-    """0 B = 0; I B = B; (cI) B = c B; (−A) B = −(AB); 1ᵀ B = sum(B, axis 0);
-    A 1 = sum(A, axis 1); diag(h) B = h ⊙ B; A diag(h) = A ⊙ hᵀ; a 1×1 factor is a
-    scalar."""
+    """0 B = 0; I B = B; (cI) B = c B; (−A) B = −(AB); (2A) B = 2 (AB);
+    1ᵀ B = sum(B, axis 0); A 1 = sum(A, axis 1); diag(h) B = h ⊙ B; A diag(h) = A ⊙ hᵀ;
+    a 1×1 factor is a scalar."""
     a, b = e.children
     if is_zero(a) or is_zero(b):
         return zero(e.shape)
+    for i, side in enumerate((a, b)):
+        pulled = _numeric_factor(s, side) if side.shape != SCALAR else None
+        if pulled is not None:
+            c, rest = pulled
+            inner = ops.matmul(rest, b) if i == 0 else ops.matmul(a, rest)
+            return ops.mul(ops.const(c), inner)
     for this, other in ((a, b), (b, a)):
         c = _scaled_identity(this)
         if c is not None:
@@ -383,13 +450,17 @@ def _matmul(s: Simplifier, e: Expr) -> Expr:
 
 
 def _sum(s: Simplifier, e: Expr) -> Expr:
-    """sum of a scalar is itself; sum(0) = 0; sum(Aᵀ) = sum(A); sum(−A) = −sum(A);
+    """sum of a scalar is itself; sum(0) = 0; sum(2A) = 2 sum(A); sum(Aᵀ) = sum(A);
+    sum(−A) = −sum(A);
     sum over a broadcast axis is a multiplication by its length."""
     (x,), (axis,) = e.children, e.params
     if is_zero(x):
         return zero(e.shape)
     if x.shape == e.shape:
         return x
+    pulled = _numeric_factor(s, x)
+    if pulled is not None:
+        return ops.mul(ops.const(pulled[0]), ops.sum(pulled[1], axis))
     if axis is not None and e.shape == SCALAR:
         return ops.sum(x)
     if x.op == "neg":
@@ -439,7 +510,8 @@ def _broadcast(s: Simplifier, e: Expr) -> Expr:
 
 
 def _trace(s: Simplifier, e: Expr) -> Expr:
-    """tr(a) = a for a scalar; tr(Aᵀ) = tr(A); tr(cI) = n c; tr(−A) = −tr(A);
+    """tr(a) = a for a scalar; tr(Aᵀ) = tr(A); tr(2A) = 2 tr(A); tr(cI) = n c;
+    tr(−A) = −tr(A);
     tr(a bᵀ) = bᵀ a; tr(diag(v)) = sum(v)."""
     (x,) = e.children
     if x.shape == SCALAR:
@@ -448,6 +520,9 @@ def _trace(s: Simplifier, e: Expr) -> Expr:
         return ops.const(0)
     if x.op == "transpose":
         return ops.trace(x.children[0])
+    pulled = _numeric_factor(s, x)
+    if pulled is not None:
+        return ops.mul(ops.const(pulled[0]), ops.trace(pulled[1]))
     c = _scaled_identity(x)
     if c is not None:
         return ops.mul(ops.dim_value(x.shape[0]), c)
