@@ -20,10 +20,17 @@ from .ops import (abs, broadcast, const, cos, det, diag, dot, exp, eye, heavisid
                   transpose, var, vector, zeros)
 from .simplify import simplify
 from .verify import verify
+from .jacobian import Derivative, derivative, hessian, jacobian
+from .steps import Derivation, derive
+from .check import CheckResult, check
+from .compile import compile  # noqa: A004 - shadows the builtin in this namespace only
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Derivative", "derivative", "hessian", "jacobian",
+    "CheckResult", "Derivation", "check", "derive",
+    "compile",
     "Dim", "DomainError", "Expr", "LimitError", "MatgradError", "ParseError", "ShapeError",
     "abs", "broadcast", "const", "cos", "det", "diag", "dims", "dot", "evaluate", "exp",
     "eye", "grad", "gradients", "heaviside", "inv", "log", "logdet", "logsumexp", "matmul",

@@ -176,8 +176,14 @@ def evaluate(expr: Expr, values: dict, sizes: dict | None = None):
     >>> A, x = mg.matrix("A", 2, 2), mg.vector("x", 2)
     >>> mg.evaluate(x.T @ A @ x, {"A": np.eye(2), "x": [3.0, 4.0]})
     25.0
+
+    A derivative result (`matgrad.jacobian`, `matgrad.hessian`) evaluates itself: its
+    full array, with one axis per index where it is a tensor.
     """
     from .ops import to_expr
+    own = getattr(expr, "__matgrad_evaluate__", None)
+    if own is not None and not isinstance(expr, Expr):
+        return own(values, sizes)
     expr = to_expr(expr)
     arrays, bound = bind(expr, values, sizes)
     return to_user(expr, evaluate_2d(expr, arrays, bound))

@@ -7,6 +7,7 @@ operation sees operands of equal shape.
 """
 from __future__ import annotations
 
+import builtins
 import numbers
 from fractions import Fraction
 
@@ -59,7 +60,8 @@ def _number(value) -> Fraction | float:
         v = float(value)
         if v != v or v in (float("inf"), float("-inf")):
             raise MatgradError(f"the constant {v} is not a finite number")
-        if v.is_integer() and abs(v) < 2**53:
+        # builtins.abs: this module's `abs` is the elementwise function of the language
+        if v.is_integer() and builtins.abs(v) < 2**53:
             return Fraction(int(v))
         return v
     raise MatgradError(f"cannot use {type(value).__name__} {value!r} in an expression")
@@ -99,6 +101,10 @@ def to_expr(value) -> Expr:
         return value
     if isinstance(value, Dim):
         return dim_value(value)
+    # A derivative result (matgrad.jacobian) stands for its matrix form.
+    as_expr = getattr(value, "__matgrad_expr__", None)
+    if as_expr is not None:
+        return as_expr()
     return const(value)
 
 

@@ -231,6 +231,8 @@ class _Infer(ast.NodeVisitor):
 
 def _axis(src: _Source, call: ast.Call):
     axis = None
+    if call.func.id not in ("sum", "mean"):  # dot(x, y), outer(x, y): no axis
+        return axis
     if len(call.args) == 2:
         axis_node = call.args[1]
     else:
@@ -410,6 +412,9 @@ class _Build:
         if isinstance(node, ast.Constant):
             return self.located(node, lambda: ops.const(node.value))
         if isinstance(node, ast.UnaryOp):
+            if isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
+                # a negative number is one constant, as in Python: x ** -1 is a power
+                return self.located(node, lambda: ops.const(-node.operand.value))
             x = self.build(node.operand)
             return ops.neg(x) if isinstance(node.op, ast.USub) else x
         if isinstance(node, ast.Attribute):

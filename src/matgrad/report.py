@@ -92,6 +92,25 @@ class GradientReport:
     def __str__(self) -> str:
         return self.to_text()
 
+    # ---- notebook display: Jupyter renders these instead of the text --------------
+    def _repr_latex_(self) -> str:
+        return f"$${self.to_latex()}$$"
+
+    def _repr_markdown_(self) -> str:
+        """The LaTeX as displayed mathematics, then the numeric check when there is one.
+
+        >>> import matgrad as mg
+        >>> print(report(mg.sum(mg.vector("x", 3) ** 2))._repr_markdown_())
+        $$\\begin{aligned}
+        L &= \\operatorname{sum}\\left({x}^{\\circ 2}\\right) \\\\
+        \\frac{\\partial L}{\\partial x} &= 2 \\, x
+        \\end{aligned}$$
+        """
+        out = f"$${self.to_latex()}$$"
+        if self.check is not None:
+            out += f"\n\n{self.check}"
+        return out
+
 
 def display_width(text: str) -> int:
     """Columns a string takes in a terminal (combining accents take none)."""

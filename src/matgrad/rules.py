@@ -7,6 +7,8 @@ Frobenius product, G : D(dA) = D*(G) : dA, one linear operation at a time.
 """
 from __future__ import annotations
 
+import weakref
+
 from . import ops
 from .elementwise import table
 from .errors import MatgradError
@@ -157,6 +159,30 @@ def _unbroadcast(g: Expr, shape) -> Expr:
     return ops.sum(g, axis=0)
 
 
+# Whether a node contains a placeholder, shared across calls: nodes are immutable and
+# interned, and the coefficient subtrees of successive rules overlap, so one walk each.
+_PLACEHOLDER_MEMO: "weakref.WeakKeyDictionary[Expr, bool]" = weakref.WeakKeyDictionary()
+
+
+def _has_placeholder(e: Expr) -> bool:
+    """Whether e contains a `dvar`; iterative, since coefficients can be deep."""
+    memo = _PLACEHOLDER_MEMO
+    hit = memo.get(e)
+    if hit is not None:
+        return hit
+    stack = [(e, False)]
+    while stack:
+        node, ready = stack.pop()
+        if node in memo:
+            continue
+        if ready:
+            memo[node] = node.op == "dvar" or any(memo[c] for c in node.children)
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in node.children if c not in memo)
+    return memo[e]
+
+
 def adjoint(D: Expr, G: Expr) -> list[tuple[Expr, Expr]]:
     """Rewrite G : D, with D linear in placeholders, as Σ Gᵢ : dᵢ; returns [(dᵢ, Gᵢ)].
 
@@ -165,15 +191,7 @@ def adjoint(D: Expr, G: Expr) -> list[tuple[Expr, Expr]]:
       G : dAᵀ = Gᵀ : dA               G : (F ⊙ dA) = (F ⊙ G) : dA
       G : broadcast(dA) = Σ_axes G : dA   G : tr(dA) = G I : dA
     """
-    memo: dict = {}
-
-    def linear_in(e: Expr) -> bool:
-        hit = memo.get(e)
-        if hit is None:
-            hit = e.op == "dvar" or any(linear_in(c) for c in e.children)
-            memo[e] = hit
-        return hit
-
+    linear_in = _has_placeholder
     out: list = []
     work = [(D, G)]
     while work:

@@ -16,6 +16,11 @@ import sys
 COMMANDS = {
     "derive": ("matgrad.cli.derive", "gradients of a scalar expression (the default)"),
     "example": ("matgrad.cli.derive", "the built-in example"),
+    "check": ("matgrad.cli.check", "check a claimed gradient (matgrad check EXPR --wrt X "
+                                   "--claim ...)"),
+    "serve": ("matgrad.cli.serve", "the local web page (matgrad serve [--port N])"),
+    "code": ("matgrad.cli.code", "generated code for the gradients (matgrad code EXPR "
+                                 "--backend numpy|jax|torch)"),
 }
 
 

@@ -23,6 +23,8 @@ def parser() -> argparse.ArgumentParser:
                    help="print in the input language (ASCII) instead of Unicode")
     p.add_argument("--verify", action="store_true",
                    help="check each gradient against finite differences")
+    p.add_argument("--steps", action="store_true",
+                   help="show the derivation of each gradient, step by step")
     return p
 
 
@@ -31,6 +33,23 @@ def _wrt(text: str | None):
         return None
     names = [n.strip() for n in text.split(",") if n.strip()]
     return names or None
+
+
+def _print_steps(r, program, args) -> None:
+    """Each gradient's derivation in differential form (LaTeX with --latex)."""
+    from ..printing.symbols import unicode_name
+    from ..steps import derive
+    for x in r.wrt:
+        d = derive(r.loss, x, definitions=program.definitions, loss_name=r.loss_name)
+        if args.latex:
+            print(f"% steps for d{r.loss_name}/d{x.params[0]}")
+            print(d.to_latex())
+            continue
+        if args.ascii:
+            print(f"\nsteps for d{r.loss_name}/d{x.params[0]}")
+        else:
+            print(f"\nsteps for ∂{unicode_name(r.loss_name)}/∂{unicode_name(x.params[0])}")
+        print(d.to_text(unicode=not args.ascii))
 
 
 def main(argv: list[str]) -> int:
@@ -70,6 +89,8 @@ def main(argv: list[str]) -> int:
                 print(f"% {r.check}")
         else:
             print(r.to_text(unicode=not args.ascii))
+        if demo or args.steps:
+            _print_steps(r, program, args)
         return 0 if r.check is None or r.check.ok else 1
 
     return run(go)

@@ -1,0 +1,82 @@
+"""The JAX printer: `jax.numpy` code, with JAX's own fused kernels where it has them.
+
+The function is pure and shape-static, so `jax.jit` compiles the whole value-and-
+gradients program into one XLA computation.
+"""
+from __future__ import annotations
+
+from .array_api import ArrayApiPrinter
+from .printer import ATOM
+
+HELPERS = {
+    "logdet": '''def logdet(a):
+    """log det a; NaN where det a <= 0, where it is undefined."""
+    sign, value = jnp.linalg.slogdet(a)
+    return jnp.where(sign > 0, value, jnp.nan)
+''',
+}
+
+
+class JaxPrinter(ArrayApiPrinter):
+    backend = "jax"
+    ns = "jnp"
+    native = frozenset({"logsumexp", "softmax"})
+    helpers = HELPERS
+    imports = ("import jax", "import jax.numpy as jnp")
+
+    def namespace_lines(self, args: list) -> list:
+        return []
+
+    def default_namespace(self) -> list:
+        return []
+
+    def reference_lines(self, ref: str | None) -> list:
+        if not self.needs_dtype:
+            return []
+        return [f"dtype = {ref}.dtype" if ref else "dtype = jnp.result_type(float)"]
+
+    def creation_kw(self) -> list:
+        return [f"dtype={self.dtype()}"]
+
+    def as_array(self, text: str) -> str:
+        return f"jnp.asarray({text}, dtype={self.dtype()})"
+
+    def helper_args(self) -> list:
+        return []
+
+    def to_scalar(self, text):
+        return self.call("jnp.reshape", text, "()")
+
+    def _print_trace(self, e):
+        (x,) = e.children
+        if x.shape == (1, 1):
+            return self.visit(x)
+        return self.call("jnp.trace", self.arg(x))
+
+    def _print_norm(self, e):
+        return self.call("jnp.linalg.norm", self.array_arg(e.children[0]))
+
+    def _print_diagvec(self, e):
+        text, _ = self.call("jnp.diagonal", self.arg(e.children[0]))
+        return f"{text}[:, None]", ATOM
+
+    def _print_logsumexp(self, e):
+        return self.call("jax.scipy.special.logsumexp", self.arg(e.children[0]))
+
+    def _print_softmax(self, e):
+        return self.call("jax.nn.softmax", self.arg(e.children[0]), "axis=0")
+
+    def fn_relu(self, x):
+        return self.call("jax.nn.relu", self.array_arg(x))
+
+    def fn_heaviside(self, x):
+        text = self.array_arg(x)
+        if text.isidentifier():
+            return f"({text} > 0).astype({text}.dtype)", ATOM
+        return f"(({text}) > 0).astype({self.dtype()})", ATOM
+
+    def fn_sigmoid(self, x):
+        return self.call("jax.nn.sigmoid", self.array_arg(x))
+
+    def fn_softplus(self, x):
+        return self.call("jax.nn.softplus", self.array_arg(x))

@@ -1,0 +1,191 @@
+"""Lowering: rewrite expressions into the cheapest form to compute, before printing code.
+
+The simplifier aims at what reads best on paper; this pass aims at what runs fastest.
+Every rewrite keeps the value and is applied to all outputs together, with one memo, so
+that a subexpression shared between the loss and its gradients stays shared:
+
+* relu(x) = x ⊙ H(x) where the mask H(x) is needed anyway (by the gradient), so the
+  comparison runs once;
+* an outer product a bᵀ (inner dimension 1) is a broadcast Hadamard product, and a
+  product with a 1×1 factor is a scaling: no matrix multiply for either;
+* ones and zeros become broadcast constants, which elementwise code never materialises;
+* tr(A B) = sum(A ⊙ Bᵀ) and diag(A B) = rowsums(A ⊙ Bᵀ): O(n²) instead of O(n³);
+* (Aᵀ)⁻¹ = (A⁻¹)ᵀ, so that one inverse serves the loss and its gradient, and
+  A⁻¹ B = solve(A, B) when the inverse is used nowhere else;
+* chains of matrix products are re-associated in the cheapest order (see `contraction`);
+* logsumexp and softmax are spelt out with their maximum subtracted, for backends without
+  a native kernel.
+
+Some results use operations that exist only for code generation: `solve` (A⁻¹B) and
+`max` (the largest entry).
+"""
+from __future__ import annotations
+
+from .. import ops
+from ..dims import SCALAR
+from ..expr import Expr, make, walk
+from .contraction import best_order, best_split
+
+_LEAVES = frozenset({"var", "const", "dim", "ones", "zeros", "eye"})
+
+
+def references(outputs) -> dict:
+    """How many times each node is used: by parents in the shared DAG and as an output."""
+    count: dict = {}
+    seen: set = set()
+    for out in outputs:
+        count[out] = count.get(out, 0) + 1
+        for node in walk(out):
+            if node in seen:
+                continue
+            seen.add(node)
+            for c in node.children:
+                count[c] = count.get(c, 0) + 1
+    return count
+
+
+def _rebuild(node: Expr, kids: tuple) -> Expr:
+    return node if kids == node.children else make(node.op, kids, node.params, node.shape)
+
+
+def _max(x: Expr) -> Expr:
+    return make("max", (x,), (), SCALAR)
+
+
+class Lowering:
+    """Lower a list of outputs; `native` names operations the backend computes itself
+    (e.g. {"logsumexp", "softmax"}); `sizes` estimates dimension sizes for ordering
+    products (dimensions not given count as equal and large)."""
+
+    def __init__(self, native=(), sizes: dict | None = None):
+        self.native = frozenset(native)
+        self.sizes = dict(sizes or {})
+        self.ordered_chains = 0  # chains of three or more factors, ordered by size
+
+    def __call__(self, outputs: list) -> tuple[list, dict]:
+        """(lowered outputs, {original node: lowered node})."""
+        originals = set()
+        for out in outputs:
+            originals.update(walk(out))
+        self._masks = {n.children[0] for n in originals
+                       if n.op == "fn" and n.params[0] == "heaviside"}
+        memo: dict = {}
+        for out in outputs:
+            self._local(out, memo)
+        first = [memo[o] for o in outputs]
+        count = references(first)
+        memo2: dict = {}
+        for out in first:
+            self._global(out, memo2, count)
+        return [memo2[o] for o in first], {k: memo2[v] for k, v in memo.items() if v in memo2}
+
+    # ---- pass 1: local rewrites ---------------------------------------------------------
+    def _local(self, root: Expr, memo: dict) -> None:
+        for node in walk(root):
+            if node in memo:
+                continue
+            kids = tuple(memo[c] for c in node.children)
+            memo[node] = self._rewrite_local(node, kids)
+
+    def _rewrite_local(self, node: Expr, kids: tuple) -> Expr:
+        op = node.op
+        if op == "ones" and node.shape != SCALAR:
+            return ops.broadcast(ops.const(1), node.shape)
+        if op == "ones":
+            return ops.const(1)
+        if op == "zeros" and node.shape != SCALAR:
+            return ops.broadcast(ops.const(0), node.shape)
+        if op == "zeros":
+            return ops.const(0)
+        if op == "fn" and node.params[0] == "relu" and node.children[0] in self._masks:
+            # the mask is computed for the gradient anyway: reuse it
+            x = kids[0]
+            return ops.mul(x, ops.fn("heaviside", x))
+        if op == "inv" and kids[0].op == "transpose":
+            # (Aᵀ)⁻¹ = (A⁻¹)ᵀ: one inverse serves both, and a transpose is free
+            return ops.transpose(ops.inv(kids[0].children[0]))
+        if op == "matmul":
+            a, b = kids
+            if a.shape == SCALAR or b.shape == SCALAR or a.shape[1] == 1:
+                # a scaling, or an outer product: broadcasting, not a matrix multiply
+                return ops.mul(a, b)
+        if op == "logsumexp" and op not in self.native:
+            (v,) = kids
+            top = _max(v)
+            shifted = ops.sub(v, top)
+            return ops.add(top, ops.log(ops.sum(ops.exp(shifted))))
+        if op == "softmax" and op not in self.native:
+            (v,) = kids
+            e = ops.exp(ops.sub(v, _max(v)))
+            return ops.div(e, ops.sum(e))
+        return _rebuild(node, kids)
+
+    # ---- pass 2: rewrites that depend on sharing ----------------------------------------
+    def _global(self, root: Expr, memo: dict, count: dict) -> None:
+        for node in walk(root):
+            if node in memo:
+                continue
+            memo[node] = self._rewrite_global(node, memo, count)
+
+    def _rewrite_global(self, node: Expr, memo: dict, count: dict) -> Expr:
+        op = node.op
+        if op == "matmul":
+            return self._product(self._chain(node, count), memo, count)
+        if op in ("trace", "diagvec"):
+            (x,) = node.children
+            if x.op == "matmul" and count.get(x, 0) == 1:
+                factors = self._chain(x, count)
+                i = best_split([f.shape for f in factors], self.sizes)
+                a = self._product(factors[:i], memo, count)
+                b = self._product(factors[i:], memo, count)
+                hadamard = ops.mul(a, ops.transpose(b))
+                return ops.sum(hadamard) if op == "trace" else ops.sum(hadamard, axis=1)
+        return _rebuild(node, tuple(memo[c] for c in node.children))
+
+    def _chain(self, node: Expr, count: dict) -> list:
+        """The factors of a product chain, opening inner products used only here."""
+        out: list = []
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if n.op == "matmul" and (n is node or count.get(n, 0) == 1):
+                stack.append(n.children[1])
+                stack.append(n.children[0])
+            else:
+                out.append(n)
+        return out
+
+    def _product(self, factors: list, memo: dict, count: dict) -> Expr:
+        """The product of (unlowered) factors, in the cheapest order."""
+        if len(factors) == 1:
+            return memo[factors[0]]
+        if len(factors) > 2:
+            self.ordered_chains += 1
+        tree = best_order([f.shape for f in factors], self.sizes)
+        return self._build(tree, factors, memo, count)
+
+    def _build(self, tree, factors: list, memo: dict, count: dict) -> Expr:
+        if isinstance(tree, int):
+            return memo[factors[tree]]
+        left = tree[0]
+        b = self._build(tree[1], factors, memo, count)
+        if isinstance(left, int) and factors[left].op == "inv" and count[factors[left]] == 1:
+            # A⁻¹ B: one solve, cheaper and better conditioned than forming the inverse
+            A = memo[factors[left].children[0]]
+            return make("solve", (A, b), (), (A.shape[0], b.shape[1]))
+        a = self._build(left, factors, memo, count)
+        if a.shape == SCALAR or b.shape == SCALAR or a.shape[1] == 1:
+            return ops.mul(a, b)
+        return ops.matmul(a, b)
+
+
+def lower(outputs: list, native=(), sizes: dict | None = None) -> tuple[list, dict]:
+    """Lowered outputs and the map from original to lowered nodes.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> g, w = mg.vector("g", m), mg.vector("w", n)
+    >>> lower([g @ w.T])[0][0].op          # an outer product is a broadcast product
+    'mul'
+    """
+    return Lowering(native, sizes)(list(outputs))

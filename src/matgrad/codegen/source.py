@@ -1,0 +1,148 @@
+"""Assembling generated source: imports, helpers, the function, its docstring.
+
+`generate` takes outputs already derived (the value and each gradient), lowers them,
+schedules them and prints one plain Python function that a person can read and paste
+into a project. Variables are the function's arguments, in order of first appearance;
+dimension sizes are read from the arguments' shapes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..dims import SCALAR, Dim
+from ..errors import MatgradError
+from ..expr import Expr, walk
+from .array_api import ArrayApiPrinter
+from .jax_backend import JaxPrinter
+from .lower import Lowering
+from .schedule import identifier, schedule
+from .torch_backend import TorchPrinter
+
+BACKENDS = {"numpy": ArrayApiPrinter, "jax": JaxPrinter, "torch": TorchPrinter}
+MAX_DOC_TEXT = 400
+
+
+def printer_class(backend: str):
+    """The printer for a backend name, or a MatgradError listing the backends."""
+    try:
+        return BACKENDS[backend]
+    except (KeyError, TypeError):
+        raise MatgradError(f"unknown backend {backend!r}; choose one of "
+                           f"{', '.join(sorted(BACKENDS))}") from None
+
+
+@dataclass
+class Generated:
+    """A generated function: its source and what calling it needs."""
+
+    source: str
+    name: str
+    arguments: list  # variable nodes, in signature order
+    size_parameters: list = field(default_factory=list)  # (Dim, keyword), sizes passed in
+    grad_names: list = field(default_factory=list)  # variable names, in output order
+    sizes_matter: bool = False  # whether a product chain was ordered by size estimates
+    value_shape: tuple = (1, 1)
+
+
+def _shape_text(shape) -> str:
+    if shape == SCALAR:
+        return "scalar"
+    return f"{shape[0]} x {shape[1]}"
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_DOC_TEXT else text[: MAX_DOC_TEXT - 3] + "..."
+
+
+def _doc_formula(value: Expr, loss_name: str, definitions: dict) -> list:
+    """The docstring's statement of what is computed, with the person's own names."""
+    from ..printing.text import to_text
+    names = {e: n for n, e in definitions.items() if e is not value}
+    head = f"{loss_name} = {_short(to_text(value, names, unicode=False))}"
+    where = [f"    {n} = {_short(to_text(e, names, unicode=False))}"
+             for n, e in definitions.items() if e is not value]
+    return [head + (", where" if where else ".")] + where
+
+
+def generate(value: Expr, grads: list, arguments: list, backend: str = "numpy", *,
+             loss_name: str = "L", name: str | None = None, hints: dict | None = None,
+             definitions: dict | None = None, sizes: dict | None = None) -> Generated:
+    """The source of `name(*arguments) -> (value, {variable name: gradient})`.
+
+    `grads` is a list of (variable, gradient expression); `hints` names intermediates
+    (node -> name); `definitions` are the person's own names, shown in the docstring;
+    `sizes` estimates dimension sizes for ordering products.
+    """
+    cls = printer_class(backend)
+    outputs = [value] + [g for _, g in grads]
+    lowering = Lowering(cls.native, sizes)
+    lowered, mapping = lowering(outputs)
+    hint_names = {mapping[k]: v for k, v in (hints or {}).items() if k in mapping}
+    loss_id = identifier(loss_name, set())
+    out_names = [loss_id] + [f"d{loss_id}_d{v.params[0]}" for v, _ in grads]
+    dims = []
+    for out in lowered:
+        for node in walk(out):
+            for d in node.shape + tuple(p for p in node.params if isinstance(p, Dim)):
+                if isinstance(d, Dim) and d not in dims:
+                    dims.append(d)
+    plan = schedule(lowered, out_names, arguments, hints=hint_names,
+                    needs_named_operand=cls.needs_named_operand, dims=dims)
+    printer = cls(plan)
+    outputs_set = set(lowered)
+    body = [f"{target} = {printer.statement(node, output=node in outputs_set)}"
+            for target, node in plan.statements]
+
+    # sizes the body uses: read from the first argument that has each, else a parameter
+    used = [d for d in dims if d in printer.used_dims]
+    size_lines, size_params = [], []
+    pending = list(used)
+    for v in arguments:
+        axes = [(axis, d) for axis, d in enumerate(v.shape) if d in pending]
+        if not axes:
+            continue
+        arg = plan.names[v]
+        if len(axes) == 2 and axes[0][1] != axes[1][1]:
+            size_lines.append(f"{plan.dim_names[axes[0][1]]}, {plan.dim_names[axes[1][1]]} = "
+                              f"{arg}.shape")
+        else:
+            axis, d = axes[0]
+            size_lines.append(f"{plan.dim_names[d]} = {arg}.shape[{axis}]")
+        for _, d in axes:
+            if d in pending:
+                pending.remove(d)
+    size_params = pending
+
+    arg_names = [plan.names[v] for v in arguments]
+    ref = next((plan.names[v] for v in arguments if v.shape != SCALAR),
+               arg_names[0] if arg_names else None)
+    header = printer.namespace_lines(arg_names) if arg_names else printer.default_namespace()
+    header += printer.reference_lines(ref)
+
+    fname = identifier(name or (f"{loss_id}_and_gradients" if grads else f"{loss_id}_value"),
+                       set(arg_names))
+    signature = ", ".join(arg_names + (["*"] + [plan.dim_names[d] for d in size_params]
+                                       if size_params else []))
+    formula = _doc_formula(value, loss_id, definitions or {})
+    doc = [f"{'The value and gradients of' if grads else 'The value of'} {formula[0]}"]
+    doc += formula[1:]
+    doc += ["", "Arguments (a vector is an n x 1 column, a scalar a 0-d array):"]
+    doc += [f"    {plan.names[v]}: {_shape_text(v.shape)}" for v in arguments]
+    doc += [f"    {plan.dim_names[d]}: the size {d} (an int)" for d in size_params]
+    doc += ["", f"Returns ({loss_id}, grads):", f"    {loss_id}: {_shape_text(value.shape)}"]
+    doc += [f'    grads["{v.params[0]}"]: d{loss_id}/d{v.params[0]}, {_shape_text(v.shape)}'
+            for v, _ in grads]
+    returned = ", ".join(f'"{v.params[0]}": {r}' for (v, _), r in zip(grads, plan.returns[1:]))
+
+    lines = [f"def {fname}({signature}):", '    """' + doc[0]]
+    lines += [("    " + d).rstrip() for d in doc[1:]]
+    lines += ['    """']
+    lines += ["    " + s for s in header + size_lines + body]
+    lines += [f"    return {plan.returns[0]}, {{{returned}}}"]
+    parts = ["\n".join(cls.imports) + "\n"]
+    parts += [cls.helpers[h] for h in printer.used_helpers]
+    parts += ["\n".join(lines) + "\n"]
+    return Generated("\n\n".join(parts), fname, list(arguments),
+                     size_parameters=[(d, plan.dim_names[d]) for d in size_params],
+                     grad_names=[v.params[0] for v, _ in grads],
+                     sizes_matter=lowering.ordered_chains > 0, value_shape=value.shape)

@@ -1,0 +1,91 @@
+"""The PyTorch printer: `torch` code, with PyTorch's own fused kernels.
+
+The function takes tensors (on any device) and returns tensors on the same device; it
+records no autograd graph of its own: the gradients are the derived ones.
+"""
+from __future__ import annotations
+
+from .array_api import ArrayApiPrinter
+from .printer import ATOM
+
+HELPERS = {
+    "logdet": '''def logdet(a):
+    """log det a; NaN where det a <= 0, where it is undefined."""
+    sign, value = torch.linalg.slogdet(a)
+    return torch.where(sign > 0, value, torch.nan)
+''',
+}
+
+
+class TorchPrinter(ArrayApiPrinter):
+    backend = "torch"
+    ns = "torch"
+    native = frozenset({"logsumexp", "softmax"})
+    helpers = HELPERS
+    imports = ("import torch",)
+
+    def namespace_lines(self, args: list) -> list:
+        return []
+
+    def default_namespace(self) -> list:
+        return []
+
+    def reference_lines(self, ref: str | None) -> list:
+        if ref is None:
+            ref_dtype, ref_device = "torch.get_default_dtype()", "None"
+        else:
+            ref_dtype, ref_device = f"{ref}.dtype", f"{ref}.device"
+        parts = []
+        if self.needs_dtype:
+            parts.append(("dtype", ref_dtype))
+        if self.needs_device:
+            parts.append(("device", ref_device))
+        if not parts:
+            return []
+        return [f"{', '.join(p[0] for p in parts)} = {', '.join(p[1] for p in parts)}"]
+
+    def as_array(self, text: str) -> str:
+        return f"torch.as_tensor({text}, dtype={self.dtype()}, device={self.device()})"
+
+    def helper_args(self) -> list:
+        return []
+
+    def to_scalar(self, text):
+        return f"({text}).reshape(())", ATOM
+
+    def sum_kw(self, axis) -> list:
+        return [f"dim={axis}", "keepdim=True"]
+
+    def _print_max(self, e):
+        return self.call("torch.max", self.arg(e.children[0]))
+
+    def _print_trace(self, e):
+        (x,) = e.children
+        if x.shape == (1, 1):
+            return self.visit(x)
+        return self.call("torch.trace", self.arg(x))
+
+    def _print_diagvec(self, e):
+        text, _ = self.call("torch.diagonal", self.arg(e.children[0]))
+        return f"{text}[:, None]", ATOM
+
+    def _print_logsumexp(self, e):
+        return self.call("torch.logsumexp", self.arg(e.children[0]), "dim=(0, 1)")
+
+    def _print_softmax(self, e):
+        return self.call("torch.softmax", self.arg(e.children[0]), "dim=0")
+
+    def fn_relu(self, x):
+        return self.call("torch.relu", self.array_arg(x))
+
+    def fn_heaviside(self, x):
+        text = self.array_arg(x)
+        if text.isidentifier():
+            return f"({text} > 0).to({text}.dtype)", ATOM
+        return f"(({text}) > 0).to({self.dtype()})", ATOM
+
+    def fn_sigmoid(self, x):
+        return self.call("torch.sigmoid", self.array_arg(x))
+
+    def fn_softplus(self, x):
+        return self.call("torch.nn.functional.softplus", self.array_arg(x))

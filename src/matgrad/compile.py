@@ -1,0 +1,261 @@
+"""`compile`: a derived gradient as a fast function of arrays.
+
+`compile(L, wrt, backend)` derives the gradients once, generates one straight-line
+function computing the value and every gradient with each common subexpression computed
+once (see `codegen`), and wraps it so that it takes values the way `evaluate` does (by
+name; a vector as shape (n,) or (n, 1); a scalar as a float) and returns
+(value, {name: gradient}) with scalars as floats (0-d arrays on other backends), vectors
+1-D and matrices 2-D.
+
+With the "numpy" backend the arrays may be NumPy, Dask, PyTorch or CuPy arrays: the
+generated code is array-API code, and the results stay in the arrays' own library
+(lazy, for Dask). "jax" returns a `jax.jit`-compiled function; "torch" works on tensors
+on any device.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .codegen import build
+from .codegen.load import load
+from .dims import SCALAR, Dim
+from .errors import DomainError, MatgradError, ShapeError
+from .expr import Expr
+
+_MAX_SPECIALISED = 16
+
+
+class CompiledFunction:
+    """A compiled value-and-gradients function; call it with a dict of values.
+
+    `source` is the generated code; `variables` the names it takes, in order.
+    """
+
+    def __init__(self, L: Expr, wrt=None, backend: str = "numpy", *, definitions=None,
+                 sizes: dict | None = None, name: str | None = None):
+        self.backend = backend
+        self._L, self._wrt, self._definitions, self._name = L, wrt, definitions, name
+        self._sizes_given = sizes is not None
+        generated = build(L, wrt, backend, definitions=definitions, name=name, sizes=sizes)
+        self._generated = generated
+        self.variables = [v.params[0] for v in generated.arguments]
+        self.gradient_names = list(generated.grad_names)
+        self._vars = generated.arguments
+        self._value_shape = generated.value_shape
+        self._grad_shapes = {v.params[0]: v.shape for v in generated.arguments}
+        self._programs: dict = {None: self._runner(generated)}
+
+    @property
+    def source(self) -> str:
+        """The generated Python source (for the sizes given at compile time, if any)."""
+        return self._generated.source
+
+    def __repr__(self) -> str:
+        return (f"<matgrad compiled {self._generated.name}({', '.join(self.variables)}) "
+                f"backend={self.backend}>")
+
+    # ---- calling --------------------------------------------------------------------
+    def __call__(self, values: dict, sizes: dict | None = None):
+        """(value, {name: gradient}) at the given values."""
+        args, bound = self.bind(values, sizes)
+        run = self._program(bound)
+        try:
+            value, grads = run(args, bound)
+        except Exception as err:  # a singular matrix, in whichever library raised it
+            if "LinAlgError" in type(err).__name__ or "singular" in str(err).lower():
+                raise DomainError(f"{self._generated.name}: {err}") from None
+            raise
+        return value, grads
+
+    def _program(self, bound: dict):
+        if not self._generated.sizes_matter or self._sizes_given:
+            return self._programs[None]
+        # product chains were ordered with estimated sizes: specialise to the real ones
+        key = tuple(sorted((d.name, s) for d, s in bound.items()))
+        run = self._programs.get(key)
+        if run is None:
+            generated = build(self._L, self._wrt, self.backend,
+                              definitions=self._definitions, name=self._name, sizes=bound)
+            run = self._runner(generated)
+            if len(self._programs) > _MAX_SPECIALISED:
+                self._programs = {None: self._programs[None]}
+            self._programs[key] = run
+        return run
+
+    def _runner(self, generated):
+        fn = load(generated.source, generated.name)
+        params = generated.size_parameters
+        value_shape, grad_shapes = self._value_shape, self._grad_shapes
+        backend = self.backend
+        if backend == "jax":
+            import jax
+
+            def shaped(*args, **kw):
+                value, grads = fn(*args, **kw)
+                return (_user_shape(value, value_shape, "jax"),
+                        {k: _user_shape(g, grad_shapes[k], "jax") for k, g in grads.items()})
+
+            jitted = jax.jit(shaped, static_argnames=tuple(k for _, k in params) or None)
+
+            def run(args, bound):
+                return jitted(*args, **{k: bound[d] for d, k in params})
+            return run
+
+        def run(args, bound):
+            value, grads = fn(*args, **{k: bound[d] for d, k in params})
+            return (_user_shape(value, value_shape, backend),
+                    {k: _user_shape(g, grad_shapes[k], backend) for k, g in grads.items()})
+        return run
+
+    # ---- values in ------------------------------------------------------------------
+    def bind(self, values: dict, sizes: dict | None = None) -> tuple[list, dict]:
+        """(arguments in signature order, {Dim: size}), checking every shape."""
+        if not isinstance(values, dict):
+            raise MatgradError("call a compiled function with a dict of values by name, "
+                               f"e.g. f({{{', '.join(repr(n) + ': ...' for n in self.variables)}}})")
+        bound: dict = {}
+        source: dict = {}
+        for d, s in (sizes or {}).items():
+            d = d if isinstance(d, Dim) else Dim(str(d))
+            bound[d], source[d] = int(s), "the sizes given"
+        raw = []
+        for v in self._vars:
+            name = v.params[0]
+            if name not in values:
+                raise MatgradError(f"no value given for {name}")
+            raw.append(values[name])
+        arrays = _convert(raw, self.backend)
+        out = []
+        for v, a in zip(self._vars, arrays):
+            a = _as_declared(v, a)
+            for axis, want in enumerate(v.shape):
+                got = a.shape[axis] if v.shape != SCALAR else 1
+                if got != got:  # an unknown (NaN) Dask chunk size: cannot be checked
+                    continue
+                got = int(got)
+                if isinstance(want, Dim):
+                    if want in bound and bound[want] != got:
+                        raise ShapeError(f"dimension {want} is {bound[want]} from "
+                                         f"{source[want]} but {got} from {v.params[0]} "
+                                         f"(shape {tuple(a.shape)})")
+                    bound[want] = got
+                    source.setdefault(want, v.params[0])
+                elif want != got:
+                    raise ShapeError(f"{v.params[0]} must be {v.shape[0]}×{v.shape[1]}, "
+                                     f"but its value has shape {tuple(a.shape)}")
+            out.append(a)
+        for d, _ in self._generated.size_parameters:
+            if d not in bound:
+                raise ShapeError(f"the size of dimension {d} is unknown; give it in sizes=")
+        return out, bound
+
+
+def _convert(raw: list, backend: str) -> list:
+    """The values as arrays of the backend, scalars included (as 0-d arrays)."""
+    if backend == "jax":
+        import jax.numpy as jnp
+        return [jnp.asarray(a) for a in raw]
+    if backend == "torch":
+        import torch
+        ref = next((a for a in raw if isinstance(a, torch.Tensor)), None)
+        dtype = ref.dtype if ref is not None else torch.float64
+        device = ref.device if ref is not None else None
+        return [a if isinstance(a, torch.Tensor) else
+                torch.as_tensor(_numeric(a), dtype=dtype, device=device) for a in raw]
+    foreign = [a for a in raw if _is_array(a) and not isinstance(a, np.ndarray)]
+    if not foreign:
+        return [_numeric(a) for a in raw]
+    import array_api_compat
+    xp = array_api_compat.array_namespace(foreign[0])
+    device = array_api_compat.device(foreign[0])
+    out = []
+    for a in raw:
+        if _is_array(a) and not isinstance(a, np.ndarray):
+            out.append(a)
+        else:
+            out.append(xp.asarray(_numeric(a), dtype=foreign[0].dtype, device=device))
+    return out
+
+
+def _is_array(a) -> bool:
+    return hasattr(a, "shape") and hasattr(a, "dtype") and not isinstance(a, np.generic)
+
+
+def _numeric(a) -> np.ndarray:
+    """A NumPy array of floats (floating arrays keep their precision)."""
+    if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+        return a
+    try:
+        return np.asarray(a, dtype=float)
+    except (TypeError, ValueError):
+        raise MatgradError(f"a value is not numeric: {type(a).__name__}") from None
+
+
+def _as_declared(v: Expr, a):
+    """The array in the generated code's layout: 2-D, or 0-d for a scalar."""
+    name, (r, c) = v.params[0], v.shape
+    ndim = len(a.shape)
+    if ndim > 2:
+        raise ShapeError(f"the value of {name} has {ndim} axes; matgrad values have at most 2")
+    if v.shape == SCALAR:
+        if any(s != 1 for s in a.shape):
+            raise ShapeError(f"{name} is a scalar but its value has shape {tuple(a.shape)}")
+        return a.reshape(()) if ndim else a
+    if ndim == 2:
+        return a
+    if ndim == 1 and c == 1:
+        return a.reshape((a.shape[0], 1))
+    if ndim == 1 and r == 1:
+        return a.reshape((1, a.shape[0]))
+    raise ShapeError(f"{name} is a {r}×{c} matrix but its value has shape {tuple(a.shape)}")
+
+
+def _user_shape(a, shape, backend: str):
+    """float for a scalar (NumPy), 1-D for a vector, 2-D for a matrix."""
+    if shape == SCALAR:
+        if backend == "numpy" and (isinstance(a, (np.ndarray, np.generic, float, int))):
+            return float(a)
+        return a.reshape(()) if len(getattr(a, "shape", ())) else a
+    if shape[1] == 1:
+        return a[:, 0]
+    if shape[0] == 1:
+        return a[0, :]
+    return a
+
+
+def compile(L: Expr, wrt=None, backend: str = "numpy", *, definitions: dict | None = None,
+            sizes: dict | None = None, name: str | None = None) -> CompiledFunction:
+    """A function computing L and its gradients with respect to `wrt` in one pass.
+
+    `wrt` lists variables or names (default: every variable; [] for the value alone);
+    `backend` is "numpy" (array-API code: NumPy, Dask, PyTorch, CuPy arrays), "jax"
+    (jit-compiled) or "torch"; `definitions` names intermediates (z, yhat) in the
+    generated code; `sizes` fixes dimension sizes for ordering products (otherwise the
+    first call's sizes are used).
+
+    >>> import numpy as np, matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> X, w = mg.matrix("X", m, n), mg.vector("w", n)
+    >>> f = mg.compile(mg.sum((X @ w) ** 2), wrt=[w])
+    >>> value, grads = f({"X": np.eye(3, 2), "w": [1.0, 2.0]})
+    >>> value, grads["w"]
+    (5.0, array([2., 4.]))
+    """
+    from .codegen import printer_class
+    printer_class(backend)
+    if backend == "jax":
+        _require("jax", "jax")
+    elif backend == "torch":
+        _require("torch", "torch")
+    else:
+        _require("array_api_compat", "numpy")
+    return CompiledFunction(L, wrt, backend, definitions=definitions, sizes=sizes, name=name)
+
+
+def _require(module: str, extra: str) -> None:
+    import importlib.util
+    if importlib.util.find_spec(module) is None:
+        raise MatgradError(f"the {extra!r} backend needs {module}: pip install 'matgrad[{extra}]'")
+
+
+__all__ = ["CompiledFunction", "compile"]

@@ -1,0 +1,168 @@
+"""Derivations: every step is an equation that holds numerically, and they read well."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import matgrad as mg
+from matgrad.example import program
+from matgrad.numeric import evaluate_2d
+from matgrad.steps import Equation
+from matgrad.verify import direction, sample
+
+CASES = [
+    ("sum((relu(X @ w + b) - y)**2) / m", "X: m,n; w: n; b: scalar; y: m", "X"),
+    ("sum((relu(X @ w + b) - y)**2) / m", "X: m,n; w: n; b: scalar; y: m", "w"),
+    ("sum((relu(X @ w + b) - y)**2) / m", "X: m,n; w: n; b: scalar; y: m", "b"),
+    ("x.T @ A @ x", "A: n,n; x: n", "x"),
+    ("x.T @ S @ x", "S: n,n symmetric; x: n", "S"),
+    ("trace(inv(A) @ B) + logdet(A)", "A: n,n; B: n,n", "A"),
+    ("det(A)", "A: n,n", "A"),
+    ("sum(tanh(W2 @ tanh(W1 @ x)))", "W2: p,k; W1: k,n; x: n", "W1"),
+    ("logsumexp(W @ x) - dot(y, W @ x)", "W: k,n; x: n; y: k", "W"),
+    ("norm(A @ B - C)**2", "A: m,k; B: k,n; C: m,n", "B"),
+    ("sum(exp(x) * x) / n", "x: n", "x"),
+    ("sum(sigmoid(X @ w) - y * log(sigmoid(X @ w)))", "X: m,n; w: n; y: m", "w"),
+    ("trace(A @ B) * 3", "A: n,k; B: k,n", "A"),
+]
+
+
+def independent_errors(d, points=3, seed=7, h=1e-6):
+    """Both sides of every step at random points, each differential from central finite
+    differences of its own node (computed here, not by the library's checker)."""
+    rng = np.random.default_rng(seed)
+    name = d.x.params[0]
+    by_label = {n: e for e, n in d.names.items()}
+    by_label[name], by_label[d.loss_name] = d.x, d.loss
+    errors = [0.0] * len(d.steps)
+    for _ in range(points):
+        values, sizes = sample([d.loss, d.result], rng)
+        V = direction(values[name].shape, rng, d.x.params[1])
+        up, down = dict(values), dict(values)
+        up[name], down[name] = values[name] + h * V, values[name] - h * V
+
+        def jvp(node):
+            return (evaluate_2d(node, up, sizes) - evaluate_2d(node, down, sizes)) / (2 * h)
+
+        diffs = {label: (V if node is d.x else jvp(node)) for label, node in by_label.items()}
+        dL = float(jvp(d.loss)[0, 0])
+        for i, step in enumerate(d.steps):
+            if step.kind == "gradient":
+                got = float(np.sum(np.broadcast_to(
+                    evaluate_2d(step.rhs, values, sizes), V.shape) * V))
+            else:
+                got = step.value(values, sizes, diffs)
+            errors[i] = max(errors[i], abs(got - dL) / max(abs(dL), abs(got), 1e-6))
+    return errors
+
+
+@pytest.mark.parametrize("src,shapes,wrt", CASES)
+def test_every_step_holds_numerically(src, shapes, wrt):
+    L = mg.parse(src, shapes)
+    d = mg.derive(L, wrt)
+    assert len(d.steps) >= 2
+    errors = independent_errors(d)
+    assert max(errors) < 1e-5, list(zip([s.rule for s in d.steps], errors))
+    assert max(d.verify()) < 1e-5
+    assert d.result is mg.grad(L, wrt)
+
+
+@pytest.mark.parametrize("wrt", ["X", "w", "b"])
+def test_example_steps_hold_with_named_intermediates(wrt):
+    p = program()
+    d = mg.derive(p.result, wrt, definitions=p.definitions)
+    assert max(independent_errors(d)) < 1e-5
+    assert d.result is mg.grad(p.result, wrt)
+
+
+def test_a_wrong_step_is_caught():
+    p = program()
+    d = mg.derive(p.result, "X", definitions=p.definitions)
+    bad = d.steps[3]
+    g, dz = bad.terms[0]
+    bad.terms[0] = [mg.const(2) * g, dz]  # a factor of 2 too many on one line
+    errors = independent_errors(d)
+    assert errors[3] > 0.1
+    assert max(errors[:3] + errors[4:]) < 1e-5
+
+
+def test_example_reads_like_the_board():
+    p = program()
+    d = mg.derive(p.result, "X", definitions=p.definitions)
+    text = d.to_text()
+    lines = text.splitlines()
+    assert lines[0].strip() == "where z = X w + b, y\u0302 = relu(z)"
+    rhs = [line.split(" = ", 1)[1].split("   (")[0].strip().replace("y\u0302", "ŷ")
+           for line in lines[1:]]
+    assert rhs == ["2/m · (ŷ − y) : dŷ", "2/m · (ŷ − y) : H(z) ⊙ dz",
+                   "2/m · H(z) ⊙ (ŷ − y) : dz", "g : dX w", "g wᵀ : dX", "g wᵀ"]
+    rules = [s.rule.replace("y\u0302", "ŷ") for s in d.steps]
+    assert "squared norm" in rules[0]
+    assert "relu" in rules[1] and "dŷ = H(z) ⊙ dz" in rules[1]
+    assert "A : B ⊙ C = A ⊙ B : C" in rules[2]
+    assert "dz = dX w" in rules[3] and "g = 2/m · H(z) ⊙ (ŷ − y)" in rules[3]
+    assert rules[4] == "A : BC = A Cᵀ : B"
+    assert rules[5] == "m×n, the shape of X"
+    assert lines[-1].lstrip().startswith("∂L/∂X = g wᵀ")
+
+
+def test_each_step_has_equations_a_reader_can_evaluate():
+    p = program()
+    d = mg.derive(p.result, "X", definitions=p.definitions)
+    for step in d.steps:
+        assert step.rule
+        assert step.rhs.shape == ((1, 1) if step.kind == "differential" else d.x.shape)
+    eqs = [q for s in d.steps for q in s.rule_parts if isinstance(q, Equation)]
+    assert [e.lhs.params[0] for e in eqs] == ["yhat", "z"]
+
+
+def test_steps_stay_short_for_long_chains():
+    for depth in (2, 4, 8):
+        src = "x"
+        for i in range(depth):
+            src = f"tanh(W{i} @ {src})"
+        shapes = "; ".join(f"W{i}: n,n" for i in range(depth)) + "; x: n"
+        L = mg.parse(f"sum({src})", shapes)
+        d = mg.derive(L, "W0")
+        # two operations a layer (W x and tanh), each a substitution and an identity at
+        # most, plus the opening and the closing lines: linear in the depth
+        assert len(d.steps) <= 2 * (2 * depth) + 4
+        widest = max(len(line) for line in d.to_text().splitlines())
+        assert widest < 200
+        assert max(d.verify(points=1)) < 1e-5
+
+
+def test_shared_intermediates_are_named_once():
+    L = mg.parse("sum(tanh(W2 @ tanh(W1 @ x)))", "W2: p,k; W1: k,n; x: n")
+    d = mg.derive(L, "W1")
+    names = [n for n, _, _ in d.intermediates]
+    assert len(names) == len(set(names))
+    from matgrad.steps import Definition
+    lines = d.to_text().splitlines()
+    where = " " + " ".join(lines[:next(i for i, x in enumerate(lines) if "dL = " in x)])
+    defined = [q.name for s in d.steps for q in s.rule_parts if isinstance(q, Definition)]
+    for n, e, note in d.intermediates:
+        shown = where.count(f" {mg.printing.symbols.unicode_name(n)} = ") + defined.count(n)
+        assert shown == 1, n
+
+
+def test_latex_and_markdown():
+    p = program()
+    d = mg.derive(p.result, "X", definitions=p.definitions)
+    tex = d.to_latex()
+    assert tex.startswith("\\begin{aligned}") and tex.endswith("\\end{aligned}")
+    assert r"\mathrm{d}L &= " in tex and r"g {w}^{\top} : \mathrm{d}X" in tex
+    assert tex.count(r"\\") == len(d.steps) + len(d.intermediates) - 1
+    md = d._repr_markdown_()
+    assert "| step | rule |" in md and r"$\hat{y} = \operatorname{relu}\left(z\right)$" in md
+    assert all(row.count("|") == 3 for row in md.splitlines() if row.startswith("| $"))
+    assert d._repr_latex_().startswith("$$")
+    assert "dL = 2 / m * (yhat - y) : dyhat" in d.to_text(unicode=False)
+
+
+def test_errors_are_matgrad_errors():
+    x = mg.vector("x", 3)
+    with pytest.raises(mg.DomainError):
+        mg.derive(x, x)
+    with pytest.raises(mg.MatgradError):
+        mg.derive(mg.sum(x), "q")
