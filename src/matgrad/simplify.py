@@ -13,6 +13,8 @@ keep their order of first appearance.
 """
 from __future__ import annotations
 
+import weakref
+import zlib
 from fractions import Fraction
 
 from . import ops
@@ -40,6 +42,33 @@ def is_zero(e: Expr) -> bool:
 
 def _is_int(p) -> bool:
     return isinstance(p, Fraction) and p.denominator == 1
+
+
+_RANK = {"fn": 0, "softmax": 0, "logsumexp": 0, "var": 1, "transpose": 1}
+_FINGERPRINTS: "weakref.WeakKeyDictionary[Expr, int]" = weakref.WeakKeyDictionary()
+
+
+def fingerprint(e: Expr) -> int:
+    """A structural hash that is the same in every run (unlike hash(), which varies with
+    the interpreter's string-hash seed), so factor order is reproducible."""
+    memo = _FINGERPRINTS
+    hit = memo.get(e)
+    if hit is not None:
+        return hit
+    for node in walk(e):
+        if node in memo:
+            continue
+        h = zlib.crc32(f"{node.op}|{node.params!r}|{node.shape!r}".encode())
+        for c in node.children:
+            h = (h * 1000003 ^ memo[c]) & 0xFFFFFFFFFFFF
+        memo[node] = h
+    return memo[e]
+
+
+def _factor_key(atom: Expr):
+    """Hadamard factors commute; a fixed order (functions first) makes a ⊙ b and b ⊙ a
+    one normal form."""
+    return (_RANK.get(atom.op, 2), fingerprint(atom))
 
 
 class _Product:
@@ -127,9 +156,18 @@ def _ratio(num: list, den: list, shape) -> Expr | None:
     return ops.div(top if top is not None else one(shape), bottom)
 
 
+def _sorted_product(p: _Product) -> _Product:
+    q = _Product()
+    q.coef, q.scalars = p.coef, p.scalars
+    q.matrices = dict(sorted(p.matrices.items(), key=lambda item: _factor_key(item[0])))
+    return q
+
+
 def _rebuild_product(p: _Product, shape) -> Expr:
     if p.zero or p.coef == 0:
         return zero(shape)
+    if len(p.matrices) > 1:
+        p = _sorted_product(p)
     coef = p.coef
     negative = coef < 0
     coef = -coef if negative else coef
@@ -163,6 +201,27 @@ def _rebuild_product(p: _Product, shape) -> Expr:
     return ops.neg(out) if negative else out
 
 
+def _unsimplified(root: Expr, memo: dict) -> list:
+    """Nodes under root not yet in memo, children first; memoized subtrees are not
+    entered, so simplifying a new node built on simplified parts costs only the new part."""
+    order: list = []
+    seen: set = set()
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if node in seen or node in memo:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        for c in reversed(node.children):
+            if c not in seen and c not in memo:
+                stack.append((c, False))
+    return order
+
+
 class Simplifier:
     """Simplify expressions, sharing work across calls on the same instance.
 
@@ -175,14 +234,13 @@ class Simplifier:
     def __init__(self):
         self.memo: dict = {}
         self._products: dict = {}
+        self._expanding = False
 
     def __call__(self, e: Expr) -> Expr:
         memo = self.memo
         if e in memo:
             return memo[e]
-        for node in walk(e):
-            if node in memo:
-                continue
+        for node in _unsimplified(e, memo):
             kids = tuple(memo[c] for c in node.children)
             rebuilt = node if kids == node.children else make(node.op, kids, node.params,
                                                                 node.shape)
@@ -242,8 +300,30 @@ class Simplifier:
 
 
 def _product_form(s: Simplifier, e: Expr) -> Expr:
-    """Products, quotients and powers to the product normal form (see module doc)."""
+    """Products, quotients and powers to the product normal form (see module doc); a
+    product over a sum is distributed when a factor cancels against a term:
+    σ ⊙ (y / σ − 1) = y − σ."""
+    distributed = _distribute_cancelling(s, e)
+    if distributed is not None:
+        return distributed
     return _rebuild_product(s.product(e), e.shape)
+
+
+def _distribute_cancelling(s: Simplifier, e: Expr):
+    for total, others in _sum_factors(s, e):
+        mine = {**others.scalars, **others.matrices}
+        order, terms, rep = _sum_terms(s, total)
+        if any(_cancels_with(s, rep[key], mine) for key in order):
+            break
+    else:
+        return None
+    other = _rebuild_product(others, e.shape)
+    out = None
+    for key in order:
+        part = rep[key] if rep[key] is not None else one(e.shape)
+        piece = ops.mul(ops.mul(ops.const(terms[key]), other), part)
+        out = piece if out is None else ops.add(out, piece)
+    return out
 
 
 def _pow(s: Simplifier, e: Expr) -> Expr:
@@ -262,9 +342,31 @@ def _pow(s: Simplifier, e: Expr) -> Expr:
     return _product_form(s, e)
 
 
-def _sum_form(s: Simplifier, e: Expr) -> Expr:
-    """Sums: flatten, collect equal terms (a·x + b·x = (a+b)·x), fold constants."""
-    terms: dict = {}  # rest -> coefficient (None key: the constant term)
+def _matmul_factors(e: Expr) -> list:
+    """The factors of a matrix-product chain, left to right (however it is grouped)."""
+    out, stack = [], [e]
+    while stack:
+        node = stack.pop()
+        if node.op == "matmul":
+            stack.append(node.children[1])
+            stack.append(node.children[0])
+        else:
+            out.append(node)
+    return out
+
+
+def _term_key(rest):
+    """Terms are collected up to the grouping of matrix products: (AB)C and A(BC) match."""
+    if rest is not None and rest.op == "matmul":
+        return ("chain",) + tuple(_matmul_factors(rest))
+    return rest
+
+
+def _sum_terms(s: Simplifier, e: Expr):
+    """(order, coefficients, representatives) of the terms of a sum, equal terms
+    collected: coefficients and representatives are keyed by _term_key."""
+    terms: dict = {}
+    rep: dict = {}
     order: list = []
     stack = [(e, 1)]
     while stack:
@@ -281,70 +383,183 @@ def _sum_form(s: Simplifier, e: Expr) -> Expr:
         c, rest = s.split_coefficient(node)
         if c == 0:
             continue
-        if rest not in terms:
-            terms[rest] = 0
-            order.append(rest)
-        terms[rest] = terms[rest] + sign * c
-    order = _factor_common(s, order, terms)
+        key = _term_key(rest)
+        if key not in terms:
+            terms[key] = 0
+            rep[key] = rest
+            order.append(key)
+        terms[key] = terms[key] + sign * c
+    return order, terms, rep
+
+
+def _build_sum(s: Simplifier, order, terms, rep, shape) -> Expr:
+    # lead with a positive term where there is one: σ − y rather than −y + σ
+    first_positive = next((k for k in order if _positive(terms[k])), None)
+    if first_positive is not None and order and not _positive(terms[order[0]]):
+        order = [first_positive] + [k for k in order if k is not first_positive]
     out = None
-    for rest in order:
-        c = terms[rest]
+    for key in order:
+        c = terms[key]
         if c == 0:
             continue
+        rest = rep[key]
         if rest is None:
-            term = ops.const(c) if e.shape == SCALAR else ops.broadcast(ops.const(c), e.shape)
-            if c == 1 and e.shape != SCALAR:
-                term = ops.ones(*e.shape)
+            term = ops.const(c) if shape == SCALAR else ops.broadcast(ops.const(c), shape)
+            if c == 1 and shape != SCALAR:
+                term = ops.ones(*shape)
         else:
             term = s.scaled(c, rest) if c != 1 else rest
-        if rest is not None and term.shape != e.shape:
-            term = ops.broadcast(term, e.shape)
+            if term.shape != shape:
+                term = ops.broadcast(term, shape)
         out = term if out is None else ops.add(out, term)
-    return zero(e.shape) if out is None else out
+    return zero(shape) if out is None else out
 
 
-def _factor_common(s: Simplifier, order: list, terms: dict) -> list:
+def _positive(c) -> bool:
+    return c > 0
+
+
+def _sum_form(s: Simplifier, e: Expr) -> Expr:
+    """Sums: flatten, collect equal terms (a·x + b·x = (a+b)·x), fold constants, factor
+    shared matrix factors, and expand products of sums where that makes it shorter."""
+    order, terms, rep = _sum_terms(s, e)
+    order = _factor_common(s, order, terms, rep)
+    out = _build_sum(s, order, terms, rep, e.shape)
+    return _expand_if_shorter(s, out, order, terms, rep)
+
+
+_EXPAND_MAX_NODES = 80
+
+
+def _sum_factors(s: Simplifier, rest: Expr) -> list:
+    """[(a sum factor, the other factors)] for each sum among a product's factors."""
+    if rest is None or rest.op not in ("mul", "div"):
+        return []
+    p = s.product(rest)
+    out = []
+    for bucket in (p.matrices, p.scalars):
+        for atom, k in bucket.items():
+            if atom.op == "add" and k == 1:
+                others = _Product()
+                others.coef = p.coef
+                others.scalars = {a: j for a, j in p.scalars.items() if a is not atom}
+                others.matrices = {a: j for a, j in p.matrices.items() if a is not atom}
+                out.append((atom, others))
+    return out
+
+
+def _sum_factor(s: Simplifier, rest: Expr):
+    """(the first sum factor, the other factors) of a product, or None."""
+    found = _sum_factors(s, rest)
+    return found[0] if found else None
+
+
+def _cancels_with(s: Simplifier, rest, mine: dict) -> bool:
+    """Whether a term shares a factor with `mine` at an exponent of the opposite sign."""
+    if rest is None:
+        return False
+    q = s.product(rest)
+    theirs = {**q.scalars, **q.matrices} if rest.op in ("mul", "div", "pow") else {rest: 1}
+    return any(k * mine.get(atom, 0) < 0 for atom, k in theirs.items())
+
+
+def _size_up_to(e: Expr, limit: int) -> int:
+    """The number of distinct nodes in e, counting no further than limit + 1 (cheap on
+    large expressions, which are never expanded)."""
+    seen: set = set()
+    stack = [e]
+    while stack and len(seen) <= limit:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            stack.extend(node.children)
+    return len(seen)
+
+
+def _expand_if_shorter(s: Simplifier, out: Expr, order, terms, rep) -> Expr:
+    """σ ⊙ (1 − y) − (1 − σ) ⊙ y = σ − y: distribute products over sums, collect, and
+    keep the result only if it is smaller. Bounded to small sums."""
+    if s._expanding or len(order) < 2 or out.op != "add":
+        return out
+    if not any(_sum_factor(s, rep[k]) for k in order):
+        return out
+    size = _size_up_to(out, _EXPAND_MAX_NODES)
+    if size > _EXPAND_MAX_NODES:
+        return out
+    pieces = []
+    for key in order:
+        c, rest = terms[key], rep[key]
+        split = _sum_factor(s, rest)
+        if split is None:
+            pieces.append(s.scaled(c, rest) if rest is not None else
+                          _build_sum(s, [key], {key: c}, {key: None}, out.shape))
+            continue
+        total, others = split
+        other = _rebuild_product(others, rest.shape)
+        inner_order, inner_terms, inner_rep = _sum_terms(s, total)
+        for k in inner_order:
+            part = (inner_rep[k] if inner_rep[k] is not None else one(rest.shape))
+            pieces.append(ops.mul(ops.mul(ops.const(c * inner_terms[k]), other), part))
+    s._expanding = True
+    try:
+        expanded = pieces[0]
+        for piece in pieces[1:]:
+            expanded = ops.add(expanded, piece)
+        expanded = s(expanded)
+    finally:
+        s._expanding = False
+    return expanded if _size_up_to(expanded, size) < size else out
+
+
+def _factor_common(s: Simplifier, order: list, terms: dict, rep: dict) -> list:
     """Σ cᵢ Aᵢ B = (Σ cᵢ Aᵢ) B, then A Σ cᵢ Bᵢ likewise: so Aᵀx + Ax becomes (Aᵀ + A) x.
-    Updates `terms` in place and returns the new order of terms."""
-    for side in (1, 0):  # the shared right factor first, then the shared left factor
+    Updates `terms` and `rep` in place and returns the new order of term keys."""
+    for side in (-1, 0):  # the shared last factor first, then the shared first factor
         groups: dict = {}
-        for rest in order:
-            if rest is not None and terms[rest] != 0 and rest.op == "matmul":
-                groups.setdefault(rest.children[side], []).append(rest)
+        for key in order:
+            rest = rep[key]
+            if rest is not None and terms[key] != 0 and rest.op == "matmul":
+                factors = _matmul_factors(rest)
+                groups.setdefault(factors[side], []).append((key, factors))
         merged: dict = {}
         for shared, members in groups.items():
             if len(members) < 2:
                 continue
             inner = None
-            for r in members:
-                part = r.children[1 - side]
-                part = s.scaled(terms[r], part) if terms[r] != 1 else part
+            for key, factors in members:
+                others = factors[:-1] if side == -1 else factors[1:]
+                part = others[0]
+                for f in others[1:]:
+                    part = ops.matmul(part, f)
+                part = s(part)
+                part = s.scaled(terms[key], part) if terms[key] != 1 else part
                 inner = part if inner is None else ops.add(inner, part)
             inner = s(inner)
-            combined = s(ops.matmul(inner, shared) if side == 1 else ops.matmul(shared, inner))
-            merged[members[0]] = combined
-            for r in members[1:]:
-                merged[r] = None
+            combined = s(ops.matmul(inner, shared) if side == -1 else ops.matmul(shared, inner))
+            merged[members[0][0]] = combined
+            for key, _ in members[1:]:
+                merged[key] = None
         if not merged:
             continue
         new_order = []
-        for rest in order:
-            if rest not in merged:
-                new_order.append(rest)
+        for key in order:
+            if key not in merged:
+                new_order.append(key)
                 continue
-            combined = merged[rest]
-            del terms[rest]
+            combined = merged[key]
+            del terms[key]
             if combined is None or is_zero(combined):
                 continue
             c, r = s.split_coefficient(combined)
             if r is None:
-                r = combined
-                c = 1
-            if r in terms:
-                terms[r] = terms[r] + c
+                r, c = combined, 1
+            k = _term_key(r)
+            if k in terms:
+                terms[k] = terms[k] + c
             else:
-                terms[r] = c
-                new_order.append(r)
+                terms[k] = c
+                rep[k] = r
+                new_order.append(k)
         order = new_order
     return order
 
@@ -362,9 +577,10 @@ def _neg(s: Simplifier, e: Expr) -> Expr:
 
 
 def _transpose(s: Simplifier, e: Expr) -> Expr:
-    """Push transposes to the leaves: (Aᵀ)ᵀ = A, (AB)ᵀ = BᵀAᵀ, (A + B)ᵀ = Aᵀ + Bᵀ,
-    (A ⊙ B)ᵀ = Aᵀ ⊙ Bᵀ, f(A)ᵀ = f(Aᵀ), (A⁻¹)ᵀ = (Aᵀ)⁻¹; scalars, symmetric variables,
-    I and diag(v) are their own transposes."""
+    """(Aᵀ)ᵀ = A, (AB)ᵀ = BᵀAᵀ, (−A)ᵀ = −Aᵀ, (cA)ᵀ = c Aᵀ for a scalar c,
+    (A⁻¹)ᵀ = (Aᵀ)⁻¹; scalars, symmetric variables, I and diag(v) are their own
+    transposes. Transposes stay outside sums and elementwise functions, so that a shared
+    tanh(W x + b) is not rewritten as tanh(xᵀ Wᵀ + bᵀ)."""
     (x,) = e.children
     op = x.op
     if x.shape == SCALAR:
@@ -382,14 +598,37 @@ def _transpose(s: Simplifier, e: Expr) -> Expr:
     if op == "matmul":
         a, b = x.children
         return ops.matmul(ops.transpose(b), ops.transpose(a))
-    if op in ("add", "mul", "div"):
+    if op in ("mul", "div"):
         a, b = x.children
-        return make(op, (ops.transpose(a), ops.transpose(b)), (), e.shape)
-    if op in ("neg", "pow", "fn", "inv"):
+        if _is_scalar_factor(a) or _is_scalar_factor(b):
+            return make(op, (ops.transpose(a), ops.transpose(b)), (), e.shape)
+    if op in ("neg", "inv"):
         return make(op, (ops.transpose(x.children[0]),), x.params, e.shape)
+    if op == "add" and _transposes_usefully(x):
+        a, b = x.children
+        return ops.add(ops.transpose(a), ops.transpose(b))
     if op == "broadcast":
         return ops.broadcast(ops.transpose(x.children[0]), e.shape)
     return e
+
+
+def _transposes_usefully(total: Expr) -> bool:
+    """Whether (A + B)ᵀ should become Aᵀ + Bᵀ: when some term is a product, transpose or
+    inverse, whose transpose simplifies; (x − μ)ᵀ stays as it is."""
+    stack = [total]
+    while stack:
+        node = stack.pop()
+        if node.op in ("add", "neg"):
+            stack.extend(node.children)
+        elif node.op in ("matmul", "transpose", "inv"):
+            return True
+        elif node.op == "mul" and any(_is_scalar_factor(c) for c in node.children):
+            stack.extend(c for c in node.children if not _is_scalar_factor(c))
+    return False
+
+
+def _is_scalar_factor(e: Expr) -> bool:
+    return e.op == "broadcast" and e.children[0].shape == SCALAR
 
 
 def _scaled_identity(e: Expr):
@@ -406,10 +645,7 @@ def _scaled_identity(e: Expr):
 
 
 def _numeric_factor(s: Simplifier, e: Expr):
-    """(c, rest) when e = c · rest for a number c ≠ 1 and no other scalar factor.
-
-    Only pure numbers move: a factor such as 2/m stays with its matrix, so that a named
-    intermediate g = 2/m · h stays a subexpression of g wᵀ and Xᵀ g."""
+    """(c, rest) when e = c · rest for a number c ≠ 1 and no other scalar factor."""
     if e.op not in ("mul", "div"):
         return None
     p = s.product(e)
@@ -419,6 +655,31 @@ def _numeric_factor(s: Simplifier, e: Expr):
     return None if rest is None else (c, rest)
 
 
+def _scalar_factor(s: Simplifier, e: Expr):
+    """(c, rest) when e = c · rest with c a scalar expression and rest a matrix, for
+    moving c out of a matrix product: (c A) B = c (A B).
+
+    Factors made of dimensions stay put (2/m in g = 2/m · h): then a named intermediate
+    such as g remains a subexpression of both g wᵀ and Xᵀ g."""
+    if e.op not in ("mul", "div") or e.shape == SCALAR:
+        return None
+    p = s.product(e)
+    if p.zero or not p.matrices or any(a.op == "dim" for a in p.scalars):
+        return None
+    if p.coef == 1 and not p.scalars:
+        return None
+    scalar = _Product()
+    scalar.coef, scalar.scalars = p.coef, p.scalars
+    rest = _Product()
+    rest.matrices = p.matrices
+    return _rebuild_product(scalar, SCALAR), _rebuild_product(rest, e.shape)
+
+
+def _cancels(a: Expr, b: Expr) -> bool:
+    """A⁻¹ A = A A⁻¹ = I."""
+    return (a.op == "inv" and a.children[0] is b) or (b.op == "inv" and b.children[0] is a)
+
+
 def _matmul(s: Simplifier, e: Expr) -> Expr:
     """0 B = 0; I B = B; (cI) B = c B; (−A) B = −(AB); (2A) B = 2 (AB);
     1ᵀ B = sum(B, axis 0); A 1 = sum(A, axis 1); diag(h) B = h ⊙ B; A diag(h) = A ⊙ hᵀ;
@@ -426,12 +687,23 @@ def _matmul(s: Simplifier, e: Expr) -> Expr:
     a, b = e.children
     if is_zero(a) or is_zero(b):
         return zero(e.shape)
+    if _cancels(a, b):
+        return ops.eye(a.shape[0])
+    if a.op == "matmul" and _cancels(a.children[1], b):
+        return a.children[0]
+    if b.op == "matmul" and _cancels(a, b.children[0]):
+        return b.children[1]
     for i, side in enumerate((a, b)):
-        pulled = _numeric_factor(s, side) if side.shape != SCALAR else None
+        pulled = _scalar_factor(s, side)
         if pulled is not None:
             c, rest = pulled
             inner = ops.matmul(rest, b) if i == 0 else ops.matmul(a, rest)
-            return ops.mul(ops.const(c), inner)
+            return ops.mul(c, inner)
+    if a.op == "transpose" and a.shape[0] == 1 and b.shape[1] == 1 and b.op in ("mul", "div"):
+        # aᵀ (b / a) = sum(a ⊙ b / a): written as a sum the quotient cancels
+        k = s.product(b).matrices.get(a.children[0], 0)
+        if k < 0:
+            return ops.sum(ops.mul(a.children[0], b))
     for this, other in ((a, b), (b, a)):
         c = _scaled_identity(this)
         if c is not None:

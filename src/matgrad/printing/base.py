@@ -97,6 +97,8 @@ class Printer:
         """An operand of an elementwise operation; broadcasts there are implicit."""
         if implicit_broadcast and t.op == "broadcast" and t not in self.names:
             return self.wrap(t.children[0], min_prec)
+        if implicit_broadcast and t.op in ("ones", "zeros"):  # 1 − x: the 1 broadcasts
+            return "1" if t.op == "ones" else "0"
         return self.wrap(t, min_prec)
 
     def _print_neg(self, e: Expr):
