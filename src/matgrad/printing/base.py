@@ -23,6 +23,7 @@ class Printer:
     """Visitor: `_print_<op>` methods return (text, precedence)."""
 
     matmul_prec = MATMUL  # the ASCII language puts @ on the level of * (Python's rule)
+    compact_constants = True  # print ones(m) as 1 where broadcasting makes it so
 
     def __init__(self, names: dict | None = None):
         self.names = names or {}
@@ -97,7 +98,8 @@ class Printer:
         """An operand of an elementwise operation; broadcasts there are implicit."""
         if implicit_broadcast and t.op == "broadcast" and t not in self.names:
             return self.wrap(t.children[0], min_prec)
-        if implicit_broadcast and t.op in ("ones", "zeros"):  # 1 − x: the 1 broadcasts
+        if implicit_broadcast and t.op in ("ones", "zeros") and self.compact_constants:
+            # 1 − x: the 1 broadcasts (the ASCII language keeps ones(m) for round trips)
             return "1" if t.op == "ones" else "0"
         return self.wrap(t, min_prec)
 

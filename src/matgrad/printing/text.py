@@ -17,6 +17,7 @@ class TextPrinter(Printer):
     def __init__(self, names: dict | None = None, *, unicode: bool = True):
         super().__init__(names)
         self.unicode = unicode
+        self.compact_constants = unicode
         self.strict_neg = False
 
     # ---- tokens -----------------------------------------------------------------------
