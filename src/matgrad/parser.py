@@ -523,7 +523,7 @@ def _parse_checked(src, tree, declared, dim_names) -> Program:
         if missing:
             raise src.error(ShapeError, f"cannot infer the shape of {name} (its "
                             f"{' and '.join(missing)}) from its use; declare it, e.g. "
-                            f"'{name}: {_example(r, c)}'", node)
+                            f"{_example(name, r, c)}", node)
     for name, (r, c, sym) in declared.items():
         variables[name] = ops.var(name, r, c, symmetric=sym)
     for name in infer.unknown_vars:
@@ -559,12 +559,15 @@ def _vars(result, definitions):
     return out
 
 
-def _example(r, c) -> str:
+def _example(name: str, r, c) -> str:
+    """A declaration to suggest; with only the rows known, a vector or a matrix."""
+    if not isinstance(r, _Unknown) and isinstance(c, _Unknown):
+        return f"'{name}: {r}' for a vector or '{name}: {r},k' for a matrix"
     rows = r if not isinstance(r, _Unknown) else "m"
     cols = c if not isinstance(c, _Unknown) else None
     if cols == 1:
-        return "scalar" if rows == 1 else f"{rows}"
-    return f"{rows},{cols or 'n'}"
+        return f"'{name}: scalar'" if rows == 1 else f"'{name}: {rows}'"
+    return f"'{name}: {rows},{cols or 'n'}'"
 
 
 def parse(text: str, shapes=None, *, dims=()) -> Expr:

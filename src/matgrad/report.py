@@ -49,15 +49,17 @@ class GradientReport:
         """(left side, right side, shape) rows: the loss, intermediates, gradients."""
         from .printing.text import to_text
         rows = [(self.loss_name, to_text(self.loss, self.names, unicode=unicode),
-                 shape_label(self.loss))]
+                 shape_label(self.loss, unicode))]
         for item in self.intermediates:
+            note = item.note if unicode else _ascii_note(item.note)
             rows.append((item.name if not unicode else _pretty(item.name),
                          to_text(item.expr, self.names, unicode=unicode),
-                         shape_label(item.expr) + (f", {item.note}" if item.note else "")))
+                         shape_label(item.expr, unicode) + (f", {note}" if note else "")))
         for x, g in zip(self.wrt, self.gradients):
             left = (f"∂{_pretty(self.loss_name)}/∂{_pretty(x.params[0])}" if unicode
                     else f"d{self.loss_name}_d{x.params[0]}")
-            rows.append((left, to_text(g, self.names, unicode=unicode), shape_label(g)))
+            rows.append((left, to_text(g, self.names, unicode=unicode),
+                         shape_label(g, unicode)))
         return rows
 
     def to_text(self, *, unicode: bool = True) -> str:
@@ -123,12 +125,17 @@ def _pretty(name: str) -> str:
     return unicode_name(name)
 
 
-def shape_label(e: Expr) -> str:
+def shape_label(e: Expr, unicode: bool = True) -> str:
+    """scalar, n (a vector), or m×n (m,n in ASCII, as in a declaration)."""
     if e.shape == (1, 1):
         return "scalar"
     if e.shape[1] == 1:
         return str(e.shape[0])
-    return fmt_shape(e.shape)
+    return fmt_shape(e.shape) if unicode else fmt_shape(e.shape).replace("×", ",")
+
+
+def _ascii_note(note: str) -> str:
+    return note.replace("∂", "d") if note else note
 
 
 def report(L: Expr, wrt=None, *, definitions: dict | None = None,
