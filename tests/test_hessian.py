@@ -1,0 +1,210 @@
+"""Hessians and higher derivatives: each against central finite differences of the
+next-lower derivative, symmetric, equal to the textbook forms, and defined for every
+expression the rule specs differentiate."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import matgrad as mg
+from matgrad.example import program
+
+from .test_jacobian import SIZES, assert_matches_lower, point, squeeze
+from .test_rules import SPECS, weigh
+
+m, n = mg.dims("m n")
+A, X, C = mg.matrix("A", m, n), mg.matrix("X", m, n), mg.matrix("C", m, m)
+S = mg.matrix("S", n, n)
+x, a, v = mg.vector("x", n), mg.vector("a", n), mg.vector("v", n)
+y, w = mg.vector("y", m), mg.vector("w", n)
+
+
+def check_hessian(L, wrt, values, tol=1e-5):
+    H = mg.hessian(L, wrt)
+    got = assert_matches_lower(H, mg.grad(L, wrt), values, tol)
+    k = got.ndim // 2
+    perm = tuple(range(k, 2 * k)) + tuple(range(k))
+    assert np.allclose(got, got.transpose(perm), atol=1e-8), "the Hessian is not symmetric"
+    return H, got
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+# (name, L, x, the closed form, an expression): Matrix Cookbook and textbook Hessians.
+IDENTITIES = [
+    ("xᵀSx: S + Sᵀ", lambda: x.T @ S @ x, x, lambda: S + S.T),
+    ("‖Ax − y‖²: 2AᵀA", lambda: mg.norm(A @ x - y) ** 2, x, lambda: 2 * A.T @ A),
+    ("aᵀx: 0", lambda: a.T @ x, x, lambda: mg.zeros(n, n)),
+    ("logsumexp: diag(p) − p pᵀ", lambda: mg.logsumexp(v), v,
+     lambda: mg.diag(mg.softmax(v)) - mg.softmax(v) @ mg.softmax(v).T),
+    ("(xᵀx)²: 4‖x‖² I + 8 x xᵀ", lambda: (x.T @ x) ** 2, x,
+     lambda: 4 * (x.T @ x) * mg.eye(n) + 8 * x @ x.T),
+    ("‖x‖: (I − x xᵀ/‖x‖²)/‖x‖", lambda: mg.norm(x), x,
+     lambda: (mg.eye(n) - x @ x.T / mg.norm(x) ** 2) / mg.norm(x)),
+    ("(aᵀx)(vᵀx): a vᵀ + v aᵀ", lambda: (a.T @ x) * (v.T @ x), x,
+     lambda: a @ v.T + v @ a.T),
+    ("log(aᵀx): −a aᵀ/(aᵀx)²", lambda: mg.log(a.T @ x), x,
+     lambda: -(a @ a.T) / (a.T @ x) ** 2),
+    ("logistic loss: Aᵀ diag(σ(1−σ)) A",
+     lambda: mg.sum(mg.softplus(A @ x)) - y.T @ (A @ x), x,
+     lambda: A.T @ mg.diag(mg.sigmoid(A @ x) * (1 - mg.sigmoid(A @ x))) @ A),
+    ("Σ exp(x): diag(exp x)", lambda: mg.sum(mg.exp(x)), x, lambda: mg.diag(mg.exp(x))),
+    ("½ xᵀ(S + Sᵀ)x − aᵀx: S + Sᵀ", lambda: (x.T @ (S + S.T) @ x) / 2 - a.T @ x, x,
+     lambda: S + S.T),
+]
+
+
+def positive_point(rng):
+    values = point(rng)
+    values["a"] = np.abs(values["a"]) + 0.5
+    values["x"] = np.abs(values["x"]) + 0.5
+    return values
+
+
+@pytest.mark.parametrize("name", [i[0] for i in IDENTITIES])
+def test_hessian_identity(name, rng):
+    _, L, wrt, closed = next(i for i in IDENTITIES if i[0] == name)
+    values = positive_point(rng)
+    H, got = check_hessian(L(), wrt, values)
+    assert H.expr is not None and H.shape == (n, n)
+    want = np.asarray(mg.evaluate(closed(), values, sizes=SIZES))
+    assert np.allclose(got, want)
+
+
+def test_the_named_hessians_print_in_matrix_notation():
+    assert str(mg.hessian(x.T @ S @ x, x)) == "S + Sᵀ"
+    assert str(mg.hessian(mg.norm(A @ x - y) ** 2, x)) == "2 · Aᵀ A"
+    assert str(mg.hessian(mg.sum((A @ x - y) ** 2), x)) == "2 · Aᵀ A"
+    assert str(mg.hessian(mg.logsumexp(v), v)) == \
+        "diag(softmax(v)) − softmax(v) softmax(v)ᵀ"
+    L = program().result
+    H = mg.hessian(L, "w")
+    assert str(H) == "2/m · Xᵀ diag(H(X w + b)) X"
+    assert "symmetric" in H.describe()
+
+
+def test_example_loss_hessian_matches(rng):
+    L = program().result
+    values = {"X": rng.standard_normal((5, 3)), "w": rng.standard_normal(3),
+              "b": 0.1, "y": rng.standard_normal(5)}
+    H, got = check_hessian(L, "w", values)
+    z = values["X"] @ values["w"] + 0.1
+    want = 2 / 5 * values["X"].T @ np.diag((z > 0).astype(float)) @ values["X"]
+    assert np.allclose(got, want)
+
+
+# ---- with respect to a matrix: a fourth-order tensor, and its vec form ----------------
+
+
+MATRIX_HESSIANS = [  # (name, L, X, the Hessian of vec(X) from the values, or None)
+    ("tr(XᵀCX): I ⊗ (C + Cᵀ)", lambda: mg.trace(X.T @ C @ X), X,
+     lambda V: np.kron(np.eye(4), V["C"] + V["C"].T)),
+    ("log det S: −(S⁻¹ ⊗ S⁻ᵀ) K", lambda: mg.logdet(S), S, None),
+    ("‖XS − A‖²_F: 2 (S Sᵀ ⊗ I)", lambda: mg.norm(X @ S - A) ** 2, X,
+     lambda V: 2 * np.kron(V["S"] @ V["S"].T, np.eye(3))),
+    ("Σ log σ(X)", lambda: mg.sum(mg.log(mg.sigmoid(X))), X, None),
+    ("tr(S⁻¹)", lambda: mg.trace(mg.inv(S)), S, None),
+]
+
+
+@pytest.mark.parametrize("name", [h[0] for h in MATRIX_HESSIANS])
+def test_hessian_with_respect_to_a_matrix(name, rng):
+    _, L, wrt, K = next(h for h in MATRIX_HESSIANS if h[0] == name)
+    values = point(rng)
+    H, got = check_hessian(L(), wrt, values)
+    assert H.expr is None and len(H.axes) == 4
+    assert "∂²" in H.index_notation()
+    r, s = got.shape[:2]
+    vecH = got.reshape(r * s, r * s, order="F")
+    if H.vec is not None:
+        from matgrad.numeric import bind
+        arrays, bound = bind([H.of, wrt], values)
+        assert np.allclose(H.vec.value(arrays, bound), vecH)
+    if K is not None:
+        assert np.allclose(vecH, K(values))
+
+
+def test_logdet_hessian_vec_form(rng):
+    H = mg.hessian(mg.logdet(S), S)
+    assert H.vec is not None and "K(n,n)" in H.vec.to_text()
+    values = point(rng)
+    Si = np.linalg.inv(values["S"])
+    from matgrad.tensor.vec import commutation
+    vecH = squeeze(mg.evaluate(H, values)).reshape(16, 16, order="F")
+    assert np.allclose(vecH, -np.kron(Si, Si.T) @ commutation(4, 4))
+
+
+# ---- every expression of the rule specs ---------------------------------------------
+
+
+SPEC_CASES = [(op, i) for op in sorted(SPECS) for i in range(len(SPECS[op][1]))]
+
+
+@pytest.mark.parametrize("op, which", SPEC_CASES)
+def test_every_spec_has_a_hessian_matching_finite_differences(op, which, rng):
+    build, wrt = SPECS[op]
+    L = weigh(build())
+    x_ = wrt[which]
+    from matgrad.verify import sample
+    values, _ = sample([L, mg.grad(L, x_)], rng, {mg.Dim("m"): 3, mg.Dim("n"): 4,
+                                                   mg.Dim("k"): 5})
+    vals = {name: (val[:, 0] if val.shape[1] == 1 and val.shape[0] > 1 else
+                   float(val[0, 0]) if val.shape == (1, 1) else val)
+            for name, val in values.items()}
+    check_hessian(L, x_, vals, tol=2e-5)
+
+
+# ---- third and higher derivatives -------------------------------------------------
+
+
+THIRD = [
+    ("Σ x³: 6 δᵢⱼ δᵢₖ", lambda: mg.sum(x ** 3), lambda V: 6 * np.einsum(
+        "ij,ik,i->ijk", np.eye(4), np.eye(4), np.ones(4))),
+    ("(xᵀx)²", lambda: (x.T @ x) ** 2, lambda V: 8 * (
+        np.einsum("j,ik->ijk", V["x"], np.eye(4)) + np.einsum("i,jk->ijk", V["x"], np.eye(4))
+        + np.einsum("k,ij->ijk", V["x"], np.eye(4)))),
+    ("xᵀSx (aᵀx)", lambda: (x.T @ S @ x) * (a.T @ x), None),
+    ("logsumexp", lambda: mg.logsumexp(v), None),
+    ("Σ tanh(Ax)", lambda: mg.sum(mg.tanh(A @ x)), None),
+]
+
+
+@pytest.mark.parametrize("name", [t[0] for t in THIRD])
+def test_third_derivative(name, rng):
+    _, L, T = next(t for t in THIRD if t[0] == name)
+    L = L()
+    wrt = v if v in mg.expr.variables(L) else x
+    values = point(rng)
+    D3 = mg.derivative(L, wrt, 3)
+    D2 = mg.derivative(L, wrt, 2)
+    got = assert_matches_lower(D3, D2, values, tol=1e-4)
+    assert got.shape == (4, 4, 4)
+    for perm in itertools.permutations(range(3)):
+        assert np.allclose(got, got.transpose(perm), atol=1e-8)
+    if T is not None:
+        assert np.allclose(got, T(values))
+
+
+def test_third_derivative_index_notation():
+    text = mg.derivative(mg.sum(x ** 3), x, 3).index_notation()
+    assert text.endswith("= 6 δᵢⱼ δᵢₖ")
+
+
+def test_fourth_derivative(rng):
+    L = mg.sum(mg.exp(A @ x))
+    D4 = mg.derivative(L, x, 4)
+    D3 = mg.derivative(L, x, 3)
+    values = point(rng)
+    got = assert_matches_lower(D4, D3, values, tol=1e-4)
+    want = np.einsum("ai,aj,ak,al,a->ijkl", *[values["A"]] * 4,
+                     np.exp(values["A"] @ values["x"]))
+    assert np.allclose(got, want)
+
+
+def test_hessian_needs_a_scalar():
+    with pytest.raises(mg.DomainError, match="scalar"):
+        mg.hessian(A @ x, x)
