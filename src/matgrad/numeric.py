@@ -129,6 +129,30 @@ KERNELS = {
 }
 
 
+class _Diagonal:
+    """diag(d) kept as its diagonal: diag(h) X is computed as h ⊙ X, never as an n×n
+    product; it becomes a dense matrix only where an operation needs one."""
+
+    __slots__ = ("d",)
+
+    def __init__(self, d: np.ndarray):
+        self.d = d
+
+
+def _dense(a):
+    return np.diag(a.d[:, 0]) if isinstance(a, _Diagonal) else a
+
+
+def _matmul_values(a, b):
+    if isinstance(a, _Diagonal) and isinstance(b, _Diagonal):
+        return _Diagonal(a.d * b.d)
+    if isinstance(a, _Diagonal):
+        return a.d * b
+    if isinstance(b, _Diagonal):
+        return a * b.d.T
+    return a @ b
+
+
 def evaluate_2d(e: Expr, arrays: dict, sizes: dict, cache: dict | None = None) -> np.ndarray:
     """The value of e as a 2-D array, given bound arrays and sizes."""
     vals = cache if cache is not None else {}
@@ -151,13 +175,21 @@ def evaluate_2d(e: Expr, arrays: dict, sizes: dict, cache: dict | None = None) -
             elif op == "broadcast":
                 shape = tuple(_size(s, sizes) for s in node.shape)
                 out = np.broadcast_to(vals[node.children[0]], shape)
+            elif op == "diagmat":
+                out = _Diagonal(vals[node.children[0]])
+            elif op == "matmul":
+                out = _matmul_values(*(vals[c] for c in node.children))
+            elif op == "transpose" and isinstance(vals[node.children[0]], _Diagonal):
+                out = vals[node.children[0]]
+            elif op == "diagvec" and isinstance(vals[node.children[0]], _Diagonal):
+                out = vals[node.children[0]].d
             else:
                 kernel = KERNELS.get(op)
                 if kernel is None:
                     raise MatgradError(f"cannot evaluate the operation {op!r}")
-                out = kernel(node, *(vals[c] for c in node.children))
+                out = kernel(node, *(_dense(vals[c]) for c in node.children))
             vals[node] = out
-    return vals[e]
+    return _dense(vals[e])
 
 
 def to_user(e: Expr, a: np.ndarray):
