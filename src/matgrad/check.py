@@ -24,7 +24,7 @@ import numpy as np
 
 from .dims import Dim, fmt_shape
 from .errors import MatgradError, ParseError, ShapeError
-from .expr import Expr, dimensions, variables, walk
+from .expr import Expr, dimensions, matmul_factors, variables, walk
 
 VERDICTS = ("correct", "transposed", "wrong-shape", "wrong-value")
 
@@ -123,21 +123,8 @@ def _unknown_names(claim: str, known: set) -> None:
                              source=claim, column=a, width=b - a)
 
 
-def _factors(e: Expr) -> list:
-    """The factors of a chain of matrix products, left to right."""
-    out, stack = [], [e]
-    while stack:
-        n = stack.pop()
-        if n.op == "matmul":
-            stack.append(n.children[1])
-            stack.append(n.children[0])
-        else:
-            out.append(n)
-    return out
-
-
 def _chain_text(e: Expr) -> str:
-    fs = _factors(e)
+    fs = matmul_factors(e)
     if len(fs) == 1:
         return fmt_shape(e.shape)
     return "".join(f"({fmt_shape(f.shape)})" for f in fs)

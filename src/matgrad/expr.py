@@ -140,8 +140,9 @@ def _frozen_setattr(self, name, value):
 Expr.__setattr__ = _frozen_setattr  # type: ignore[assignment]
 
 
-def walk(root: Expr):
-    """Every distinct node under root, children before parents (iterative, no recursion)."""
+def walk(root: Expr, skip=()):
+    """Every distinct node under root, children before parents (iterative, no recursion).
+    Nodes in `skip` (a set or dict) are neither listed nor entered."""
     seen: set = set()
     order: list = []
     stack = [(root, False)]
@@ -150,14 +151,27 @@ def walk(root: Expr):
         if expanded:
             order.append(node)
             continue
-        if node in seen:
+        if node in seen or node in skip:
             continue
         seen.add(node)
         stack.append((node, True))
         for c in reversed(node.children):
-            if c not in seen:
+            if c not in seen and c not in skip:
                 stack.append((c, False))
     return order
+
+
+def matmul_factors(e: Expr) -> list:
+    """The factors of a chain of matrix products, left to right, however it is grouped."""
+    out, stack = [], [e]
+    while stack:
+        node = stack.pop()
+        if node.op == "matmul":
+            stack.append(node.children[1])
+            stack.append(node.children[0])
+        else:
+            out.append(node)
+    return out
 
 
 def variables(root: Expr) -> list[Expr]:

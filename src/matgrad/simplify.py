@@ -19,7 +19,7 @@ from fractions import Fraction
 
 from . import ops
 from .dims import SCALAR
-from .expr import Expr, make, walk
+from .expr import Expr, make, matmul_factors, walk
 
 _MAX_PASSES = 64
 
@@ -55,9 +55,7 @@ def fingerprint(e: Expr) -> int:
     hit = memo.get(e)
     if hit is not None:
         return hit
-    for node in walk(e):
-        if node in memo:
-            continue
+    for node in walk(e, skip=memo):
         h = zlib.crc32(f"{node.op}|{node.params!r}|{node.shape!r}".encode())
         for c in node.children:
             h = (h * 1000003 ^ memo[c]) & 0xFFFFFFFFFFFF
@@ -201,27 +199,6 @@ def _rebuild_product(p: _Product, shape) -> Expr:
     return ops.neg(out) if negative else out
 
 
-def _unsimplified(root: Expr, memo: dict) -> list:
-    """Nodes under root not yet in memo, children first; memoized subtrees are not
-    entered, so simplifying a new node built on simplified parts costs only the new part."""
-    order: list = []
-    seen: set = set()
-    stack = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if node in seen or node in memo:
-            continue
-        seen.add(node)
-        stack.append((node, True))
-        for c in reversed(node.children):
-            if c not in seen and c not in memo:
-                stack.append((c, False))
-    return order
-
-
 class Simplifier:
     """Simplify expressions, sharing work across calls on the same instance.
 
@@ -240,7 +217,9 @@ class Simplifier:
         memo = self.memo
         if e in memo:
             return memo[e]
-        for node in _unsimplified(e, memo):
+        # memoized subtrees are not entered: re-simplifying a new node built on
+        # simplified parts costs only the new part
+        for node in walk(e, skip=memo):
             kids = tuple(memo[c] for c in node.children)
             rebuilt = node if kids == node.children else make(node.op, kids, node.params,
                                                                 node.shape)
@@ -342,23 +321,10 @@ def _pow(s: Simplifier, e: Expr) -> Expr:
     return _product_form(s, e)
 
 
-def _matmul_factors(e: Expr) -> list:
-    """The factors of a matrix-product chain, left to right (however it is grouped)."""
-    out, stack = [], [e]
-    while stack:
-        node = stack.pop()
-        if node.op == "matmul":
-            stack.append(node.children[1])
-            stack.append(node.children[0])
-        else:
-            out.append(node)
-    return out
-
-
 def _term_key(rest):
     """Terms are collected up to the grouping of matrix products: (AB)C and A(BC) match."""
     if rest is not None and rest.op == "matmul":
-        return ("chain",) + tuple(_matmul_factors(rest))
+        return ("chain",) + tuple(matmul_factors(rest))
     return rest
 
 
@@ -519,7 +485,7 @@ def _factor_common(s: Simplifier, order: list, terms: dict, rep: dict) -> list:
         for key in order:
             rest = rep[key]
             if rest is not None and terms[key] != 0 and rest.op == "matmul":
-                factors = _matmul_factors(rest)
+                factors = matmul_factors(rest)
                 groups.setdefault(factors[side], []).append((key, factors))
         merged: dict = {}
         for shared, members in groups.items():
