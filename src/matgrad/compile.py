@@ -57,7 +57,7 @@ class CompiledFunction:
     # ---- calling --------------------------------------------------------------------
     def __call__(self, values: dict, sizes: dict | None = None):
         """(value, {name: gradient}) at the given values."""
-        args, bound = self.bind(values, sizes)
+        args, bound = self.bind(values, sizes, layout=self.backend != "jax")
         run = self._program(bound)
         try:
             value, grads = run(args, bound)
@@ -90,8 +90,10 @@ class CompiledFunction:
         if backend == "jax":
             import jax
 
-            def shaped(*args, **kw):
-                value, grads = fn(*args, **kw)
+            variables = self._vars
+
+            def shaped(*args, **kw):  # layouts inside jit: no eager dispatch per call
+                value, grads = fn(*(_as_declared(v, a) for v, a in zip(variables, args)), **kw)
                 return (_user_shape(value, value_shape, "jax"),
                         {k: _user_shape(g, grad_shapes[k], "jax") for k, g in grads.items()})
 
@@ -108,8 +110,10 @@ class CompiledFunction:
         return run
 
     # ---- values in ------------------------------------------------------------------
-    def bind(self, values: dict, sizes: dict | None = None) -> tuple[list, dict]:
-        """(arguments in signature order, {Dim: size}), checking every shape."""
+    def bind(self, values: dict, sizes: dict | None = None, *,
+             layout: bool = True) -> tuple[list, dict]:
+        """(arguments in signature order, {Dim: size}), checking every shape; with
+        `layout`, vectors reshaped to columns and scalars to 0-d as the code expects."""
         if not isinstance(values, dict):
             raise MatgradError("call a compiled function with a dict of values by name, "
                                f"e.g. f({{{', '.join(repr(n) + ': ...' for n in self.variables)}}})")
@@ -127,9 +131,10 @@ class CompiledFunction:
         arrays = _convert(raw, self.backend)
         out = []
         for v, a in zip(self._vars, arrays):
-            a = _as_declared(v, a)
+            shaped = _Shape(_declared_shape(v, tuple(a.shape)))
+            a = _as_declared(v, a) if layout else a
             for axis, want in enumerate(v.shape):
-                got = a.shape[axis] if v.shape != SCALAR else 1
+                got = shaped.shape[axis] if v.shape != SCALAR else 1
                 if got != got:  # an unknown (NaN) Dask chunk size: cannot be checked
                     continue
                 got = int(got)
@@ -137,12 +142,12 @@ class CompiledFunction:
                     if want in bound and bound[want] != got:
                         raise ShapeError(f"dimension {want} is {bound[want]} from "
                                          f"{source[want]} but {got} from {v.params[0]} "
-                                         f"(shape {tuple(a.shape)})")
+                                         f"(shape {tuple(shaped.shape)})")
                     bound[want] = got
                     source.setdefault(want, v.params[0])
                 elif want != got:
                     raise ShapeError(f"{v.params[0]} must be {v.shape[0]}×{v.shape[1]}, "
-                                     f"but its value has shape {tuple(a.shape)}")
+                                     f"but its value has shape {tuple(shaped.shape)}")
             out.append(a)
         for d, _ in self._generated.size_parameters:
             if d not in bound:
@@ -191,23 +196,36 @@ def _numeric(a) -> np.ndarray:
         raise MatgradError(f"a value is not numeric: {type(a).__name__}") from None
 
 
-def _as_declared(v: Expr, a):
-    """The array in the generated code's layout: 2-D, or 0-d for a scalar."""
+class _Shape:
+    __slots__ = ("shape",)
+
+    def __init__(self, shape):
+        self.shape = shape
+
+
+def _declared_shape(v: Expr, shape: tuple) -> tuple:
+    """The shape in the generated code's layout (2-D, or () for a scalar), checked."""
     name, (r, c) = v.params[0], v.shape
-    ndim = len(a.shape)
+    ndim = len(shape)
     if ndim > 2:
         raise ShapeError(f"the value of {name} has {ndim} axes; matgrad values have at most 2")
     if v.shape == SCALAR:
-        if any(s != 1 for s in a.shape):
-            raise ShapeError(f"{name} is a scalar but its value has shape {tuple(a.shape)}")
-        return a.reshape(()) if ndim else a
+        if any(s != 1 for s in shape):
+            raise ShapeError(f"{name} is a scalar but its value has shape {shape}")
+        return ()
     if ndim == 2:
-        return a
+        return shape
     if ndim == 1 and c == 1:
-        return a.reshape((a.shape[0], 1))
+        return (shape[0], 1)
     if ndim == 1 and r == 1:
-        return a.reshape((1, a.shape[0]))
-    raise ShapeError(f"{name} is a {r}×{c} matrix but its value has shape {tuple(a.shape)}")
+        return (1, shape[0])
+    raise ShapeError(f"{name} is a {r}×{c} matrix but its value has shape {shape}")
+
+
+def _as_declared(v: Expr, a):
+    """The array in the generated code's layout: 2-D, or 0-d for a scalar."""
+    shape = _declared_shape(v, tuple(a.shape))
+    return a if tuple(a.shape) == shape else a.reshape(shape)
 
 
 def _user_shape(a, shape, backend: str):
@@ -248,14 +266,15 @@ def compile(L: Expr, wrt=None, backend: str = "numpy", *, definitions: dict | No
     elif backend == "torch":
         _require("torch", "torch")
     else:
-        _require("array_api_compat", "numpy")
+        _require("array_api_compat", "compile")
     return CompiledFunction(L, wrt, backend, definitions=definitions, sizes=sizes, name=name)
 
 
 def _require(module: str, extra: str) -> None:
     import importlib.util
     if importlib.util.find_spec(module) is None:
-        raise MatgradError(f"the {extra!r} backend needs {module}: pip install 'matgrad[{extra}]'")
+        raise MatgradError(f"compiling for this backend needs {module}: "
+                           f"pip install 'matgrad[{extra}]'")
 
 
 __all__ = ["CompiledFunction", "compile"]

@@ -24,6 +24,12 @@ def _scalar_expr(L) -> Expr:
     return L
 
 
+def _require(module: str) -> None:
+    import importlib.util
+    if importlib.util.find_spec(module) is None:
+        raise MatgradError(f"this needs {module}: pip install 'matgrad[{module}]'")
+
+
 def _arguments(names: list, args: tuple) -> tuple:
     """Positional arguments in variable order, from positions or a single dict."""
     if len(args) == 1 and isinstance(args[0], dict):
@@ -43,17 +49,19 @@ def torch_function(L, *, definitions: dict | None = None):
     dict by name) returning L as a 0-d tensor, differentiable by `torch.autograd` with
     the derived gradients. Only the gradients that autograd asks for are computed.
 
-    >>> import torch, matgrad as mg
+    >>> import pytest; torch = pytest.importorskip("torch")
+    >>> import matgrad as mg
     >>> x = mg.vector("x", 3)
     >>> f = mg.frameworks.torch_function(mg.sum(x ** 2))
     >>> t = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
     >>> f(t).backward(); t.grad
     tensor([2., 4., 6.], dtype=torch.float64)
     """
+    L = _scalar_expr(L)
+    _require("torch")
     import torch
 
     from .compile import compile as compile_expr
-    L = _scalar_expr(L)
     names = [v.params[0] for v in variables(L)]
     value_only = compile_expr(L, [], "torch", definitions=definitions)
     by_subset: dict = {}
@@ -101,17 +109,19 @@ def jax_function(L, *, definitions: dict | None = None):
     The forward pass computes the value and every gradient in one jit-compiled program;
     under `jax.jit` the gradients nobody asks for are dropped by the compiler.
 
-    >>> import jax, jax.numpy as jnp, matgrad as mg
+    >>> import pytest; jax = pytest.importorskip("jax")
+    >>> import jax.numpy as jnp, matgrad as mg
     >>> x = mg.vector("x", 3)
     >>> f = mg.frameworks.jax_function(mg.sum(x ** 2))
     >>> jax.grad(f)(jnp.array([1.0, 2.0, 3.0]))
     Array([2., 4., 6.], dtype=float32)
     """
+    L = _scalar_expr(L)
+    _require("jax")
     import jax
     import jax.numpy  # noqa: F401 - for jax.numpy.asarray below
 
     from .compile import compile as compile_expr
-    L = _scalar_expr(L)
     names = [v.params[0] for v in variables(L)]
     value_only = compile_expr(L, [], "jax", definitions=definitions)
     both = compile_expr(L, names, "jax", definitions=definitions)

@@ -76,7 +76,9 @@ def generate_source(L: Expr, wrt, backend: str = "numpy", *, definitions: dict |
             X: m x n
             w: n x 1
     <BLANKLINE>
-        Returns (L, grads): L is scalar; grads["w"] = dL/dw (n x 1).
+        Returns (L, grads):
+            L: scalar
+            grads["w"]: dL/dw, n x 1
         \"\"\"
         xp = array_api_compat.array_namespace(X, w)
         t1 = X @ w

@@ -9,6 +9,7 @@ that a subexpression shared between the loss and its gradients stays shared:
 * an outer product a bᵀ (inner dimension 1) is a broadcast Hadamard product, and a
   product with a 1×1 factor is a scaling: no matrix multiply for either;
 * ones and zeros become broadcast constants, which elementwise code never materialises;
+* diag(v) B = v ⊙ B and A diag(v) = A ⊙ vᵀ inside any product: no m×m matrix;
 * tr(A B) = sum(A ⊙ Bᵀ) and diag(A B) = rowsums(A ⊙ Bᵀ): O(n²) instead of O(n³);
 * (Aᵀ)⁻¹ = (A⁻¹)ᵀ, so that one inverse serves the loss and its gradient, and
   A⁻¹ B = solve(A, B) when the inverse is used nowhere else;
@@ -26,7 +27,6 @@ from ..dims import SCALAR
 from ..expr import Expr, make, walk
 from .contraction import best_order, best_split
 
-_LEAVES = frozenset({"var", "const", "dim", "ones", "zeros", "eye"})
 
 
 def references(outputs) -> dict:
@@ -104,11 +104,6 @@ class Lowering:
         if op == "inv" and kids[0].op == "transpose":
             # (Aᵀ)⁻¹ = (A⁻¹)ᵀ: one inverse serves both, and a transpose is free
             return ops.transpose(ops.inv(kids[0].children[0]))
-        if op == "matmul":
-            a, b = kids
-            if a.shape == SCALAR or b.shape == SCALAR or a.shape[1] == 1:
-                # a scaling, or an outer product: broadcasting, not a matrix multiply
-                return ops.mul(a, b)
         if op == "logsumexp" and op not in self.native:
             (v,) = kids
             top = _max(v)
@@ -157,26 +152,53 @@ class Lowering:
 
     def _product(self, factors: list, memo: dict, count: dict) -> Expr:
         """The product of (unlowered) factors, in the cheapest order."""
-        if len(factors) == 1:
-            return memo[factors[0]]
-        if len(factors) > 2:
+        items = [(memo[f], f.op == "inv" and count.get(f, 0) == 1) for f in factors]
+        items = _absorb_diagonals(items)
+        if len(items) == 1:
+            return items[0][0]
+        if len(items) > 2:
             self.ordered_chains += 1
-        tree = best_order([f.shape for f in factors], self.sizes)
-        return self._build(tree, factors, memo, count)
+        tree = best_order([e.shape for e, _ in items], self.sizes)
+        return self._build(tree, items)
 
-    def _build(self, tree, factors: list, memo: dict, count: dict) -> Expr:
+    def _build(self, tree, items: list) -> Expr:
         if isinstance(tree, int):
-            return memo[factors[tree]]
+            return items[tree][0]
         left = tree[0]
-        b = self._build(tree[1], factors, memo, count)
-        if isinstance(left, int) and factors[left].op == "inv" and count[factors[left]] == 1:
+        b = self._build(tree[1], items)
+        if isinstance(left, int) and items[left][1] and items[left][0].op == "inv":
             # A⁻¹ B: one solve, cheaper and better conditioned than forming the inverse
-            A = memo[factors[left].children[0]]
+            A = items[left][0].children[0]
             return make("solve", (A, b), (), (A.shape[0], b.shape[1]))
-        a = self._build(left, factors, memo, count)
+        a = self._build(left, items)
         if a.shape == SCALAR or b.shape == SCALAR or a.shape[1] == 1:
+            # a scaling, or an outer product: broadcasting, not a matrix multiply
             return ops.mul(a, b)
         return ops.matmul(a, b)
+
+
+def _absorb_diagonals(items: list) -> list:
+    """diag(v) B = v ⊙ B and A diag(v) = A ⊙ vᵀ: a diagonal matrix in a product scales
+    its neighbour's rows or columns and is never built. Items are (factor, solvable)."""
+    out: list = []
+    pending = None  # a diagonal waiting for its right neighbour
+    for e, solvable in items:
+        if e.op == "diagmat" and len(items) > 1:
+            v = e.children[0]
+            if pending is not None:
+                v = ops.mul(pending, v)
+            pending = v
+            continue
+        if pending is not None:
+            e, solvable = ops.mul(ops.broadcast(pending, e.shape), e), False
+            pending = None
+        out.append((e, solvable))
+    if pending is not None and not out:  # a product of diagonals alone
+        return [(ops.diag(pending), False)]
+    if pending is not None:  # diagonals at the end scale the columns of what precedes
+        e, _ = out.pop()
+        out.append((ops.mul(e, ops.broadcast(ops.transpose(pending), e.shape)), False))
+    return out
 
 
 def lower(outputs: list, native=(), sizes: dict | None = None) -> tuple[list, dict]:
