@@ -123,6 +123,27 @@ def _unknown_names(claim: str, known: set) -> None:
                              source=claim, column=a, width=b - a)
 
 
+def _where(derivation, expected: Expr) -> str:
+    """', where g = ...' for the named intermediates the answer refers to, so that the
+    answer stands on its own."""
+    from .printing.symbols import unicode_name
+    from .printing.text import to_text
+    used = set(walk(expected))
+    rows, pending = [], [e for _, e, _ in derivation.intermediates if e in used]
+    seen: set = set()
+    while pending:  # definitions refer to further intermediates: take those too
+        e = pending.pop(0)
+        if e in seen:
+            continue
+        seen.add(e)
+        inner = set(walk(e)) - {e}
+        pending.extend(x for _, x, _ in derivation.intermediates if x in inner)
+    for n, e, _ in derivation.intermediates:
+        if e in seen:
+            rows.append(f"{unicode_name(n)} = {to_text(e, derivation.names)}")
+    return ", where " + "; ".join(rows) if rows else ""
+
+
 def _chain_text(e: Expr) -> str:
     fs = matmul_factors(e)
     if len(fs) == 1:
@@ -244,7 +265,8 @@ def check(L, x, claim: str, *, shapes=None, definitions: dict | None = None,
     xs, Ls = unicode_name(x.params[0]), unicode_name(loss_name)
     what = f"∂{Ls}/∂{xs}"
     want = f"{what} must be {_shape_words(x.shape)}, the shape of {xs}"
-    answer = f"The correct answer: {what} = {to_text(expected, names)}"
+    answer = f"The correct answer: {what} = {to_text(expected, names)}" + _where(
+        derivation, expected)
 
     # the claim sees the loss's variables and dimensions, and its intermediates by name
     declared: dict = {}

@@ -10,6 +10,7 @@ mathematics: it parses arguments, calls the library and prints.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 # command -> (module, one-line description); each module defines main(argv) -> int
@@ -62,6 +63,12 @@ def run(entry) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into head and closed early: not an error
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
