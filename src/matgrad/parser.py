@@ -337,6 +337,9 @@ def _check_syntax(src: _Source, tree: ast.Module, declared: dict, dim_names: set
                 want = str(lo) if lo == hi else f"{lo} or {hi}"
                 raise src.error(ParseError, f"{name}() takes {want} argument(s), got {n}",
                                 node)
+            if len(node.args) < lo:  # sum(axis=1): the operand itself is missing
+                raise src.error(ParseError, f"{name}() needs its argument before any "
+                                "keyword", node)
             if name in CONSTRUCTORS:
                 for a in node.args:
                     _literal_size(src, a, dim_names)

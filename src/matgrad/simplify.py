@@ -288,7 +288,15 @@ def _product_form(s: Simplifier, e: Expr) -> Expr:
     return _rebuild_product(s.product(e), e.shape)
 
 
+_DISTRIBUTE_MAX_FACTORS = 12
+
+
 def _distribute_cancelling(s: Simplifier, e: Expr):
+    p = s.product(e)
+    # Only short products gain from distributing; trying every sum factor of a long one
+    # costs its length squared at every level of a chain (the Jacobian of tanh∘…∘tanh).
+    if len(p.scalars) + len(p.matrices) > _DISTRIBUTE_MAX_FACTORS:
+        return None
     for total, others in _sum_factors(s, e):
         mine = {**others.scalars, **others.matrices}
         order, terms, rep = _sum_terms(s, total)

@@ -102,7 +102,10 @@ class TextPrinter(Printer):
         (x,) = e.children
         if self.unicode:
             return self.wrap(x, ATOM) + "ᵀ", POSTFIX
-        return self.wrap(x, ATOM) + ".T", ATOM
+        text = self.wrap(x, ATOM)
+        if text[:1].isdigit():  # "3.T" would read as the number 3. and a name
+            text = self.paren(text)
+        return text + ".T", ATOM
 
     def _print_inv(self, e: Expr):
         (x,) = e.children

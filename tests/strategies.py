@@ -1,0 +1,629 @@
+"""Random expressions over the whole language, as an Expr and as the equivalent text.
+
+One generator serves two drivers: hypothesis (`expressions()`, for the property tests,
+with shrinking) and a plain `random.Random` (`random_case`, for the long fuzz run). It
+builds each node twice, through the `matgrad.ops` constructors and as fully
+parenthesised text in the input language, so `parse(text)` must give an expression of
+the same value.
+
+Shapes come from three named dimensions of distinct sizes (m = 3, n = 4, k = 5) and 1,
+so scalars, columns, rows and non-square matrices all occur, and a misplaced transpose
+changes a shape or a value. Domains hold by construction, at every random point:
+
+* `log`, `sqrt`, negative and fractional powers and divisors get *positive* arguments
+  (a lower bound away from zero is tracked: x² + c, exp(b), softplus(x) + c, ...);
+* `inv`, `det` and `logdet` get matrices with a positive determinant and a bounded
+  inverse (square variables, which the sampler keeps near 2I, A Aᵀ + I, diag(p), and
+  products, transposes and inverses of these);
+* magnitudes stay bounded (a rough bound is tracked per node and an oversized
+  subexpression is divided by a power of ten), so finite differences stay accurate.
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+
+import matgrad as mg
+from matgrad import ops
+
+M, N, K = mg.dims("m n k")
+DIMS = (M, N, K)
+SIZES = {M: 3, N: 4, K: 5}
+AXES = (1, M, N, K)  # the sizes an axis can have
+DIM_TEXT = {1: "1", M: "m", N: "n", K: "k"}
+
+MAX_DEPTH = 7
+LIMIT = 10.0  # subexpressions are scaled down to about this magnitude
+
+# every elementwise function of the language, by the domain it needs
+REAL_FUNCTIONS = ("sin", "cos", "tanh", "sigmoid", "relu", "abs", "sign", "softplus",
+                  "heaviside")
+POSITIVE_FUNCTIONS = ("log", "sqrt")
+
+
+@dataclass(frozen=True)
+class Term:
+    """A generated subexpression: the node, its text, a rough bound on |value| and, for
+    positive terms, a lower bound."""
+
+    expr: object
+    text: str
+    est: float
+    lo: float = 0.0
+    inv_est: float = 0.0  # for square matrices with positive determinant: bound on A⁻¹
+
+
+@dataclass
+class Case:
+    """A generated scalar expression with everything needed to check it."""
+
+    expr: object
+    text: str
+    shapes: dict = field(default_factory=dict)  # name -> declaration, for parse
+    depth: int = 0
+
+    @property
+    def variables(self) -> list:
+        return mg.expr.variables(self.expr)
+
+
+# ---- how choices are made ----------------------------------------------------------------
+
+
+class RandomChooser:
+    """Choices from a seeded random.Random (the fuzz run)."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+
+    def choice(self, options):
+        return options[self.rng.randrange(len(options))]
+
+    def integer(self, lo: int, hi: int) -> int:
+        return self.rng.randint(lo, hi)
+
+
+class DrawChooser:
+    """Choices through hypothesis, so failing examples shrink."""
+
+    def __init__(self, draw):
+        from hypothesis import strategies as st
+        self.draw = draw
+        self.st = st
+
+    def choice(self, options):
+        return options[self.draw(self.st.integers(0, len(options) - 1))]
+
+    def integer(self, lo: int, hi: int) -> int:
+        return self.draw(self.st.integers(lo, hi))
+
+
+# ---- the generator -----------------------------------------------------------------------
+
+
+def _shape_text(shape) -> str:
+    r, c = shape
+    if shape == (1, 1):
+        return "scalar"
+    if c == 1:
+        return DIM_TEXT[r]
+    return f"{DIM_TEXT[r]},{DIM_TEXT[c]}"
+
+
+def _paren(t: Term) -> str:
+    return f"({t.text})"
+
+
+class Generator:
+    """Typed random terms: `general`, `positive`, `bounded` and `posdet` of a shape."""
+
+    def __init__(self, chooser):
+        self.c = chooser
+        self.shapes: dict = {}  # variable name -> declaration
+
+    # ---- leaves ---------------------------------------------------------------------
+    def variable(self, shape, symmetric_ok: bool = True) -> Term:
+        r, c = shape
+        if shape == (1, 1):
+            name = self.c.choice(("a", "b"))
+        elif c == 1:
+            name = f"v_{DIM_TEXT[r]}"
+        elif r == 1:
+            name = f"r_{DIM_TEXT[c]}"
+        elif r == c and symmetric_ok and self.c.integer(0, 2) == 0:
+            name = f"S_{DIM_TEXT[r]}"
+            self.shapes[name] = _shape_text(shape) + " symmetric"
+            return Term(ops.var(name, r, c, symmetric=True), name, 3.0)
+        else:
+            name = f"X_{DIM_TEXT[r]}{DIM_TEXT[c]}"
+        self.shapes[name] = _shape_text(shape)
+        # square variables are sampled near 2I; the others are standard normal
+        return Term(ops.var(name, r, c), name, 3.0)
+
+    def constant(self) -> Term:
+        value = self.c.choice((2, 3, 0.5, 1.5, 0.25))
+        return Term(ops.const(value), repr(value), float(value), lo=float(value))
+
+    def leaf(self, shape) -> Term:
+        r, c = shape
+        pick = self.c.integer(0, 9)
+        if pick <= 6:
+            return self.variable(shape)
+        if shape == (1, 1):
+            if pick == 7:
+                d = self.c.choice(DIMS)
+                return Term(ops.dim_value(d), d.name, float(SIZES[d]), lo=float(SIZES[d]))
+            return self.constant()
+        if pick == 7:
+            return Term(ops.ones(r, c), self._shape_call("ones", shape), 1.0, lo=1.0)
+        if pick == 8 and r == c:
+            return Term(ops.eye(r), f"eye({DIM_TEXT[r]})", 1.0)
+        if pick == 8:
+            return Term(ops.zeros(r, c), self._shape_call("zeros", shape), 0.0)
+        return self.variable(shape)
+
+    def _shape_call(self, fname: str, shape) -> str:
+        r, c = shape
+        return f"{fname}({DIM_TEXT[r]})" if c == 1 else f"{fname}({DIM_TEXT[r]}, {DIM_TEXT[c]})"
+
+    # ---- scaling --------------------------------------------------------------------
+    def tame(self, t: Term, limit: float = LIMIT) -> Term:
+        """t, divided by a power of ten if its bound exceeds limit."""
+        if t.est <= limit:
+            return t
+        power = min(12, math.ceil(math.log10(t.est / limit)))
+        scale = 10 ** power
+        return Term(ops.div(t.expr, scale), f"{_paren(t)} / {scale}", t.est / scale,
+                    lo=t.lo / scale)
+
+    def bounded(self, shape, depth: int) -> Term:
+        """A general term scaled to |value| ≲ 2 (for exp and symbolic exponents)."""
+        return self.tame(self.general(shape, depth), 2.0)
+
+    # ---- general terms --------------------------------------------------------------
+    def general(self, shape, depth: int) -> Term:
+        if depth <= 0:
+            return self.leaf(shape)
+        options = self._general_options(shape)
+        build = self.c.choice(options)
+        return self.tame(build(shape, depth - 1))
+
+    def _sub(self, depth: int) -> int:
+        """Depth of a secondary child: anything up to the primary child's depth."""
+        return self.c.integer(0, depth)
+
+    def _broadcast_partner(self, shape):
+        """A shape that broadcasts against `shape`: itself, a scalar, a row or a column."""
+        r, c = shape
+        return self.c.choice([shape, (1, 1), (1, c), (r, 1)])
+
+    def _general_options(self, shape):
+        r, c = shape
+        opts = [self._add, self._sub_op, self._mul, self._div, self._neg, self._transpose,
+                self._matmul, self._real_fn, self._exp, self._positive_fn, self._power,
+                self._symbolic_power, self._outer]
+        if shape == (1, 1):
+            opts += [self._reduce, self._reduce, self._trace, self._det, self._logdet,
+                     self._norm, self._logsumexp, self._dot]
+        if c == 1 and r != 1:
+            opts += [self._softmax, self._diagvec, self._axis_reduce]
+        if r == 1 and c != 1:
+            opts += [self._axis_reduce]
+        if r == c and r != 1:
+            opts += [self._inv, self._diagmat]
+        return opts
+
+    def _binary(self, shape, depth, symbol, f, right_positive=False):
+        a = self.general(shape, depth)
+        other = self._broadcast_partner(shape)
+        if right_positive:
+            b = self.positive(other, self._sub(depth))
+        else:
+            b = self.general(other, self._sub(depth))
+        if not right_positive and self.c.integer(0, 1):
+            a, b = b, a  # the broadcast operand on either side
+        return a, b, f(a.expr, b.expr), f"{_paren(a)} {symbol} {_paren(b)}"
+
+    def _add(self, shape, depth):
+        a, b, e, text = self._binary(shape, depth, "+", ops.add)
+        return Term(e, text, a.est + b.est)
+
+    def _sub_op(self, shape, depth):
+        a, b, e, text = self._binary(shape, depth, "-", ops.sub)
+        return Term(e, text, a.est + b.est)
+
+    def _mul(self, shape, depth):
+        a, b, e, text = self._binary(shape, depth, "*", ops.mul)
+        return Term(e, text, a.est * b.est)
+
+    def _div(self, shape, depth):
+        a, b, e, text = self._binary(shape, depth, "/", ops.div, right_positive=True)
+        return Term(e, text, a.est / b.lo)
+
+    def _neg(self, shape, depth):
+        a = self.general(shape, depth)
+        return Term(ops.neg(a.expr), f"-{_paren(a)}", a.est)
+
+    def _transpose(self, shape, depth):
+        a = self.general((shape[1], shape[0]), depth)
+        return Term(ops.transpose(a.expr), f"{_paren(a)}.T", a.est)
+
+    def _matmul(self, shape, depth):
+        j = self.c.choice(AXES)
+        left_deep = self.c.integer(0, 1)
+        a = self.general((shape[0], j), depth if left_deep else self._sub(depth))
+        b = self.general((j, shape[1]), self._sub(depth) if left_deep else depth)
+        size = SIZES.get(j, 1)
+        return Term(ops.matmul(a.expr, b.expr), f"{_paren(a)} @ {_paren(b)}",
+                    a.est * b.est * size)
+
+    def _real_fn(self, shape, depth):
+        name = self.c.choice(REAL_FUNCTIONS)
+        a = self.general(shape, depth)
+        est = {"relu": a.est, "abs": a.est, "softplus": a.est + 1.0}.get(name, 1.0)
+        return Term(ops.fn(name, a.expr), f"{name}({a.text})", est)
+
+    def _exp(self, shape, depth):
+        a = self.bounded(shape, depth)
+        return Term(ops.exp(a.expr), f"exp({a.text})", math.exp(a.est), lo=math.exp(-a.est))
+
+    def _positive_fn(self, shape, depth):
+        name = self.c.choice(POSITIVE_FUNCTIONS)
+        a = self.positive(shape, depth)
+        if name == "log":
+            est = max(abs(math.log(a.lo)), abs(math.log(a.est)), 1.0)
+            return Term(ops.log(a.expr), f"log({a.text})", est)
+        return Term(ops.sqrt(a.expr), f"sqrt({a.text})", math.sqrt(a.est),
+                    lo=math.sqrt(a.lo))
+
+    def _power(self, shape, depth):
+        p = self.c.choice((2, 3, -1, 0.5, -2, 1.5))
+        if p in (2, 3):
+            a = self.tame(self.general(shape, depth), 3.0)
+            return Term(ops.power(a.expr, p), f"{_paren(a)} ** {p}", a.est ** p)
+        a = self.positive(shape, depth)
+        est = a.est ** p if p > 0 else a.lo ** p
+        lo = a.lo ** p if p > 0 else a.est ** p
+        return Term(ops.power(a.expr, p), f"{_paren(a)} ** {p}", est, lo=lo)
+
+    def _symbolic_power(self, shape, depth):
+        """p ** b with b an expression: exp(b log p), for a positive base."""
+        a = self.tame(self.positive(shape, depth), 5.0)
+        b = self.bounded(self.c.choice([(1, 1), shape]), self._sub(depth))
+        est = max(a.est, 1 / a.lo) ** b.est
+        return Term(ops.power(a.expr, b.expr), f"{_paren(a)} ** {_paren(b)}", est)
+
+    def _outer(self, shape, depth):
+        r, c = shape
+        a = self.general((r, 1), depth)
+        b = self.general((c, 1), self._sub(depth))
+        return Term(ops.outer(a.expr, b.expr), f"outer({a.text}, {b.text})", a.est * b.est)
+
+    def _reduce(self, shape, depth):
+        inner = (self.c.choice(AXES), self.c.choice(AXES))
+        a = self.general(inner, depth)
+        count = SIZES.get(inner[0], 1) * SIZES.get(inner[1], 1)
+        if self.c.integer(0, 1):
+            return Term(ops.sum(a.expr), f"sum({a.text})", a.est * count)
+        return Term(ops.mean(a.expr), f"mean({a.text})", a.est)
+
+    def _axis_reduce(self, shape, depth):
+        r, c = shape
+        j = self.c.choice(AXES)
+        axis = 0 if r == 1 else 1
+        inner = (j, c) if axis == 0 else (r, j)
+        a = self.general(inner, depth)
+        if self.c.integer(0, 1):
+            return Term(ops.sum(a.expr, axis), f"sum({a.text}, axis={axis})",
+                        a.est * SIZES.get(j, 1))
+        return Term(ops.mean(a.expr, axis), f"mean({a.text}, axis={axis})", a.est)
+
+    def _trace(self, shape, depth):
+        j = self.c.choice(AXES)
+        a = self.general((j, j), depth)
+        return Term(ops.trace(a.expr), f"trace({a.text})", a.est * SIZES.get(j, 1))
+
+    def _det(self, shape, depth):
+        j = self.c.choice(AXES)
+        a = self.posdet(j, depth)
+        est = a.est ** SIZES.get(j, 1)
+        return Term(ops.det(a.expr), f"det({a.text})", est, lo=1.0 / a.inv_est ** SIZES.get(j, 1))
+
+    def _logdet(self, shape, depth):
+        j = self.c.choice(AXES)
+        a = self.posdet(j, depth)
+        size = SIZES.get(j, 1)
+        est = size * max(abs(math.log(a.est)), abs(math.log(a.inv_est)), 1.0)
+        return Term(ops.logdet(a.expr), f"logdet({a.text})", est)
+
+    def _norm(self, shape, depth):
+        inner = (self.c.choice(AXES), self.c.choice(AXES))
+        # away from 0, where the norm has no derivative
+        a = self.positive(inner, depth) if self.c.integer(0, 1) else None
+        if a is None:
+            g = self.general(inner, depth)
+            cst = self.constant()
+            a = Term(ops.add(g.expr, cst.expr), f"{_paren(g)} + {cst.text}", g.est + cst.est)
+        count = SIZES.get(inner[0], 1) * SIZES.get(inner[1], 1)
+        return Term(ops.norm(a.expr), f"norm({a.text})", a.est * math.sqrt(count))
+
+    def _logsumexp(self, shape, depth):
+        j = self.c.choice(AXES)
+        a = self.general((j, 1), depth)
+        return Term(ops.logsumexp(a.expr), f"logsumexp({a.text})",
+                    a.est + math.log(SIZES.get(j, 1)) + 1)
+
+    def _dot(self, shape, depth):
+        j = self.c.choice(AXES)
+        a = self.general((j, 1), depth)
+        b = self.general((j, 1), self._sub(depth))
+        return Term(ops.dot(a.expr, b.expr), f"dot({a.text}, {b.text})",
+                    a.est * b.est * SIZES.get(j, 1))
+
+    def _softmax(self, shape, depth):
+        a = self.bounded(shape, depth)
+        return Term(ops.softmax(a.expr), f"softmax({a.text})", 1.0,
+                    lo=math.exp(-2 * a.est) / SIZES.get(shape[0], 1))
+
+    def _diagvec(self, shape, depth):
+        a = self.general((shape[0], shape[0]), depth)
+        return Term(ops.diag(a.expr), f"diag({a.text})", a.est)
+
+    def _diagmat(self, shape, depth):
+        a = self.general((shape[0], 1), depth)
+        return Term(ops.diag(a.expr), f"diag({a.text})", a.est)
+
+    def _inv(self, shape, depth):
+        a = self.posdet(shape[0], depth)
+        return Term(ops.inv(a.expr), f"inv({a.text})", a.inv_est, inv_est=a.est)
+
+    # ---- positive terms: value ≥ lo > 0 everywhere ----------------------------------
+    def positive(self, shape, depth: int) -> Term:
+        if depth <= 0:
+            return self._positive_leaf(shape)
+        r, c = shape
+        opts = [self._p_square, self._p_exp, self._p_abs, self._p_softplus,
+                self._p_sigmoid, self._p_sqrt, self._p_mul, self._p_add, self._p_transpose,
+                self._p_matmul]
+        if shape == (1, 1):
+            opts += [self._p_norm, self._p_sum, self._p_trace]
+        if c == 1 and r != 1:
+            opts += [self._p_softmax, self._p_diag]
+        t = self.c.choice(opts)(shape, depth - 1)
+        while t.est > 50:  # shrink by square roots, which keep the sign
+            t = Term(ops.sqrt(t.expr), f"sqrt({t.text})", math.sqrt(t.est), lo=math.sqrt(t.lo))
+        return t
+
+    def _positive_leaf(self, shape):
+        r, c = shape
+        if shape == (1, 1):
+            if self.c.integer(0, 1):
+                return self.constant()
+            d = self.c.choice(DIMS)
+            return Term(ops.dim_value(d), d.name, float(SIZES[d]), lo=float(SIZES[d]))
+        if self.c.integer(0, 1):
+            return Term(ops.ones(r, c), self._shape_call("ones", shape), 1.0, lo=1.0)
+        x = self.variable(shape, symmetric_ok=False)
+        return Term(ops.exp(ops.div(x.expr, 2)), f"exp({x.text} / 2)", 5.0, lo=0.2)
+
+    def _plus_constant(self, t: Term, est, lo) -> Term:
+        cst = self.constant()
+        return Term(ops.add(t.expr, cst.expr), f"{_paren(t)} + {cst.text}", est + cst.est,
+                    lo=lo + cst.lo)
+
+    def _p_square(self, shape, depth):
+        a = self.tame(self.general(shape, depth), 3.0)
+        sq = Term(ops.power(a.expr, 2), f"{_paren(a)} ** 2", a.est ** 2)
+        return self._plus_constant(sq, sq.est, 0.0)
+
+    def _p_exp(self, shape, depth):
+        return self._exp(shape, depth)
+
+    def _p_abs(self, shape, depth):
+        a = self.general(shape, depth)
+        t = Term(ops.abs(a.expr), f"abs({a.text})", a.est)
+        return self._plus_constant(t, t.est, 0.0)
+
+    def _p_softplus(self, shape, depth):
+        a = self.general(shape, depth)
+        t = Term(ops.softplus(a.expr), f"softplus({a.text})", a.est + 1.0)
+        return self._plus_constant(t, t.est, 0.0)
+
+    def _p_sigmoid(self, shape, depth):
+        a = self.bounded(shape, depth)
+        return Term(ops.sigmoid(a.expr), f"sigmoid({a.text})", 1.0,
+                    lo=1 / (1 + math.exp(a.est)))
+
+    def _p_sqrt(self, shape, depth):
+        a = self.positive(shape, depth)
+        return Term(ops.sqrt(a.expr), f"sqrt({a.text})", math.sqrt(a.est), lo=math.sqrt(a.lo))
+
+    def _p_mul(self, shape, depth):
+        a = self.positive(shape, depth)
+        b = self.positive(self._broadcast_partner(shape), self._sub(depth))
+        if self.c.integer(0, 1):
+            a, b = b, a
+        return Term(ops.mul(a.expr, b.expr), f"{_paren(a)} * {_paren(b)}", a.est * b.est,
+                    lo=a.lo * b.lo)
+
+    def _p_add(self, shape, depth):
+        a = self.positive(shape, depth)
+        b = self.positive(self._broadcast_partner(shape), self._sub(depth))
+        if self.c.integer(0, 1):
+            a, b = b, a
+        return Term(ops.add(a.expr, b.expr), f"{_paren(a)} + {_paren(b)}", a.est + b.est,
+                    lo=a.lo + b.lo)
+
+    def _p_transpose(self, shape, depth):
+        a = self.positive((shape[1], shape[0]), depth)
+        return Term(ops.transpose(a.expr), f"{_paren(a)}.T", a.est, lo=a.lo)
+
+    def _p_matmul(self, shape, depth):
+        j = self.c.choice(AXES)
+        a = self.positive((shape[0], j), depth)
+        b = self.positive((j, shape[1]), self._sub(depth))
+        size = SIZES.get(j, 1)
+        return Term(ops.matmul(a.expr, b.expr), f"{_paren(a)} @ {_paren(b)}",
+                    a.est * b.est * size, lo=a.lo * b.lo * size)
+
+    def _p_norm(self, shape, depth):
+        t = self._norm(shape, depth)
+        return self._plus_constant(t, t.est, 0.0)
+
+    def _p_sum(self, shape, depth):
+        inner = (self.c.choice(AXES), self.c.choice(AXES))
+        a = self.positive(inner, depth)
+        count = SIZES.get(inner[0], 1) * SIZES.get(inner[1], 1)
+        if self.c.integer(0, 1):
+            return Term(ops.sum(a.expr), f"sum({a.text})", a.est * count, lo=a.lo * count)
+        return Term(ops.mean(a.expr), f"mean({a.text})", a.est, lo=a.lo)
+
+    def _p_trace(self, shape, depth):
+        j = self.c.choice(AXES)
+        a = self.positive((j, j), depth)
+        size = SIZES.get(j, 1)
+        return Term(ops.trace(a.expr), f"trace({a.text})", a.est * size, lo=a.lo * size)
+
+    def _p_softmax(self, shape, depth):
+        return self._softmax(shape, depth)
+
+    def _p_diag(self, shape, depth):
+        a = self.positive((shape[0], shape[0]), depth)
+        return Term(ops.diag(a.expr), f"diag({a.text})", a.est, lo=a.lo)
+
+    # ---- square matrices with a positive determinant and a bounded inverse ----------
+    def posdet(self, size, depth: int) -> Term:
+        if size == 1:
+            p = self.positive((1, 1), depth)
+            return Term(p.expr, p.text, p.est, lo=p.lo, inv_est=1 / p.lo)
+        if depth <= 0:
+            if self.c.integer(0, 3) == 0:
+                return Term(ops.eye(size), f"eye({DIM_TEXT[size]})", 1.0, inv_est=1.0)
+            v = self.variable((size, size))
+            return Term(v.expr, v.text, 3.0, inv_est=1.0)
+        opts = [self._pd_gram, self._pd_gram, self._pd_diag, self._pd_product,
+                self._pd_transpose, self._pd_inverse, self._pd_scaled]
+        t = self.c.choice(opts)(size, min(depth - 1, 3))
+        if t.est * t.inv_est > 1e4:  # too ill-conditioned: fall back to a Gram matrix
+            t = self._pd_gram(size, 0)
+        return t
+
+    def _pd_gram(self, size, depth):
+        """A Aᵀ + I (or Aᵀ A + I): symmetric positive definite, eigenvalues ≥ 1."""
+        j = self.c.choice(AXES)
+        if self.c.integer(0, 1):
+            a = self.tame(self.general((size, j), depth), 2.0)
+            g, gt = ops.matmul(a.expr, ops.transpose(a.expr)), f"{_paren(a)} @ {_paren(a)}.T"
+        else:
+            a = self.tame(self.general((j, size), depth), 2.0)
+            g, gt = ops.matmul(ops.transpose(a.expr), a.expr), f"{_paren(a)}.T @ {_paren(a)}"
+        est = 1 + a.est ** 2 * SIZES.get(j, 1)
+        return Term(ops.add(g, ops.eye(size)), f"{gt} + eye({DIM_TEXT[size]})", est,
+                    inv_est=1.0)
+
+    def _pd_diag(self, size, depth):
+        p = self.positive((size, 1), depth)
+        return Term(ops.diag(p.expr), f"diag({p.text})", p.est, inv_est=1 / p.lo)
+
+    def _pd_product(self, size, depth):
+        a = self.posdet(size, depth)
+        b = self.posdet(size, self._sub(depth))
+        s = SIZES[size]
+        return Term(ops.matmul(a.expr, b.expr), f"{_paren(a)} @ {_paren(b)}",
+                    a.est * b.est * s, inv_est=a.inv_est * b.inv_est * s)
+
+    def _pd_transpose(self, size, depth):
+        a = self.posdet(size, depth)
+        return Term(ops.transpose(a.expr), f"{_paren(a)}.T", a.est, inv_est=a.inv_est)
+
+    def _pd_inverse(self, size, depth):
+        a = self.posdet(size, depth)
+        return Term(ops.inv(a.expr), f"inv({a.text})", a.inv_est, inv_est=a.est)
+
+    def _pd_scaled(self, size, depth):
+        c = self.tame(self.positive((1, 1), depth), 5.0)
+        a = self.posdet(size, self._sub(depth))
+        return Term(ops.mul(c.expr, a.expr), f"{_paren(c)} * {_paren(a)}", c.est * a.est,
+                    inv_est=a.inv_est / max(c.lo, 1e-3))
+
+    # ---- a whole case ---------------------------------------------------------------
+    def scalar_case(self, depth: int) -> Case:
+        """A scalar expression that depends on at least one variable."""
+        for _ in range(20):
+            self.shapes = {}
+            t = self.general((1, 1), depth)
+            if mg.expr.variables(t.expr):
+                break
+        else:  # pragma: no cover - constants 20 times in a row
+            v = self.variable((1, 1))
+            t = Term(ops.add(t.expr, v.expr), f"{_paren(t)} + {v.text}", t.est + v.est)
+        used = {v.params[0] for v in mg.expr.variables(t.expr)}
+        shapes = {k: s for k, s in self.shapes.items() if k in used}
+        return Case(t.expr, t.text, shapes, depth)
+
+
+def random_case(rng: random.Random, depth: int | None = None) -> Case:
+    """One case for the fuzz run."""
+    g = Generator(RandomChooser(rng))
+    return g.scalar_case(depth if depth is not None else rng.randint(1, MAX_DEPTH))
+
+
+def expressions(min_depth: int = 1, max_depth: int = MAX_DEPTH):
+    """Hypothesis strategy: a Case (a scalar expression, its text and declarations)."""
+    from hypothesis import strategies as st
+
+    @st.composite
+    def cases(draw):
+        depth = draw(st.integers(min_depth, max_depth))
+        return Generator(DrawChooser(draw)).scalar_case(depth)
+
+    return cases()
+
+
+# ---- checks shared by the property tests and the fuzz run ---------------------------------
+
+DIM_NAMES = tuple(d.name for d in DIMS)
+STEPS = (1e-6, 1e-4, 1e-5, 1e-3)  # finite-difference steps, tried in this order
+
+
+def gradient_error(L, xs, grads, seed: int = 0) -> float:
+    """The largest relative error of `grads` against central finite differences of L.
+
+    A correct gradient can fail at one step size where the true directional derivative
+    is near zero (round-off) or L is strongly curved (truncation); a wrong one fails at
+    every step. So the error is the smallest over a few steps, each at the same random
+    points (resampled by `check_gradients` where L is undefined)."""
+    from matgrad.verify import check_gradients
+    best = float("inf")
+    for h in STEPS:
+        report = check_gradients(L, xs, grads, points=2, directions=2, h=h, seed=seed,
+                                 sizes=SIZES)
+        if not report.errors:
+            raise AssertionError("no gradient was checked")
+        best = min(best, report.max_error)
+        if report.ok:
+            break
+    return best
+
+
+def values_close(a, b, rtol: float = 1e-6) -> bool:
+    import numpy as np
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        return False
+    scale = max(1.0, float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)))
+    return bool(np.all(np.abs(a - b) <= rtol * scale))
+
+
+def same_value(e1, e2, seed: int = 0, points: int = 2) -> bool:
+    """Whether two expressions agree at random points where both are defined."""
+    import numpy as np
+    from matgrad.numeric import evaluate_2d
+    from matgrad.verify import sample
+    rng = np.random.default_rng(seed)
+    for _ in range(points):
+        values, sizes = sample([e1, e2], rng, SIZES)
+        if not values_close(evaluate_2d(e1, values, sizes), evaluate_2d(e2, values, sizes)):
+            return False
+    return True
