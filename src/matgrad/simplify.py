@@ -83,13 +83,17 @@ class _Product:
     def add_atom(self, atom: Expr, k) -> None:
         bucket = self.scalars if atom.shape == SCALAR else self.matrices
         bucket[atom] = bucket.get(atom, 0) + k
+        if k > 0 and atom.op == "fn" and atom.params[0] == "heaviside":
+            bucket[atom] = 1  # H(x)ᵖ = H(x): the step is 0 or 1
         if bucket[atom] == 0:
             del bucket[atom]
 
 
-def _flatten_product(e: Expr, k, acc: _Product) -> None:
+def _flatten_product(e: Expr, k, acc: _Product, known: dict | None = None) -> None:
     """Collect e^k into acc. Composite structure is opened only for integer k, where
-    (a ⊙ b)^k = a^k ⊙ b^k holds for every real a, b."""
+    (a ⊙ b)^k = a^k ⊙ b^k holds for every real a, b. Products already flattened (in
+    `known`) are merged whole, so a chain of ever longer products costs its length once
+    per link, not its length squared."""
     op = e.op
     if op == "const":
         c = e.params[0]
@@ -117,22 +121,39 @@ def _flatten_product(e: Expr, k, acc: _Product) -> None:
     if not _is_int(k):
         acc.add_atom(e, k)
         return
+    if known is not None and op in ("neg", "mul", "div", "pow") and abs(k) <= 64:
+        done = known.get(e)
+        if done is not None and done is not acc and not (done.zero and k < 0):
+            _merge_power(done, int(k), acc)
+            return
     if op == "neg":
         if k % 2:
             acc.coef = -acc.coef
-        _flatten_product(e.children[0], k, acc)
+        _flatten_product(e.children[0], k, acc, known)
     elif op == "mul":
-        _flatten_product(e.children[0], k, acc)
-        _flatten_product(e.children[1], k, acc)
+        _flatten_product(e.children[0], k, acc, known)
+        _flatten_product(e.children[1], k, acc, known)
     elif op == "div":
-        _flatten_product(e.children[0], k, acc)
-        _flatten_product(e.children[1], -k, acc)
+        _flatten_product(e.children[0], k, acc, known)
+        _flatten_product(e.children[1], -k, acc, known)
     elif op == "pow":
-        _flatten_product(e.children[0], k * e.params[0], acc)
+        _flatten_product(e.children[0], k * e.params[0], acc, known)
     elif op == "broadcast" and e.children[0].shape == SCALAR:
-        _flatten_product(e.children[0], k, acc)
+        _flatten_product(e.children[0], k, acc, known)
     else:
         acc.add_atom(e, k)
+
+
+def _merge_power(p: _Product, k: int, acc: _Product) -> None:
+    """acc ⊙= p^k for an integer k."""
+    if p.zero:
+        acc.zero = True
+        return
+    acc.coef = acc.coef * (p.coef ** k)
+    for atom, j in p.scalars.items():
+        acc.add_atom(atom, j * k)
+    for atom, j in p.matrices.items():
+        acc.add_atom(atom, j * k)
 
 
 def _chain(factors: list, shape) -> Expr | None:
@@ -239,12 +260,19 @@ class Simplifier:
             e = self(new) if new not in self.memo else self.memo[new]
         return e
 
+    def settle(self, e: Expr) -> None:
+        """Record the new nodes of a rebuilt product as simplified: they are its normal
+        form already, and re-simplifying every partial product of a chain of k factors
+        would cost k² at every link (cubic for tanh∘…∘tanh)."""
+        for node in walk(e, skip=self.memo):
+            self.memo[node] = node
+
     # ---- normal forms -----------------------------------------------------------------
     def product(self, e: Expr) -> _Product:
         p = self._products.get(e)
         if p is None:
             p = _Product()
-            _flatten_product(e, Fraction(1), p)
+            _flatten_product(e, Fraction(1), p, self._products)
             self._products[e] = p
         return p
 
@@ -285,7 +313,9 @@ def _product_form(s: Simplifier, e: Expr) -> Expr:
     distributed = _distribute_cancelling(s, e)
     if distributed is not None:
         return distributed
-    return _rebuild_product(s.product(e), e.shape)
+    out = _rebuild_product(s.product(e), e.shape)
+    s.settle(out)
+    return out
 
 
 _DISTRIBUTE_MAX_FACTORS = 12
