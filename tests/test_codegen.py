@@ -340,3 +340,176 @@ def test_hessian_never_builds_the_diagonal_matrix():
     values = {"X": rng.standard_normal((6, 3)), "w": rng.standard_normal(3),
               "y": rng.standard_normal(6)}
     assert np.allclose(mg.compile(H)(values)[0], H.evaluate(values))
+
+
+# ---- the fast path for NumPy inputs, and gradients written into the caller's arrays -------
+
+def as_given(values, column_vectors):
+    """The values with vectors as (n, 1) columns or (n,) arrays, scalars as floats."""
+    out = {}
+    for k, v in values.items():
+        a = np.asarray(v, dtype=float)
+        if a.ndim == 0 or a.size == 1 and a.ndim < 2:
+            out[k] = float(a)
+        elif a.ndim == 2 and 1 in a.shape and not column_vectors:
+            out[k] = a.reshape(-1)
+        elif a.ndim == 1 and column_vectors:
+            out[k] = a.reshape(-1, 1)
+        else:
+            out[k] = a
+    return out
+
+
+@pytest.mark.parametrize("columns", [False, True], ids=["flat vectors", "column vectors"])
+@pytest.mark.parametrize("text,shapes,wrt", CASES, ids=[c[0][:40] for c in CASES])
+def test_repeated_calls_with_numpy_arrays_take_the_fast_path_and_agree(text, shapes, wrt,
+                                                                       columns):
+    L, defs = program(text, shapes)
+    names = wrt.split(",")
+    grads = mg.gradients(L, names)
+    f = mg.compile(L, names, definitions=defs)
+    values = as_given(point(L, grads, seed=4), columns)
+    before = {k: np.copy(v) for k, v in values.items()}
+    first_value, first = f(values)
+    assert f._checked, "plain NumPy inputs are remembered after the first call"
+    for seed in (4, 5):  # same shapes: the fast path, at the first point and a fresh one
+        values = as_given(point(L, grads, seed=seed), columns)
+        value, got = f(values)
+        assert np.isclose(value, mg.evaluate(L, values), rtol=1e-10, atol=1e-12)
+        for x, G in zip(names, grads):
+            want = mg.evaluate(G, values)
+            assert np.shape(got[x]) == np.shape(want), x
+            assert np.allclose(got[x], want, rtol=1e-9, atol=1e-11), x
+            if seed == 4:
+                assert np.array_equal(got[x], first[x]), x  # exactly the checked path's
+    for k, v in as_given(point(L, grads, seed=4), columns).items():
+        assert np.array_equal(before[k], v), k  # inputs untouched
+
+
+def test_the_fast_path_still_checks_new_shapes_and_types():
+    m, n = mg.dims("m n")
+    X, w, b = mg.matrix("X", m, n), mg.vector("w", n), mg.scalar("b")
+    f = mg.compile(mg.sum(X @ w + b), [w, b])
+    ok = {"X": np.ones((3, 2)), "w": np.ones(2), "b": 0.5}
+    assert f(ok)[0] == pytest.approx(7.5)  # 3 rows of 1 + 1 + 0.5
+    with pytest.raises(ShapeError, match="dimension n is 2 from X but 3 from w"):
+        f({"X": np.ones((3, 2)), "w": np.ones(3), "b": 0.5})
+    with pytest.raises(ShapeError, match="b is a scalar"):
+        f({"X": np.ones((3, 2)), "w": np.ones(2), "b": np.ones(2)})
+    value, grads = f({"X": np.ones((3, 2), dtype=np.float32), "w": np.ones(2, np.float32),
+                      "b": 0.5})  # same shapes, another float type: same results as checked
+    f._checked.clear()
+    value2, grads2 = f({"X": np.ones((3, 2), dtype=np.float32), "w": np.ones(2, np.float32),
+                        "b": 0.5})
+    assert value == value2 and grads["w"].dtype == grads2["w"].dtype
+    assert f({"X": np.ones((3, 2)), "w": [1, 1], "b": 1})[0] == pytest.approx(9.0)
+
+
+def has_array_gradient(text, shapes, wrt):
+    variables_ = {v.params[0]: v for v in variables(program(text, shapes)[0])}
+    return any(variables_[x].shape != (1, 1) for x in wrt.split(","))
+
+
+ARRAY_CASES = [c for c in CASES if has_array_gradient(*c)]
+
+
+@pytest.mark.parametrize("text,shapes,wrt", ARRAY_CASES, ids=[c[0][:40] for c in ARRAY_CASES])
+def test_gradients_written_into_given_arrays_agree_with_evaluate(text, shapes, wrt):
+    L, defs = program(text, shapes)
+    names = wrt.split(",")
+    grads = mg.gradients(L, names)
+    f = mg.compile(L, names, definitions=defs)
+    values = point(L, grads, seed=6)
+    before = {k: np.copy(v) for k, v in values.items()}
+    arrays = [x for x, G in zip(names, grads) if G.shape != (1, 1)]
+    for _ in range(2):  # the second call overwrites the same arrays
+        out = {x: np.full(np.shape(mg.evaluate(G, values)), np.nan)
+               for x, G in zip(names, grads) if x in arrays}
+        value, got = f(values, out=out)
+        assert np.isclose(value, mg.evaluate(L, values), rtol=1e-10, atol=1e-12)
+        for x, G in zip(names, grads):
+            want = mg.evaluate(G, values)
+            if x in out:
+                assert got[x] is out[x], x
+            assert np.allclose(got[x], want, rtol=1e-9, atol=1e-11), x
+        values = point(L, grads, seed=7)
+        before = {k: np.copy(v) for k, v in values.items()}
+    for k, v in values.items():
+        assert np.array_equal(before[k], v), k
+
+
+def test_in_place_code_writes_with_out_and_the_shown_code_does_not():
+    L, defs = program(SOURCE, SHAPES)
+    into = build(L, list(WRT), definitions=defs, into=["X", "w"]).source
+    assert "np.multiply(g, w.T, out=out_X)" in into
+    assert "np.matmul(X.T, g, out=out_w)" in into
+    assert "out_X, out_w" not in into and "*, out_w, out_X" in into
+    shown = mg.compile(L, list(WRT), definitions=defs).source
+    assert "out" not in shown.split('"""')[2]
+    with pytest.raises(MatgradError, match="numpy-backend"):
+        build(L, list(WRT), "torch", into=["X"])
+
+
+def test_a_gradient_without_an_in_place_form_is_copied_into_its_array():
+    n = mg.dims("n")[0]
+    x, y = mg.vector("x", n), mg.vector("y", n)
+    f = mg.compile(mg.sum(x ** 2) / 2 + mg.sum(mg.softplus(y)), [x, y])
+    assert "out_x[...] = x" in build(mg.sum(x ** 2) / 2, [x], into=["x"]).source
+    x0, y0 = np.array([1.0, -2.0, 3.0]), np.array([0.5, -1.0, 2.0])
+    out = {"x": np.empty(3), "y": np.empty((3, 1))}
+    _, got = f({"x": x0, "y": y0}, out=out)
+    assert got["x"] is out["x"] and np.array_equal(out["x"], x0)
+    assert np.allclose(out["y"][:, 0], 1 / (1 + np.exp(-y0)))
+
+
+def test_bad_out_arrays_are_refused_before_anything_is_written():
+    L, defs = program(SOURCE, SHAPES)
+    f = mg.compile(L, list(WRT), definitions=defs)
+    rng = np.random.default_rng(8)
+    X, w, y = rng.standard_normal((7, 4)), rng.standard_normal(4), rng.standard_normal(7)
+    values = {"X": X, "w": w, "b": 0.2, "y": y}
+    kept = X.copy()
+    readonly = np.empty((7, 4))
+    readonly.flags.writeable = False
+    shared = np.empty(28)  # out arrays that overlap each other
+    bad = [
+        ({"X": X}, MatgradError, "shares memory with an input"),
+        ({"X": shared[:28].reshape(7, 4), "w": shared[24:]}, MatgradError, "another out"),
+        ({"b": np.empty(())}, MatgradError, "scalar"),
+        ({"y": np.empty(7)}, MatgradError, "with respect to w, b, X only"),
+        ({"X": np.empty((4, 7))}, ShapeError, r"shape \(4, 7\).*7×4"),
+        ({"X": np.empty((7, 4), np.float32)}, MatgradError, "dtype float32"),
+        ({"X": readonly}, MatgradError, "read-only"),
+        ({"X": [[0.0] * 4] * 7}, MatgradError, "NumPy array"),
+        (["X"], MatgradError, "dict"),
+    ]
+    for out, error, message in bad:
+        with pytest.raises(error, match=message):
+            f(values, out=out)
+    assert np.array_equal(X, kept)
+    every_other = np.zeros(8)  # a strided vector is written through, not copied
+    f(values, out={"w": every_other[::2]})
+    assert np.allclose(every_other[::2], f(values)[1]["w"]) and not every_other[1::2].any()
+    with pytest.raises(MatgradError, match="NumPy arrays only"):
+        torch = pytest.importorskip("torch", reason="the torch extra is not installed "
+                                                    "(pip install 'matgrad[torch]')")
+        f({k: torch.as_tensor(v) for k, v in values.items()}, out={"X": np.empty((7, 4))})
+
+
+def test_jax_code_multiplies_a_transposed_matrix_from_the_right():
+    """Xᵀ g is printed (gᵀ X)ᵀ for JAX: XLA on the CPU copies Xᵀ for the first form."""
+    jax_code = code_lines(example_source("jax"))
+    assert "dL_dw = (g.T @ X).T" in jax_code
+    assert "dL_dw = X.T @ g" in code_lines(example_source("numpy"))
+
+
+def test_a_one_by_one_identity_is_the_number_one():
+    """d tr(a) = tr(da) for a scalar a: the gradient is the 1×1 identity, returned as a
+    scalar like every scalar (not as a 1×1 array)."""
+    L = mg.parse("trace(a) * b", shapes={"a": "scalar", "b": "scalar"})
+    f = mg.compile(L)
+    value, grads = f({"a": 0.5, "b": 3.0})
+    assert value == pytest.approx(1.5)
+    assert grads == {"a": pytest.approx(3.0), "b": pytest.approx(0.5)}
+    value, grads = mg.compile(mg.parse("trace(a)", shapes={"a": "scalar"}))({"a": 0.5})
+    assert isinstance(grads["a"], float) and grads["a"] == 1.0

@@ -232,3 +232,27 @@ def test_framework_functions_need_a_scalar():
         torch_function(X @ w)
     with pytest.raises(mg.DomainError, match="scalar"):
         jax_function(X @ w)
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_repeated_calls_with_the_backends_own_arrays_agree(backend):
+    """The second call with arrays of checked shapes skips the checks: same numbers, and
+    a call with other shapes is still checked."""
+    lib = torch_or_skip() if backend == "torch" else jax_or_skip()
+    p, names, grads, values = setup(SOURCE, SHAPES, ",".join(WRT), seed=2)
+    as_array = (lambda v: lib.as_tensor(np.asarray(v, dtype=float))) if backend == "torch" \
+        else (lambda v: lib.numpy.asarray(v))
+    context = x64(lib) if backend == "jax" else __import__("contextlib").nullcontext()
+    with context:
+        f = mg.compile(p.result, names, backend, definitions=p.definitions)
+        given = {k: as_array(v) for k, v in values.items()}
+        first_value, first = f(given)
+        assert f._checked, "arrays of the backend's own library are remembered"
+        for seed in (2, 3):
+            _, _, _, values = setup(SOURCE, SHAPES, ",".join(WRT), seed=seed)
+            value, got = f({k: as_array(v) for k, v in values.items()})
+            assert_agree(value, {k: np.asarray(g) for k, g in got.items()},
+                         p.result, names, grads, values)
+        bad = dict(given, w=as_array(np.ones(5)))
+        with pytest.raises(mg.ShapeError, match="dimension n"):
+            f(bad)

@@ -335,3 +335,10 @@ def test_recursion_limit_is_restored():
     parse_outcome("sum(" + "+".join(["x"] * 900) + ")")
     parse_outcome("-" * 10_000 + "x")
     assert sys.getrecursionlimit() == before
+
+
+@pytest.mark.parametrize("text", ["\rÜ", "x\r+", "x +\r\ny", "\r\r(x"])
+def test_carriage_returns_end_lines_as_python_reads_them(text):
+    """Python ends a line at \\r as well as \\n: positions must agree with it."""
+    got = parse_outcome(text)
+    assert isinstance(got, (mg.Expr, mg.MatgradError))

@@ -11,6 +11,10 @@ With the "numpy" backend the arrays may be NumPy, Dask, PyTorch or CuPy arrays: 
 generated code is array-API code, and the results stay in the arrays' own library
 (lazy, for Dask). "jax" returns a `jax.jit`-compiled function; "torch" works on tensors
 on any device.
+
+Calls are cheap to repeat: the shapes of plain arrays, once checked, are remembered, so
+a later call with arrays of the same shapes goes straight to the generated code. With
+NumPy, `out=` writes large gradients into arrays the caller keeps (see `__call__`).
 """
 from __future__ import annotations
 
@@ -35,7 +39,7 @@ class CompiledFunction:
                  sizes: dict | None = None, name: str | None = None):
         self.backend = backend
         self._L, self._wrt, self._definitions, self._name = L, wrt, definitions, name
-        self._sizes_given = sizes is not None
+        self._sizes, self._sizes_given = sizes, sizes is not None
         generated = build(L, wrt, backend, definitions=definitions, name=name, sizes=sizes)
         self._generated = generated
         self.variables = [v.params[0] for v in generated.arguments]
@@ -43,7 +47,10 @@ class CompiledFunction:
         self._vars = generated.arguments
         self._value_shape = generated.value_shape
         self._grad_shapes = {v.params[0]: v.shape for v in generated.arguments}
-        self._programs: dict = {None: self._runner(generated)}
+        self._programs: dict = {(None, ()): self._runner(generated)}
+        # shapes of plain inputs already checked -> (layouts, sizes, program)
+        self._checked: dict = {}
+        self._plain = _plain_array_type(backend)
 
     @property
     def source(self) -> str:
@@ -55,36 +62,84 @@ class CompiledFunction:
                 f"backend={self.backend}>")
 
     # ---- calling --------------------------------------------------------------------
-    def __call__(self, values: dict, sizes: dict | None = None):
-        """(value, {name: gradient}) at the given values."""
+    def __call__(self, values: dict, sizes: dict | None = None, *, out: dict | None = None):
+        """(value, {name: gradient}) at the given values.
+
+        `out` (numpy backend, NumPy arrays only) maps gradient names to arrays of the
+        gradient's shape and dtype that receive the gradient in place, and come back as
+        `grads[name]`: a training loop that passes the same arrays on every call never
+        allocates (nor page-faults in) a fresh large gradient. Only arrays passed in
+        `out` are written; one that shares memory with an input is refused.
+
+        >>> import numpy as np, matgrad as mg
+        >>> x = mg.vector("x", 3)
+        >>> f = mg.compile(mg.sum(mg.exp(x)), wrt=[x])
+        >>> kept = np.empty(3)
+        >>> value, grads = f({"x": np.zeros(3)}, out={"x": kept})
+        >>> grads["x"] is kept, kept
+        (True, array([1., 1., 1.]))
+        """
+        if out is None and sizes is None:
+            checked = self._checked.get(_fast_key(values, self.variables, self._plain))
+            if checked is not None:  # plain arrays of shapes already checked
+                layouts, bound, run = checked
+                args = [_fast_layout(values[n], s) for n, s in zip(self.variables, layouts)]
+                return self._invoke(run, args, bound)
         args, bound = self.bind(values, sizes, layout=self.backend != "jax")
+        if out is not None:
+            buffers = self._buffers(out, args, bound)
+            run = self._program(bound, tuple(sorted(buffers)))
+            value, grads = self._invoke(run, args, bound, buffers)
+            grads.update((k, out[k]) for k in buffers)  # the caller's arrays, as given
+            return value, grads
         run = self._program(bound)
+        result = self._invoke(run, args, bound)
+        if sizes is None:
+            self._remember(values, args, bound, run)
+        return result
+
+    def _invoke(self, run, args, bound, buffers=None):
         try:
-            value, grads = run(args, bound)
+            return run(args, bound, buffers)
         except Exception as err:  # a singular matrix, in whichever library raised it
             if "LinAlgError" in type(err).__name__ or "singular" in str(err).lower():
                 raise DomainError(f"{self._generated.name}: {err}") from None
             raise
-        return value, grads
 
-    def _program(self, bound: dict):
-        if not self._generated.sizes_matter or self._sizes_given:
-            return self._programs[None]
+    def _remember(self, values, args, bound, run) -> None:
+        """Note checked shapes of plain inputs (float arrays of the backend's own
+        library, and Python floats for NumPy), so that the next call with the same
+        shapes skips conversion and checks, and only reshapes vectors."""
+        key = _fast_key(values, self.variables, self._plain)
+        if key is None:
+            return
+        layouts = tuple(None if type(values[n]) is float else
+                        (a.shape if a.shape != values[n].shape else False)
+                        for n, a in zip(self.variables, args))
+        if len(self._checked) >= _MAX_SPECIALISED:
+            self._checked.clear()
+        self._checked[key] = (layouts, bound, run)
+
+    def _program(self, bound: dict, into: tuple = ()):
+        specialise = self._generated.sizes_matter and not self._sizes_given
         # product chains were ordered with estimated sizes: specialise to the real ones
-        key = tuple(sorted((d.name, s) for d, s in bound.items()))
+        key = (tuple(sorted((d.name, s) for d, s in bound.items())) if specialise else None,
+               into)
         run = self._programs.get(key)
         if run is None:
             generated = build(self._L, self._wrt, self.backend,
-                              definitions=self._definitions, name=self._name, sizes=bound)
+                              definitions=self._definitions, name=self._name,
+                              sizes=bound if specialise else self._sizes, into=into)
             run = self._runner(generated)
             if len(self._programs) > _MAX_SPECIALISED:
-                self._programs = {None: self._programs[None]}
+                self._programs = {(None, ()): self._programs[(None, ())]}
             self._programs[key] = run
         return run
 
     def _runner(self, generated):
         fn = load(generated.source, generated.name)
         params = generated.size_parameters
+        keywords = generated.buffer_parameters
         value_shape, grad_shapes = self._value_shape, self._grad_shapes
         backend = self.backend
         if backend == "jax":
@@ -99,15 +154,59 @@ class CompiledFunction:
 
             jitted = jax.jit(shaped, static_argnames=tuple(k for _, k in params) or None)
 
-            def run(args, bound):
+            def run(args, bound, buffers=None):
                 return jitted(*args, **{k: bound[d] for d, k in params})
             return run
 
-        def run(args, bound):
-            value, grads = fn(*args, **{k: bound[d] for d, k in params})
+        def run(args, bound, buffers=None):
+            kw = {k: bound[d] for d, k in params}
+            if buffers:
+                kw.update((keywords[n], b) for n, b in buffers.items())
+            value, grads = fn(*args, **kw)
             return (_user_shape(value, value_shape, backend),
                     {k: _user_shape(g, grad_shapes[k], backend) for k, g in grads.items()})
         return run
+
+    def _buffers(self, out, args: list, bound: dict) -> dict:
+        """The arrays of `out` in the generated code's layout (views), all checked."""
+        if self.backend != "numpy":
+            raise MatgradError(f"out= needs the numpy backend; the {self.backend} backend "
+                               "returns fresh arrays")
+        if not isinstance(out, dict):
+            raise MatgradError("out= takes a dict from gradient names to NumPy arrays, "
+                               "e.g. out={'X': numpy.empty_like(X)}")
+        if not all(isinstance(a, np.ndarray) for a in args):
+            raise MatgradError("out= works with NumPy arrays only: other array libraries "
+                               "have no out= in the array API")
+        dtype = np.result_type(*args)
+        views: dict = {}
+        for name, buf in out.items():
+            if name not in self.gradient_names:
+                raise MatgradError(f"out[{name!r}]: this function computes gradients "
+                                   f"with respect to {', '.join(self.gradient_names)} only")
+            if self._grad_shapes[name] == SCALAR:
+                raise MatgradError(f"out[{name!r}]: the gradient with respect to {name} is a "
+                                   "scalar; only matrix and vector gradients go into arrays")
+            if type(buf) is not np.ndarray:
+                raise MatgradError(f"out[{name!r}] must be a NumPy array, "
+                                   f"not {type(buf).__name__}")
+            want = tuple(bound[d] if isinstance(d, Dim) else d for d in self._grad_shapes[name])
+            v = next(v for v in self._vars if v.params[0] == name)
+            if _declared_shape(v, buf.shape) != want:
+                raise ShapeError(f"out[{name!r}] has shape {buf.shape}, but the gradient with "
+                                 f"respect to {name} is {want[0]}×{want[1]}")
+            if buf.dtype != dtype:
+                raise MatgradError(f"out[{name!r}] has dtype {buf.dtype}, but the gradient's "
+                                   f"is {dtype}")
+            if not buf.flags.writeable:
+                raise MatgradError(f"out[{name!r}] is read-only")
+            if any(np.may_share_memory(buf, a) for a in [*args, *views.values()]):
+                raise MatgradError(f"out[{name!r}] shares memory with an input or another "
+                                   "out array, whose values the computation still needs")
+            # a vector (n,) as the n×1 column the code writes: adding an axis of length
+            # one is always a view, so the writes land in the caller's array
+            views[name] = buf if buf.shape == want else buf.reshape(want)
+        return views
 
     # ---- values in ------------------------------------------------------------------
     def bind(self, values: dict, sizes: dict | None = None, *,
@@ -180,6 +279,46 @@ def _convert(raw: list, backend: str) -> list:
         else:
             out.append(xp.asarray(_numeric(a), dtype=foreign[0].dtype, device=device))
     return out
+
+
+def _plain_array_type(backend: str):
+    """The arrays a backend takes as they are: NumPy's, JAX's or PyTorch's."""
+    if backend == "jax":
+        import jax
+        return jax.Array
+    if backend == "torch":
+        import torch
+        return torch.Tensor
+    return np.ndarray
+
+
+def _fast_key(values, variables: list, plain=np.ndarray):
+    """The shapes of plain float arrays (None for a Python float, NumPy backend only),
+    in variable order; None where any value is something else (the checked path)."""
+    if type(values) is not dict:
+        return None
+    key = []
+    for n in variables:
+        a = values.get(n)
+        if isinstance(a, plain) and _is_float(a):
+            key.append(tuple(a.shape))
+        elif type(a) is float and plain is np.ndarray:
+            key.append(None)
+        else:
+            return None
+    return tuple(key)
+
+
+def _is_float(a) -> bool:
+    floating = getattr(a.dtype, "is_floating_point", None)  # a PyTorch dtype
+    return bool(floating) if floating is not None else a.dtype.kind == "f"
+
+
+def _fast_layout(a, layout):
+    """A value in the generated code's layout, as `bind` makes it (see `_remember`)."""
+    if layout is None:
+        return np.asarray(a, dtype=float)
+    return a if layout is False else a.reshape(layout)
 
 
 def _is_array(a) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import sys
+import warnings
 from dataclasses import dataclass, field
 
 from . import ops
@@ -469,9 +470,14 @@ def parse_program(text: str, shapes=None, *, dims=()) -> Program:
                          column=text.index("\x00"))
     declared = parse_shapes(shapes)
     dim_names = _dim_names(declared, dims)
+    # Python ends lines at \r\n, \r and \n; one kind keeps line and column arithmetic
+    # (and the caret under an error) consistent with what ast reports.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     src = _Source(text)
     try:
-        tree = ast.parse(text, mode="exec")
+        with warnings.catch_warnings():  # e.g. "invalid decimal literal" for 1if
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, mode="exec")
     except SyntaxError as err:
         col = 0
         if err.lineno and err.offset:

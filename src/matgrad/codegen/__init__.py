@@ -57,13 +57,15 @@ def derive(L: Expr, wrt=None, *, definitions: dict | None = None):
 
 def generate_source(L: Expr, wrt, backend: str = "numpy", *, definitions: dict | None = None,
                     name: str | None = None, sizes: dict | None = None,
-                    loss_name: str = "L") -> str:
+                    loss_name: str = "L", into=()) -> str:
     """The readable Python source of a function computing L and its gradients.
 
     The function takes the variables of L (in order of first appearance) as arrays and
     returns (value, {name: gradient}), computing every shared subexpression once. Its
     docstring names the shapes. The "numpy" backend writes array-API code that runs on
-    NumPy, CuPy, PyTorch and Dask arrays; "jax" and "torch" write native code.
+    NumPy, CuPy, PyTorch and Dask arrays; "jax" and "torch" write native code. `into`
+    names gradients that the function writes into NumPy arrays passed as keyword
+    arguments `out_<name>` (numpy backend, NumPy arrays only).
 
     >>> import matgrad as mg
     >>> m, n = mg.dims("m n")
@@ -88,11 +90,11 @@ def generate_source(L: Expr, wrt, backend: str = "numpy", *, definitions: dict |
     <BLANKLINE>
     """
     return build(L, wrt, backend, definitions=definitions, name=name, sizes=sizes,
-                 loss_name=loss_name).source
+                 loss_name=loss_name, into=into).source
 
 
 def build(L: Expr, wrt, backend: str = "numpy", *, definitions=None, name=None, sizes=None,
-          loss_name: str = "L") -> Generated:
+          loss_name: str = "L", into=()) -> Generated:
     """Like `generate_source`, with what a caller needs to run the function."""
     printer_class(backend)  # an unknown backend fails before any work
     L, grads, hints = derive(L, wrt, definitions=definitions)
@@ -100,7 +102,7 @@ def build(L: Expr, wrt, backend: str = "numpy", *, definitions=None, name=None, 
     forward = set(walk(L))
     shown = {n: e for n, e in (definitions or {}).items() if e in forward}
     return generate(L, grads, arguments, backend, loss_name=loss_name, name=name,
-                    hints=hints, definitions=shown, sizes=sizes)
+                    hints=hints, definitions=shown, sizes=sizes, into=into)
 
 
 __all__ = ["BACKENDS", "Generated", "build", "derive", "generate", "generate_source"]

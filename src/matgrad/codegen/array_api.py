@@ -7,7 +7,9 @@ log-determinant) are small helpers written out next to the function.
 """
 from __future__ import annotations
 
+from ..dims import SCALAR
 from .printer import ATOM, CodePrinter
+from .schedule import is_number
 
 HELPERS = {
     "sigmoid": '''def sigmoid(xp, x):
@@ -131,3 +133,32 @@ class ArrayApiPrinter(CodePrinter):
 
     def fn_softplus(self, x):
         return self.call(self.helper("softplus"), *self.helper_args(), self.array_arg(x))
+
+    # ---- writing an output into a caller's NumPy array ----------------------------------
+    def statement_into(self, node, target: str) -> str | None:
+        """NumPy code computing node straight into the array `target` (a ufunc or matmul
+        with `out=`, so no fresh result is allocated), or None where node's last
+        operation has no such form. NumPy only: the array API has no `out=`."""
+        if node.shape == SCALAR or node.op == "var" or is_number(node, self.plan.numbers):
+            return None
+        op = node.op
+        if op in UFUNCS:
+            a, b = self.operands(node)
+            name = UFUNCS[op]
+            if op == "add" and b.op == "neg" and b not in self.plan.names:
+                name, b = "subtract", b.children[0]
+            return f"np.{name}({self.arg(a)}, {self.arg(b)}, out={target})"
+        if op == "neg":
+            return f"np.negative({self.arg(node.children[0])}, out={target})"
+        if op == "matmul":
+            a, b = node.children
+            return f"np.matmul({self.arg(a)}, {self.arg(b)}, out={target})"
+        if op == "fn" and node.params[0] in UNARY_UFUNCS:
+            return f"np.{node.params[0]}({self.arg(node.children[0])}, out={target})"
+        if op == "fn" and node.params[0] == "relu":
+            return f"np.maximum({self.arg(node.children[0])}, 0.0, out={target})"
+        return None
+
+
+UFUNCS = {"add": "add", "mul": "multiply", "div": "divide"}
+UNARY_UFUNCS = frozenset({"exp", "log", "sin", "cos", "tanh", "sqrt", "abs"})

@@ -5,8 +5,9 @@ gradients program into one XLA computation.
 """
 from __future__ import annotations
 
+from ..dims import SCALAR
 from .array_api import ArrayApiPrinter
-from .printer import ATOM
+from .printer import ATOM, MUL
 
 HELPERS = {
     "logdet": '''def logdet(a):
@@ -46,6 +47,15 @@ class JaxPrinter(ArrayApiPrinter):
 
     def to_scalar(self, text):
         return self.call("jnp.reshape", text, "()")
+
+    def _print_matmul(self, e):
+        """Aᵀ v as (vᵀ A)ᵀ: the same numbers, but XLA on the CPU copies the transposed
+        matrix for the first form and reads A in place for the second (twice as fast for
+        Xᵀ g in the example network's gradient)."""
+        a, b = e.children
+        if a.op == "transpose" and b.shape[1] == 1 and e.shape != SCALAR:
+            return f"({self.wrap(b, ATOM)}.T @ {self.wrap(a.children[0], MUL + 1)}).T", ATOM
+        return super()._print_matmul(e)
 
     def _print_trace(self, e):
         (x,) = e.children

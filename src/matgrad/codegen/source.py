@@ -42,6 +42,7 @@ class Generated:
     grad_names: list = field(default_factory=list)  # variable names, in output order
     sizes_matter: bool = False  # whether a product chain was ordered by size estimates
     value_shape: tuple = (1, 1)
+    buffer_parameters: dict = field(default_factory=dict)  # gradient name -> keyword
 
 
 def _shape_text(shape) -> str:
@@ -66,14 +67,22 @@ def _doc_formula(value: Expr, loss_name: str, definitions: dict) -> list:
 
 def generate(value: Expr, grads: list, arguments: list, backend: str = "numpy", *,
              loss_name: str = "L", name: str | None = None, hints: dict | None = None,
-             definitions: dict | None = None, sizes: dict | None = None) -> Generated:
+             definitions: dict | None = None, sizes: dict | None = None,
+             into=()) -> Generated:
     """The source of `name(*arguments) -> (value, {variable name: gradient})`.
 
     `grads` is a list of (variable, gradient expression); `hints` names intermediates
     (node -> name); `definitions` are the person's own names, shown in the docstring;
-    `sizes` estimates dimension sizes for ordering products.
+    `sizes` estimates dimension sizes for ordering products. `into` names gradients to
+    write into arrays the caller passes as keyword arguments `out_<name>` (NumPy only:
+    the array API has no `out=`), so that a large gradient reuses the caller's memory.
     """
     cls = printer_class(backend)
+    into = list(into)
+    grad_shape = {v.params[0]: v.shape for v, _ in grads}
+    if into and (backend != "numpy" or not set(into) <= {v.params[0] for v, _ in grads}):
+        raise MatgradError("only gradients computed by a numpy-backend function can be "
+                           "written into arrays")
     outputs = [value] + [g for _, g in grads]
     lowering = Lowering(cls.native, sizes)
     lowered, mapping = lowering(outputs)
@@ -90,8 +99,26 @@ def generate(value: Expr, grads: list, arguments: list, backend: str = "numpy", 
                     needs_named_operand=cls.needs_named_operand, dims=dims)
     printer = cls(plan)
     outputs_set = set(lowered)
-    body = [f"{target} = {printer.statement(node, output=node in outputs_set)}"
-            for target, node in plan.statements]
+    # gradients written in place: the caller's arrays, by the name each output is held in
+    taken = set(plan.names.values()) | set(plan.dim_names.values()) | set(plan.output_names)
+    buffer_of, targets = {}, {}
+    for (v, _), returned in zip(grads, plan.returns[1:]):
+        if v.params[0] in into:
+            buffer_of[v.params[0]] = identifier(f"out_{v.params[0]}", taken)
+            targets.setdefault(returned, []).append(buffer_of[v.params[0]])
+    body = []
+    for target, node in plan.statements:
+        bufs = targets.pop(target, [])
+        text = printer.statement_into(node, bufs[0]) if bufs else None
+        if text is None:
+            text = printer.statement(node, output=node in outputs_set)
+            if bufs:  # no in-place form: compute, then copy into the array
+                body.append(f"{bufs[0]}[...] = {text}")
+                text = bufs[0]
+        body.append(f"{target} = {text}")
+        body += [f"{b}[...] = {target}" for b in bufs[1:]]
+    for returned, bufs in targets.items():  # an argument that is itself a gradient
+        body += [f"{b}[...] = {returned}" for b in bufs]
 
     # sizes the body uses: read from the first argument that has each, else a parameter
     used = [d for d in dims if d in printer.used_dims]
@@ -121,28 +148,33 @@ def generate(value: Expr, grads: list, arguments: list, backend: str = "numpy", 
 
     fname = identifier(name or (f"{loss_id}_and_gradients" if grads else f"{loss_id}_value"),
                        set(arg_names))
-    signature = ", ".join(arg_names + (["*"] + [plan.dim_names[d] for d in size_params]
-                                       if size_params else []))
+    keywords = [plan.dim_names[d] for d in size_params] + list(buffer_of.values())
+    signature = ", ".join(arg_names + (["*"] + keywords if keywords else []))
     formula = _doc_formula(value, loss_id, definitions or {})
     doc = [f"{'The value and gradients of' if grads else 'The value of'} {formula[0]}"]
     doc += formula[1:]
     doc += ["", "Arguments (a vector is an n x 1 column, a scalar a 0-d array):"]
     doc += [f"    {plan.names[v]}: {_shape_text(v.shape)}" for v in arguments]
     doc += [f"    {plan.dim_names[d]}: the size {d} (an int)" for d in size_params]
+    doc += [f"    {b}: a NumPy array of {_shape_text(grad_shape[n])} that receives d{loss_id}/d{n}"
+            for n, b in buffer_of.items()]
     doc += ["", f"Returns ({loss_id}, grads):", f"    {loss_id}: {_shape_text(value.shape)}"]
     doc += [f'    grads["{v.params[0]}"]: d{loss_id}/d{v.params[0]}, {_shape_text(v.shape)}'
             for v, _ in grads]
-    returned = ", ".join(f'"{v.params[0]}": {r}' for (v, _), r in zip(grads, plan.returns[1:]))
+    returned = ", ".join(f'"{v.params[0]}": {buffer_of.get(v.params[0], r)}'
+                         for (v, _), r in zip(grads, plan.returns[1:]))
 
     lines = [f"def {fname}({signature}):", '    """' + doc[0]]
     lines += [("    " + d).rstrip() for d in doc[1:]]
     lines += ['    """']
     lines += ["    " + s for s in header + size_lines + body]
     lines += [f"    return {plan.returns[0]}, {{{returned}}}"]
-    parts = ["\n".join(cls.imports) + "\n"]
+    imports = list(cls.imports) + (["import numpy as np"] if into else [])
+    parts = ["\n".join(imports) + "\n"]
     parts += [cls.helpers[h] for h in printer.used_helpers]
     parts += ["\n".join(lines) + "\n"]
     return Generated("\n\n".join(parts), fname, list(arguments),
                      size_parameters=[(d, plan.dim_names[d]) for d in size_params],
                      grad_names=[v.params[0] for v, _ in grads],
-                     sizes_matter=lowering.ordered_chains > 0, value_shape=value.shape)
+                     sizes_matter=lowering.ordered_chains > 0, value_shape=value.shape,
+                     buffer_parameters=buffer_of)
