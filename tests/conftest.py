@@ -1,6 +1,10 @@
 """Shared fixtures and helpers for the tests."""
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -22,3 +26,18 @@ def assert_gradients_match(L, wrt, points=3, tol=1e-5, sizes=None):
     assert report.errors, "nothing was checked"
     assert report.max_error < tol, (str(report), [str(g) for g in grads])
     return grads
+
+
+@pytest.fixture(scope="module")
+def server():
+    """`matgrad serve` on a free loopback port, for the module's tests; its base URL."""
+    proc = subprocess.Popen([sys.executable, "-m", "matgrad", "serve", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    m = re.search(r"http://127\.0\.0\.1:\d+/", line)
+    if not m:
+        proc.kill()
+        pytest.fail(f"matgrad serve did not start: {line}{proc.stderr.read()}")
+    yield m.group(0)
+    proc.terminate()
+    proc.wait(timeout=10)

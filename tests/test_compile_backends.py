@@ -101,7 +101,7 @@ def test_array_api_code_runs_on_torch_tensors(text, shapes, wrt):
 
 
 def test_jax_backend_is_jitted_and_keeps_float32():
-    jax = jax_or_skip()
+    jax_or_skip()
     import jax.numpy as jnp
     p, names, grads, values = setup(SOURCE, SHAPES, ",".join(WRT))
     f = mg.compile(p.result, list(WRT), "jax", definitions=p.definitions)

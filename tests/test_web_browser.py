@@ -6,9 +6,6 @@ Playwright is missing. The server is `matgrad serve --port 0` in a subprocess.
 from __future__ import annotations
 
 import os
-import re
-import subprocess
-import sys
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -37,20 +34,6 @@ except ImportError:
     _unavailable("Playwright for Python is not installed (pip install -e '.[web]')")
 if not os.access(CHROMIUM, os.X_OK):
     _unavailable(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-
-
-@pytest.fixture(scope="module")
-def server():
-    proc = subprocess.Popen([sys.executable, "-m", "matgrad", "serve", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    m = re.search(r"http://127\.0\.0\.1:\d+/", line)
-    if not m:
-        proc.kill()
-        pytest.fail(f"matgrad serve did not start: {line}{proc.stderr.read()}")
-    yield m.group(0)
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

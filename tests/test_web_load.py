@@ -11,9 +11,6 @@ import datetime
 import json
 import os
 import platform
-import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -33,20 +30,6 @@ except ImportError:
     if os.environ.get("CI") == "true":
         raise
     pytest.skip("httpx is not installed (pip install -e '.[web]')", allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def server():
-    proc = subprocess.Popen([sys.executable, "-m", "matgrad", "serve", "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    m = re.search(r"http://127\.0\.0\.1:\d+/", line)
-    if not m:
-        proc.kill()
-        pytest.fail(f"matgrad serve did not start: {line}{proc.stderr.read()}")
-    yield m.group(0)
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 async def _client(host: str, port: int, request: bytes, deadline: float,
