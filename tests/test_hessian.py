@@ -208,3 +208,64 @@ def test_fourth_derivative(rng):
 def test_hessian_needs_a_scalar():
     with pytest.raises(mg.DomainError, match="scalar"):
         mg.hessian(A @ x, x)
+
+
+# ---- sums over broadcast axes: each summed copy counts -------------------------------
+# Σ_ia (X − y 1ᵀ)²_ia has ∂²/∂y_i∂y_k = 2n δ_ik: y is repeated along the n columns.
+
+r = mg.matrix("r", 1, n)  # a row variable
+s = mg.scalar("s")
+
+
+def _broadcast_point(rng):
+    return dict(positive_point(rng), r=rng.standard_normal((1, 4)),
+                s=float(rng.standard_normal()))
+
+
+BROADCAST_HESSIANS = [  # (name, L, x, the value as an array); m = 3, n = 4
+    ("column: Σ (X − y 1ᵀ)² by y = 2n I", lambda: mg.sum((X - y) ** 2), y,
+     lambda V: 8 * np.eye(3)),
+    ("row: Σ (X − 1 r)² by r = 2m I", lambda: mg.sum((X - r) ** 2), r,
+     lambda V: 6 * np.eye(4)),
+    ("scalar: Σ (X − s)² by s = 2mn", lambda: mg.sum((X - s) ** 2), s, lambda V: 24.0),
+    ("column, mean: mean (X − y 1ᵀ)² by y = 2/m I", lambda: mg.mean((X - y) ** 2), y,
+     lambda V: 2 / 3 * np.eye(3)),
+    ("row, norm: ‖X − 1 r‖² by r = 2m I", lambda: mg.norm(X - r) ** 2, r,
+     lambda V: 6 * np.eye(4)),
+    ("column, weighted: Σ A ⊙ (X − y 1ᵀ)² by y = 2 diag(A 1)", lambda: mg.sum(A * (X - y) ** 2),
+     y, lambda V: 2 * np.diag(V["A"].sum(axis=1))),
+    ("column, nonlinear: Σ tanh(X − y 1ᵀ) by y",
+     lambda: mg.sum(mg.tanh(X - y)), y,
+     lambda V: np.diag((-2 * np.tanh(V["X"] - V["y"][:, None])
+                        * (1 - np.tanh(V["X"] - V["y"][:, None]) ** 2)).sum(axis=1))),
+    ("scalar, squared sum of ones: (Σ s 1 1ᵀ)² by s = 2m²n²",
+     lambda: mg.sum(s * mg.ones(m, n)) ** 2, s, lambda V: 288.0),
+    ("scalar, squared trace of an identity: tr(s I)² by s = 2n²",
+     lambda: mg.trace(s * mg.eye(n)) ** 2, s, lambda V: 32.0),
+    ("scalar and column: Σ (X − y 1ᵀ − s)² by s = 2mn", lambda: mg.sum((X - y - s) ** 2), s,
+     lambda V: 24.0),
+]
+
+
+@pytest.mark.parametrize("name", [c[0] for c in BROADCAST_HESSIANS])
+def test_hessian_of_a_sum_over_a_broadcast_axis(name, rng):
+    _, L, wrt, want = next(c for c in BROADCAST_HESSIANS if c[0] == name)
+    values = _broadcast_point(rng)
+    H = mg.hessian(L(), wrt)
+    assert H.expr is not None
+    got = assert_matches_lower(H, mg.grad(L(), wrt), values, sizes=SIZES)
+    assert np.allclose(got, np.asarray(want(values)).reshape(got.shape))
+    assert np.allclose(got, got.T)
+    assert H.verify() < 1e-6
+
+
+def test_the_hessian_keeps_the_size_as_a_dimension():
+    assert str(mg.hessian(mg.sum((X - y) ** 2), y)) == "2 · n · I"
+    assert str(mg.hessian(mg.sum((X - r) ** 2), r)) == "2 · m · I"
+
+
+def test_third_derivative_over_a_broadcast_axis(rng):
+    L = mg.sum((X - y) ** 3)  # ∂³/∂y_i∂y_j∂y_k = −6n δ_ij δ_ik
+    D3 = mg.derivative(L, y, 3)
+    got = assert_matches_lower(D3, mg.derivative(L, y, 2), _broadcast_point(rng), tol=1e-4)
+    assert np.allclose(got, -24 * np.einsum("ij,ik->ijk", np.eye(3), np.eye(3)))

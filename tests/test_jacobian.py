@@ -46,11 +46,13 @@ def finite_differences(fun, values, name, h=1e-6) -> np.ndarray:
     return out
 
 
-def assert_matches_lower(J, lower, values, tol=1e-5):
+def assert_matches_lower(J, lower, values, tol=1e-5, sizes=None):
     """J (a Derivative, numerator layout) equals finite differences of `lower` (an Expr
-    or a Derivative: the next-lower derivative)."""
-    fd = finite_differences(lambda vals: mg.evaluate(lower, vals), values, J.wrt.name)
-    got = squeeze(mg.evaluate(J, values))
+    or a Derivative: the next-lower derivative). `sizes` gives the dimensions that no
+    value shows (say, of ones(m, n) in a function of a scalar)."""
+    fd = finite_differences(lambda vals: mg.evaluate(lower, vals, sizes=sizes), values,
+                            J.wrt.name)
+    got = squeeze(mg.evaluate(J, values, sizes=sizes))
     assert got.shape == fd.shape, (got.shape, fd.shape)
     scale = max(1.0, float(np.max(np.abs(fd))))
     assert np.max(np.abs(got - fd)) / scale < tol, (str(J), got, fd)
@@ -235,3 +237,66 @@ def test_bad_input_raises_matgrad_errors():
 def test_zero_jacobian():
     J = mg.jacobian(A @ x, w)
     assert str(J.expr) == "0ₘₓₙ"
+
+
+# ---- sums over broadcast axes: each summed copy counts -------------------------------
+# A broadcast repeats an operand along an axis; summing over that axis adds the copies,
+# so the derivative carries the axis's size (Σ_a (X − y 1ᵀ)_ia has ∂/∂y_k = −n δ_ik).
+# Sizes m = 3, n = 4 differ, so a wrong dimension is caught by the numbers.
+
+r = mg.matrix("r", 1, n)  # a row variable
+
+
+def broadcast_point(rng):
+    return dict(point(rng), r=rng.standard_normal((1, 4)))
+
+
+BROADCAST_JACOBIANS = [  # (name, F, x, the value as an array)
+    ("column: Σ_cols (X − y 1ᵀ) by y = −n I", lambda: mg.sum(X - y, axis=1), y,
+     lambda V: -4 * np.eye(3)),
+    ("row: Σ_rows (X − 1 r) by r = −m I", lambda: mg.sum(X - r, axis=0), r,
+     lambda V: -3 * np.eye(4)),
+    ("scalar: Σ_cols (X + s) by s = n 1", lambda: mg.sum(X + s, axis=1), s,
+     lambda V: 4 * np.ones(3)),
+    ("column, all entries: Σ (X − y 1ᵀ) by y = −n 1ᵀ", lambda: mg.sum(X - y), y,
+     lambda V: -4 * np.ones(3)),
+    ("column mean: mean_cols (X − y 1ᵀ) by y = −I", lambda: mg.mean(X - y, axis=1), y,
+     lambda V: -np.eye(3)),
+    ("sum of ones: Σ s 1 1ᵀ by s = m n", lambda: mg.sum(s * mg.ones(m, n)), s,
+     lambda V: 12.0),
+    ("trace of an identity: tr(s I) by s = n", lambda: mg.trace(s * mg.eye(n)), s,
+     lambda V: 4.0),
+    ("sum of an identity: Σ s I by s = n", lambda: mg.sum(s * mg.eye(n)), s,
+     lambda V: 4.0),
+    ("product over a broadcast: 1ₘₓₙ (s 1ₙ) by s = n 1", lambda: mg.ones(m, n) @ (s * mg.ones(n)),
+     s, lambda V: 4 * np.ones(3)),
+    ("scalar into a product: Σ (X + s) w by s = n·Σw", lambda: mg.sum((X + s) @ w), s,
+     lambda V: 3 * np.sum(V["w"])),
+]
+
+
+@pytest.mark.parametrize("name", [c[0] for c in BROADCAST_JACOBIANS])
+def test_jacobian_of_a_sum_over_a_broadcast_axis(name, rng):
+    _, F, wrt, want = next(c for c in BROADCAST_JACOBIANS if c[0] == name)
+    J = mg.jacobian(F(), wrt)
+    assert J.expr is not None  # the size factor has a matrix form
+    values = broadcast_point(rng)
+    got = assert_matches_lower(J, F(), values, sizes=SIZES)
+    assert np.allclose(got, want(values))
+    assert J.verify() < 1e-6
+
+
+def test_the_size_of_a_broadcast_axis_is_printed_as_the_dimension():
+    assert str(mg.jacobian(mg.sum(X - y, axis=1), y)) == "−n · I"
+    assert str(mg.jacobian(mg.sum(X - r, axis=0), r)) == "−m · I"
+    J = mg.jacobian(mg.sum(X - y, axis=1), y, name="z")
+    assert J.index_notation() == "∂zᵢ/∂yⱼ = −n δᵢⱼ"
+
+
+def test_a_tensor_with_a_summed_broadcast_axis(rng):
+    F = mg.sum(X - y, axis=1) * mg.sum(X, axis=1)  # ∂/∂X: a third-order tensor
+    J = mg.jacobian(F, X)
+    assert J.expr is None and J.axes == (m, m, n)
+    assert_matches_lower(J, F, broadcast_point(rng))
+    G = mg.jacobian(J, y)  # ∂²F/∂X∂y through the index form: −n δ δ ... summed copies
+    assert_matches_lower(G, J, broadcast_point(rng))

@@ -6,6 +6,7 @@ import pytest
 
 import matgrad as mg
 from matgrad.jacobian import forward_differential
+from matgrad.ops import dim_value
 from matgrad.tensor import (Delta, Factor, Tensor, Term, collect, einsum_form,
                             evaluate_tensor, fresh, index_text, indexed, linear_to_tensor)
 from matgrad.tensor.from_matrix import axes
@@ -134,3 +135,80 @@ def test_renaming_and_fresh_dummies():
     assert f.free == t.free and f.terms[0].indices()[1] != a
     j = fresh(m)
     assert t.renamed({i: j}).free == (j, k)
+
+
+# ---- a summed index that no factor mentions: Σ_a c = size(a) · c ---------------------
+
+
+def _raw_and_collected(free, terms, values, context):
+    """The value of the terms as written (einsum sums every index) and after `collect`."""
+    raw = evaluate_tensor(Tensor(free, tuple(terms)), values, context=context)
+    done = evaluate_tensor(collect(free, terms), values, context=context)
+    return raw, done
+
+
+def _summed_away_cases():
+    i, k, a, b = fresh(m), fresh(m), fresh(n), fresh(n)
+    return {
+        "delta between two summed indices": ((), [Term(1, (Delta(a, b),))], 4.0),
+        "delta between summed indices, beside a free one":
+            ((i,), [Term(2, (Delta(a, b), Factor(u, i, None)))], None),
+        "ones at a summed index": ((i,), [Term(1, (Factor(mg.ones(m, n), i, a),))], None),
+        "constant at summed indices": ((), [Term(1, (Factor(mg.ones(n, n), a, b),
+                                                     Factor(mg.const(3), None, None)))], 48.0),
+        "trace of a delta beside a factor":
+            ((i, k), [Term(1, (Delta(a, a), Delta(i, k), Factor(u, i, None)))], None),
+        "delta chain ending in a summed index":
+            ((i,), [Term(1, (Delta(a, b), Factor(A, i, b), Delta(b, a)))], None),
+    }
+
+
+@pytest.mark.parametrize("name", list(_summed_away_cases()))
+def test_collect_keeps_the_size_of_an_index_summed_away(name, values):
+    free, terms, want = _summed_away_cases()[name]
+    raw, done = _raw_and_collected(free, terms, values, context=[A])
+    assert np.allclose(done, raw), (name, done, raw)
+    if want is not None:
+        assert np.allclose(done, want)
+
+
+def test_the_size_of_a_named_dimension_stays_a_dimension():
+    a, b = fresh(n), fresh(n)
+    (term,) = collect((), [Term(1, (Delta(a, b),))]).terms
+    assert [f.expr for f in term.factors] == [dim_value(n)]
+    assert index_text(collect((), [Term(1, (Delta(a, b),))])) == "n"
+    c, d = fresh(3), fresh(3)  # a numeric size goes into the coefficient
+    (term,) = collect((), [Term(2, (Delta(c, d),))]).terms
+    assert term.coef == 6 and term.factors == ()
+
+
+def test_sum_over_multiplies_by_the_sizes_of_missing_indices():
+    from matgrad.tensor.terms import sum_over
+    i, a, c = fresh(m), fresh(n), fresh(5)
+    (kept,) = sum_over([Term(1, (Factor(A, i, a),))], [a])
+    assert kept == Term(1, (Factor(A, i, a),))  # a is there: the sum is the einsum's
+    (t,) = sum_over([Term(-1, (Factor(u, i, None),))], [a, c, None])
+    assert t.coef == -5 and t.factors == (Factor(u, i, None), Factor(dim_value(n), None,
+                                                                        None))
+
+
+@pytest.mark.parametrize("build, x", [
+    (lambda: mg.sum(A - u, axis=1), u), (lambda: mg.sum(A - v.T, axis=0), v),
+    (lambda: mg.sum(A - u), u), (lambda: mg.trace(B + mg.sum(u)), u),
+    (lambda: mg.sum(A * mg.sum(u)), u),
+    (lambda: mg.ones(m, n) @ (mg.ones(n) * mg.sum(u)) + A @ v, u),  # A binds n
+    (lambda: mg.sum(mg.eye(n) * mg.sum(v), axis=0), v),
+    (lambda: (A - u) @ mg.ones(n, n), u),
+])
+def test_differential_over_a_broadcast_matches_finite_differences(build, x, values):
+    test_differential_read_as_tensor_matches_finite_differences(build, x, values)
+
+
+def test_differentiating_a_factor_constant_along_a_summed_index(values):
+    """t_i = Σ_a (A − u 1ᵀ)_ia, with the factor kept whole: ∂t_i/∂u_k = −n δ_ik."""
+    from matgrad.jacobian import differentiate_tensor
+    i, a = fresh(m), fresh(n)
+    t = collect((i,), [Term(1, (Factor(A - u, i, a),))])
+    dt, _ = differentiate_tensor(t, u)
+    got = evaluate_tensor(dt, values, context=[A, u])
+    assert np.allclose(got, -4 * np.eye(3))

@@ -99,3 +99,40 @@ def test_free_indices_must_be_rows_or_cols():
     i, j = I(m), I(n)
     with pytest.raises(ValueError):
         to_matrix(collect((i, j), [Term(1, (Factor(A, i, j),))]), i, None)
+
+
+# ---- the size of an index summed away is kept, as the dimension ---------------------
+
+
+def _size_cases():
+    from matgrad.ops import dim_value
+    ii, kk, a, b, i = I(n), I(n), I(m), I(m), I(m)
+    return {  # (free, raw terms, the matrix form)
+        "dimension scalar": ((ii, kk), [Term(-1, (Delta(ii, kk),
+                                                  Factor(dim_value(m), None, None)))],
+                             "−m · I"),
+        "delta between summed indices": ((ii, kk), [Term(-1, (Delta(ii, kk), Delta(a, b)))],
+                                         "−m · I"),
+        "ones at summed indices": ((ii,), [Term(2, (Factor(v, ii, None),
+                                                    Factor(mg.ones(m, m), a, b)))],
+                                   "2 · m² · v"),
+        "trace of a delta": ((), [Term(1, (Delta(a, a),))], "m"),
+        "ones beside a matrix": ((i, ii), [Term(1, (Factor(A, i, ii),)),
+                                           Term(1, (Factor(u, i, None),
+                                                    Factor(mg.ones(n, n), ii, kk)))],
+                                 "A + n · u 1ₙᵀ"),
+    }
+
+
+@pytest.mark.parametrize("name", list(_size_cases()))
+def test_a_summed_away_index_becomes_its_dimension(name, values):
+    from matgrad.tensor import Tensor
+    free, terms, text = _size_cases()[name]
+    rows = free[0] if free else None
+    cols = free[1] if len(free) > 1 else None
+    M = to_matrix(collect(free, terms), rows, cols, Simplifier())
+    assert M is not None and str(M) == text
+    sizes = {"m": 3, "n": 4, "k": 5}
+    want = evaluate_tensor(Tensor(free, tuple(terms)), values, context=[A], sizes=sizes)
+    got = np.asarray(mg.evaluate(M, values, sizes=sizes), dtype=float)
+    assert np.allclose(got.reshape(np.shape(want)), want)

@@ -30,7 +30,7 @@ from .simplify import Simplifier
 from .tensor import (Factor, Tensor, collect, index_text, linear_to_tensor, tensor_value,
                      to_matrix, vec_form)
 from .tensor.from_matrix import axes
-from .tensor.terms import check_size, fresh
+from .tensor.terms import check_size, sum_over
 
 LAYOUTS = ("numerator", "denominator")
 
@@ -87,7 +87,10 @@ def differentiate_tensor(t: Tensor, x: Expr, simplifier=None):
             sub = {a: b for a, b in zip(out + inp, (f.rows, f.cols, k, l)) if a is not None}
             df = df.fresh_dummies().renamed(sub)
             rest = term.factors[:pos] + term.factors[pos + 1:]
-            terms += [type(term)(term.coef * u.coef, rest + u.factors) for u in df.terms]
+            new = [type(term)(term.coef * u.coef, rest + u.factors) for u in df.terms]
+            # f's summed indices stay summed; where a term of df does not mention one
+            # (df constant along it) that sum becomes the index's size
+            terms += sum_over(new, [i for i in f.indices if i not in t.free])
             check_size(terms)
     return collect(t.free + new_free, terms), (k, l)
 

@@ -11,6 +11,10 @@ operation is read in index notation once:
     (A B)_rc = Σ_t A_rt B_tc        (Aᵀ)_rc = A_cr        tr(A) = Σ_a A_aa
     sum(A) = Σ_ab A_ab               diag(v)_rc = δ_rc v_r  diag(A)_r = A_rr
     (F ⊙ A)_rc = F_rc A_rc           dX_rc = δ_rk δ_cl dX_kl  (the placeholder's map)
+
+A summed index may be dropped on the way down (a broadcast has no index on the axis it
+repeats: sum(dv 1ᵀ, axis=1)_r = Σ_a dv_r), so each sum is closed with `sum_over`, which
+turns an index the term no longer mentions into its size: Σ_a dv_r = m dv_r.
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ import sys
 
 from ..errors import MatgradError
 from ..expr import Expr
-from .terms import Delta, Factor, Term, check_size, fresh, multiply, scale
+from .terms import Delta, Factor, Term, check_size, fresh, multiply, scale, sum_over
 
 
 def axis_index(size) -> "object":
@@ -128,10 +132,10 @@ def linear_to_tensor(D: Expr, out: tuple, inputs: dict, simplifier=None) -> list
             (x,), (axis,) = kids, e.params
             a = r if axis == 1 else axis_index(x.shape[0])
             b = c if axis == 0 else axis_index(x.shape[1])
-            return lin(x, a, b)
+            return sum_over(lin(x, a, b), [a if axis != 1 else None, b if axis != 0 else None])
         if op == "trace":
             a = axis_index(kids[0].shape[0])
-            return lin(kids[0], a, a)
+            return sum_over(lin(kids[0], a, a), [a])
         if op == "diagmat":
             return multiply(lin(kids[0], r, None), [Term(1, (Delta(r, c),))])
         if op == "diagvec":
@@ -156,7 +160,7 @@ def linear_to_tensor(D: Expr, out: tuple, inputs: dict, simplifier=None) -> list
                 out += multiply(lin(a, r, t), const(b, t, c))
             if linear(b):
                 out += multiply(const(a, r, t), lin(b, t, c))
-            return check_size(out)
+            return check_size(sum_over(out, [t]))
         raise MatgradError(f"internal: the operation {op!r} is not linear")
 
     limit = sys.getrecursionlimit()

@@ -6,6 +6,12 @@ two indices (E_ab), a vector at one (v_a), a scalar at none, or a Kronecker delt
 Indices that occur in a term but are not free are summed over (the einsum convention,
 where an index may occur in any number of factors: u_a v_a w_a is Σ_a u_a v_a w_a).
 
+A sum over an index that no factor mentions is a sum of a constant: Σ_a c = size(a) · c.
+Such an index cannot be left in the term (no factor carries it), so wherever one would
+vanish (a broadcast or an all-ones matrix read at a summed index, a delta contracted
+against another summed index) its size becomes a factor of the term: a number, or the
+dimension as a scalar (`sum_over`, `normal_term`).
+
 An axis of size 1 in the two-dimensional core has no index, so a vector has one axis
 and a scalar none.
 
@@ -164,6 +170,40 @@ def scale(terms: list, c) -> list:
     return [t.scaled(c) for t in terms]
 
 
+def times_size(coef, factors: list, size):
+    """(coef, factors) times the size of an axis: into the coefficient for a number, as
+    a dimension scalar (a factor with no index) for a named dimension."""
+    if isinstance(size, int):
+        return coef * size, factors
+    from .. import ops
+    return coef, factors + [Factor(ops.dim_value(size), None, None)]
+
+
+def sum_over(terms: list, indices) -> list:
+    """Σ over `indices` of each term. An index the term does not mention means the term
+    is constant along it, and the sum is its size times the term: Σ_a δ_ik = size(a) δ_ik.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> i, k, a = fresh(n), fresh(n), fresh(m)
+    >>> sum_over([Term(-1, (Delta(i, k),))], [a])[0].factors[-1].expr
+    m
+    """
+    idx = [i for i in indices if i is not None]
+    if not idx:
+        return terms
+    out = []
+    for t in terms:
+        present = set(t.indices())
+        coef, factors = t.coef, list(t.factors)
+        for i in idx:
+            if i not in present:
+                coef, factors = times_size(coef, factors, i.size)
+        out.append(t if coef is t.coef and len(factors) == len(t.factors)
+                   else Term(coef, tuple(factors)))
+    return out
+
+
 # ---- normal form of a term ------------------------------------------------------------
 
 
@@ -180,6 +220,9 @@ def normal_term(t: Term, free: set) -> Term | None:
         return None
     factors = list(t.factors)
     coef = t.coef
+    # The summed indices, tracked explicitly: contracting a delta consumes one, and one
+    # that no factor mentions at the end is a sum of a constant (its size, see `sum_over`).
+    summed = [i for i in t.indices() if i not in free]
     changed = True
     while changed:
         changed = False
@@ -188,19 +231,16 @@ def normal_term(t: Term, free: set) -> Term | None:
                 continue
             a, b = f.a, f.b
             if a == b:
-                # δ_aa: 1 for a free a; Σ_a δ_aa = size(a) for a summed one
+                # δ_aa = 1; a summed a stays summed (Σ_a δ_aa = size(a), counted below)
                 del factors[pos]
-                if a not in free and not any(a in g.indices for g in factors):
-                    if isinstance(a.size, int):
-                        coef = coef * a.size
-                    else:
-                        factors.append(Factor(ops.dim_value(a.size), None, None))
                 changed = True
                 break
             if b not in free or a not in free:
+                # Σ_b δ_ab g_b = g_a: b is summed away, a keeps its own role
                 old, new = (b, a) if b not in free else (a, b)
                 del factors[pos]
                 factors = [g.renamed({old: new}) for g in factors]
+                summed.remove(old)
                 changed = True
                 break
     out: list = []
@@ -217,6 +257,10 @@ def normal_term(t: Term, free: set) -> Term | None:
             if f.rows is not None and f.rows == f.cols:
                 f = Factor(ops.diag(e), f.rows, None)
         out.append(f)
+    left = {i for f in out for i in f.indices}
+    for i in summed:
+        if i not in left:  # dropped with a ones/constant factor, or a δ_aa, or a δ_ab
+            coef, out = times_size(coef, out, i.size)
     if coef == 0:
         return None
     if isinstance(coef, int) or (isinstance(coef, float) and coef.is_integer()
