@@ -368,15 +368,14 @@ def _as_declared(v: Expr, a):
 
 
 def _user_shape(a, shape, backend: str):
-    """float for a scalar (NumPy), 1-D for a vector, 2-D for a matrix."""
+    """As `matgrad.evaluate` returns values: float for a scalar (NumPy), 1-D for a
+    column vector, 2-D otherwise (a row vector stays 1×n)."""
     if shape == SCALAR:
         if backend == "numpy" and (isinstance(a, (np.ndarray, np.generic, float, int))):
             return float(a)
         return a.reshape(()) if len(getattr(a, "shape", ())) else a
     if shape[1] == 1:
         return a[:, 0]
-    if shape[0] == 1:
-        return a[0, :]
     return a
 
 
