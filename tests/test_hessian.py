@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 
+import zlib
+
 import numpy as np
 import pytest
 
@@ -21,9 +23,9 @@ x, a, v = mg.vector("x", n), mg.vector("a", n), mg.vector("v", n)
 y, w = mg.vector("y", m), mg.vector("w", n)
 
 
-def check_hessian(L, wrt, values, tol=1e-5):
+def check_hessian(L, wrt, values, tol=1e-5, sizes=None):
     H = mg.hessian(L, wrt)
-    got = assert_matches_lower(H, mg.grad(L, wrt), values, tol)
+    got = assert_matches_lower(H, mg.grad(L, wrt), values, tol, sizes=sizes)
     k = got.ndim // 2
     perm = tuple(range(k, 2 * k)) + tuple(range(k))
     assert np.allclose(got, got.transpose(perm), atol=1e-8), "the Hessian is not symmetric"
@@ -269,3 +271,39 @@ def test_third_derivative_over_a_broadcast_axis(rng):
     D3 = mg.derivative(L, y, 3)
     got = assert_matches_lower(D3, mg.derivative(L, y, 2), _broadcast_point(rng), tol=1e-4)
     assert np.allclose(got, -24 * np.einsum("ij,ik->ijk", np.eye(3), np.eye(3)))
+
+
+# ---- every gradient identity of the core tests ---------------------------------------
+
+
+def _identity_rows():
+    """The rows of the gradient-identity table whose variable is not declared symmetric
+    (symmetric variables are differentiated as having independent entries; see the docs)."""
+    from .test_identities import IDENTITIES as GRADIENT_IDENTITIES
+    rows = []
+    for row in GRADIENT_IDENTITIES:
+        program = mg.parse_program(row.expr, row.shapes)
+        if not program.variables[row.wrt].params[1]:
+            rows.append(row)
+    return rows
+
+
+IDENTITY_ROWS = _identity_rows()
+
+
+def test_most_gradient_identities_get_a_hessian_check():
+    from .test_identities import IDENTITIES as GRADIENT_IDENTITIES
+    assert len(IDENTITY_ROWS) >= len(GRADIENT_IDENTITIES) - 10
+
+
+@pytest.mark.parametrize("row", IDENTITY_ROWS, ids=[f"{r.source} [{r.wrt}]" for r in IDENTITY_ROWS])
+def test_every_gradient_identity_has_a_hessian_matching_finite_differences(row):
+    from .test_identities import SIZE_SETS, sample
+    program = mg.parse_program(row.expr, row.shapes)
+    L, x_ = program.result, program.variables[row.wrt]
+    values = sample(program, SIZE_SETS[0], np.random.default_rng(zlib.crc32(row.expr.encode())))
+    vals = {name: (val[:, 0] if val.shape[1] == 1 and val.shape[0] > 1 else
+                   float(val[0, 0]) if val.shape == (1, 1) else val)
+            for name, val in values.items()}
+    sizes = {mg.Dim(k): v for k, v in SIZE_SETS[0].items()}
+    check_hessian(L, x_, vals, tol=2e-5, sizes=sizes)
