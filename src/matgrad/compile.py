@@ -182,8 +182,9 @@ class CompiledFunction:
         views: dict = {}
         for name, buf in out.items():
             if name not in self.gradient_names:
-                raise MatgradError(f"out[{name!r}]: this function computes gradients "
-                                   f"with respect to {', '.join(self.gradient_names)} only")
+                which = (f"gradients with respect to {', '.join(self.gradient_names)} only"
+                         if self.gradient_names else "no gradients")
+                raise MatgradError(f"out[{name!r}]: this function computes {which}")
             if self._grad_shapes[name] == SCALAR:
                 raise MatgradError(f"out[{name!r}]: the gradient with respect to {name} is a "
                                    "scalar; only matrix and vector gradients go into arrays")
@@ -370,6 +371,8 @@ def _as_declared(v: Expr, a):
 def _user_shape(a, shape, backend: str):
     """As `matgrad.evaluate` returns values: float for a scalar (NumPy), 1-D for a
     column vector, 2-D otherwise (a row vector stays 1×n)."""
+    if shape is None:  # a tensor: the full array, one axis per index, as computed
+        return a
     if shape == SCALAR:
         if backend == "numpy" and (isinstance(a, (np.ndarray, np.generic, float, int))):
             return float(a)

@@ -7,9 +7,10 @@ The pipeline, one module per step:
 `lower` rewrites for speed (masks shared, outer products as broadcasts, products in the
 best order), `contraction` chooses that order, `schedule` computes each common
 subexpression once and names it, and one printer per backend (`array_api` for NumPy and
-every array-API library, `jax_backend`, `torch_backend`) writes the code. Only our own
-expressions are ever printed; no text from a user reaches the generated source except
-variable names, which are identifiers by construction.
+every array-API library, `jax_backend`, `torch_backend`) writes the code; `tensor_source`
+writes the einsum code of a derivative that has only an index form (more than two axes).
+Only our own expressions are ever printed; no text from a user reaches the generated
+source except variable names, which are identifiers by construction.
 """
 from __future__ import annotations
 
@@ -97,6 +98,11 @@ def build(L: Expr, wrt, backend: str = "numpy", *, definitions=None, name=None, 
           loss_name: str = "L", into=()) -> Generated:
     """Like `generate_source`, with what a caller needs to run the function."""
     printer_class(backend)  # an unknown backend fails before any work
+    from .tensor_source import check_tensor_request, generate_tensor, is_tensor
+    if is_tensor(L):  # only an index form: its full array, by einsum
+        check_tensor_request(wrt, into)
+        return generate_tensor(L, backend, name=name, sizes=sizes,
+                               loss_name=None if loss_name == "L" else loss_name)
     L, grads, hints = derive(L, wrt, definitions=definitions)
     arguments = variables(L)
     forward = set(walk(L))

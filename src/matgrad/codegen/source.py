@@ -41,7 +41,7 @@ class Generated:
     size_parameters: list = field(default_factory=list)  # (Dim, keyword), sizes passed in
     grad_names: list = field(default_factory=list)  # variable names, in output order
     sizes_matter: bool = False  # whether a product chain was ordered by size estimates
-    value_shape: tuple = (1, 1)
+    value_shape: tuple | None = (1, 1)  # None: a tensor, returned as computed
     buffer_parameters: dict = field(default_factory=dict)  # gradient name -> keyword
 
 
@@ -63,6 +63,27 @@ def _doc_formula(value: Expr, loss_name: str, definitions: dict) -> list:
     where = [f"    {n} = {_short(to_text(e, names, unicode=False))}"
              for n, e in definitions.items() if e is not value]
     return [head + (", where" if where else ".")] + where
+
+
+def read_sizes(arguments: list, plan, used: list) -> tuple[list, list]:
+    """(lines reading the sizes the body uses from the first argument that has each,
+    the dimensions no argument has: keyword parameters of the function)."""
+    lines, pending = [], list(used)
+    for v in arguments:
+        axes = [(axis, d) for axis, d in enumerate(v.shape) if d in pending]
+        if not axes:
+            continue
+        arg = plan.names[v]
+        if len(axes) == 2 and axes[0][1] != axes[1][1]:
+            lines.append(f"{plan.dim_names[axes[0][1]]}, {plan.dim_names[axes[1][1]]} = "
+                         f"{arg}.shape")
+        else:
+            axis, d = axes[0]
+            lines.append(f"{plan.dim_names[d]} = {arg}.shape[{axis}]")
+        for _, d in axes:
+            if d in pending:
+                pending.remove(d)
+    return lines, pending
 
 
 def generate(value: Expr, grads: list, arguments: list, backend: str = "numpy", *,
@@ -120,25 +141,8 @@ def generate(value: Expr, grads: list, arguments: list, backend: str = "numpy", 
     for returned, bufs in targets.items():  # an argument that is itself a gradient
         body += [f"{b}[...] = {returned}" for b in bufs]
 
-    # sizes the body uses: read from the first argument that has each, else a parameter
-    used = [d for d in dims if d in printer.used_dims]
-    size_lines, size_params = [], []
-    pending = list(used)
-    for v in arguments:
-        axes = [(axis, d) for axis, d in enumerate(v.shape) if d in pending]
-        if not axes:
-            continue
-        arg = plan.names[v]
-        if len(axes) == 2 and axes[0][1] != axes[1][1]:
-            size_lines.append(f"{plan.dim_names[axes[0][1]]}, {plan.dim_names[axes[1][1]]} = "
-                              f"{arg}.shape")
-        else:
-            axis, d = axes[0]
-            size_lines.append(f"{plan.dim_names[d]} = {arg}.shape[{axis}]")
-        for _, d in axes:
-            if d in pending:
-                pending.remove(d)
-    size_params = pending
+    size_lines, size_params = read_sizes(arguments, plan,
+                                         [d for d in dims if d in printer.used_dims])
 
     arg_names = [plan.names[v] for v in arguments]
     ref = next((plan.names[v] for v in arguments if v.shape != SCALAR),
