@@ -627,3 +627,33 @@ def same_value(e1, e2, seed: int = 0, points: int = 2) -> bool:
         if not values_close(evaluate_2d(e1, values, sizes), evaluate_2d(e2, values, sizes)):
             return False
     return True
+
+
+def hessian_error(L, x, g, rng) -> tuple[bool, float]:
+    """(whether ∂²L/∂x² is symmetric, its largest relative error against central finite
+    differences of the gradient g along a random direction) at a random point.
+
+    As for gradients, the best of a few step sizes counts (see gradient_error)."""
+    import numpy as np
+
+    from matgrad.numeric import bind
+    from matgrad.verify import sample
+    H = mg.hessian(L, x)
+    values, sizes = sample([L, g], rng, SIZES)
+    arrays, _ = bind([L], values, sizes)
+    name, shape = x.name, arrays[x.name].shape
+    p = int(np.prod(shape))
+    full = np.reshape(np.asarray(H.evaluate(values, sizes), dtype=float), (p, p))
+    symmetric = bool(np.allclose(full, full.T,
+                                 atol=1e-8 * max(1.0, float(np.max(np.abs(full))))))
+    V = rng.standard_normal(shape)
+    best = float("inf")
+    for step in (1e-5, 1e-4, 1e-6):
+        up, down = dict(arrays), dict(arrays)
+        up[name], down[name] = arrays[name] + step * V, arrays[name] - step * V
+        fd = (np.reshape(mg.evaluate(g, up, sizes), -1)
+              - np.reshape(mg.evaluate(g, down, sizes), -1)) / (2 * step)
+        hv = full @ V.reshape(-1)
+        best = min(best, float(np.max(np.abs(fd - hv)))
+                   / max(float(np.max(np.abs(fd))), float(np.max(np.abs(hv))), 1e-6))
+    return symmetric, best
