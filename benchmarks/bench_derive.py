@@ -16,30 +16,19 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 import matgrad as mg
+from timing import median_time  # benchmarks/timing.py
 from matgrad.example import WRT, program
 
 LAYERS = (1, 2, 4, 8, 16, 32)
 OUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks-derive.md"
 
 
-def median_time(fn, runs: int, warmup: int = 3) -> float:
-    """Median wall time of fn() in seconds, after a few warm-up calls."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def mlp(k: int):
@@ -81,14 +70,14 @@ def run(quick: bool) -> str:
     runs = 30 if quick else 300
     prog = program()
     L, wrt = prog.result, [prog.variables[n] for n in WRT]
-    t_example = median_time(lambda: mg.gradients(L, wrt), runs)
+    t_example = median_time(lambda: mg.gradients(L, wrt), runs, warmup=3)
     assert mg.verify(L, wrt).ok  # the timed result is the right one
 
     rows = []
     for k in LAYERS:
         Lk, W1 = mlp(k)
         check_mlp(k, Lk, W1, mg.grad(Lk, W1))
-        rows.append((k, median_time(lambda: mg.grad(Lk, W1), max(30, runs // k))))
+        rows.append((k, median_time(lambda: mg.grad(Lk, W1), max(30, runs // k), warmup=3)))
     t1 = rows[0][1]
     times = dict(rows)
 
