@@ -125,9 +125,6 @@ class _Infer(ast.NodeVisitor):
         self.dim_names = dim_names
         self.locals: dict = {}
 
-    def shape_of(self, node):
-        return self.visit(node)
-
     def visit_Name(self, node):
         name = node.id
         if name in self.locals:

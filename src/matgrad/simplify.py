@@ -398,8 +398,8 @@ def _sum_terms(s: Simplifier, e: Expr):
 
 def _build_sum(s: Simplifier, order, terms, rep, shape) -> Expr:
     # lead with a positive term where there is one: σ − y rather than −y + σ
-    first_positive = next((k for k in order if _positive(terms[k])), None)
-    if first_positive is not None and order and not _positive(terms[order[0]]):
+    first_positive = next((k for k in order if terms[k] > 0), None)
+    if first_positive is not None and order and not terms[order[0]] > 0:
         order = [first_positive] + [k for k in order if k is not first_positive]
     out = None
     for key in order:
@@ -417,10 +417,6 @@ def _build_sum(s: Simplifier, order, terms, rep, shape) -> Expr:
                 term = ops.broadcast(term, shape)
         out = term if out is None else ops.add(out, term)
     return zero(shape) if out is None else out
-
-
-def _positive(c) -> bool:
-    return c > 0
 
 
 def _sum_form(s: Simplifier, e: Expr) -> Expr:
