@@ -21,6 +21,18 @@ HELPERS = {
     """log(1 + exp(x)), without overflow."""
     return xp.maximum(x, 0.0) + xp.log1p(xp.exp(-xp.abs(x)))
 ''',
+    "add_diagonal": '''def add_diagonal(xp, a, d):
+    """a + diag(d) for a square a computed for this alone: written into a's diagonal
+    where the array library allows it (NumPy, CuPy, PyTorch), else with an identity."""
+    n = a.shape[0]
+    d = xp.reshape(d, (n,))
+    if (array_api_compat.is_numpy_array(a) or array_api_compat.is_cupy_array(a)
+            or array_api_compat.is_torch_array(a)):
+        i = xp.arange(n)
+        a[i, i] += d
+        return a
+    return a + xp.eye(n, dtype=a.dtype) * xp.reshape(d, (1, n))
+''',
     "logdet": '''def logdet(xp, a):
     """log det a; NaN where det a <= 0, where it is undefined."""
     sign, value = xp.linalg.slogdet(a)
@@ -102,6 +114,11 @@ class ArrayApiPrinter(CodePrinter):
 
     def _print_norm(self, e):
         return self.call(self.linalg("vector_norm"), self.array_arg(e.children[0]))
+
+    def _print_add_diagonal(self, e):
+        a, d = e.children
+        return self.call(self.helper("add_diagonal"), *self.helper_args(), self.arg(a),
+                         self.arg(d))
 
     def _print_diagvec(self, e):
         text, _ = self.call(self.linalg("diagonal"), self.arg(e.children[0]))

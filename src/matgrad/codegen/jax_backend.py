@@ -10,6 +10,11 @@ from .array_api import ArrayApiPrinter
 from .printer import ATOM, MUL
 
 HELPERS = {
+    "add_diagonal": '''def add_diagonal(a, d):
+    """a + diag(d), without an identity matrix."""
+    i = jnp.arange(a.shape[0])
+    return a.at[i, i].add(jnp.reshape(d, (-1,)))
+''',
     "logdet": '''def logdet(a):
     """log det a; NaN where det a <= 0, where it is undefined."""
     sign, value = jnp.linalg.slogdet(a)

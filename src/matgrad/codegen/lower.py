@@ -15,10 +15,15 @@ that a subexpression shared between the loss and its gradients stays shared:
   A⁻¹ B = solve(A, B) when the inverse is used nowhere else;
 * chains of matrix products are re-associated in the cheapest order (see `contraction`);
 * logsumexp and softmax are spelt out with their maximum subtracted, for backends without
-  a native kernel.
+  a native kernel;
+* −(a ⊙ B) with a broadcast a negates a, not the product;
+* Aᵀ (h ⊙ A) for a Heaviside mask h is (h ⊙ A)ᵀ (h ⊙ A), a symmetric product (the
+  Gauss–Newton block Xᵀ diag(H(z)) X of a relu layer);
+* diag(d) + B adds d to the diagonal of B when B is computed for this sum alone: one pass
+  over an n×n array instead of three (the Hessian diag(p) − p pᵀ of logsumexp).
 
-Some results use operations that exist only for code generation: `solve` (A⁻¹B) and
-`max` (the largest entry).
+Some results use operations that exist only for code generation: `solve` (A⁻¹B), `max`
+(the largest entry) and `add_diagonal` (B + diag(d)).
 """
 from __future__ import annotations
 
@@ -128,6 +133,14 @@ class Lowering:
         op = node.op
         if op == "matmul":
             return self._product(self._chain(node, count), memo, count)
+        if op == "add":
+            fused = self._add_diagonal(node, memo, count)
+            if fused is not None:
+                return fused
+        if op == "neg":
+            pushed = _negate_small_factor(memo[node.children[0]])
+            if pushed is not None:
+                return pushed
         if op in ("trace", "diagvec"):
             (x,) = node.children
             if x.op == "matmul" and count.get(x, 0) == 1:
@@ -138,6 +151,16 @@ class Lowering:
                 hadamard = ops.mul(a, ops.transpose(b))
                 return ops.sum(hadamard) if op == "trace" else ops.sum(hadamard, axis=1)
         return _rebuild(node, tuple(memo[c] for c in node.children))
+
+    def _add_diagonal(self, node: Expr, memo: dict, count: dict):
+        """diag(d) + B as B with d added along its diagonal, when B is a fresh array used
+        only here (so writing into it changes nothing else)."""
+        a, b = node.children
+        for diag, other in ((a, b), (b, a)):
+            if diag.op == "diagmat" and other.op in _FRESH and count.get(other, 0) == 1:
+                return make("add_diagonal", (memo[other], memo[diag.children[0]]), (),
+                            node.shape)
+        return None
 
     def _chain(self, node: Expr, count: dict) -> list:
         """The factors of a product chain, opening inner products used only here."""
@@ -176,7 +199,40 @@ class Lowering:
         if a.shape == SCALAR or b.shape == SCALAR or a.shape[1] == 1:
             # a scaling, or an outer product: broadcasting, not a matrix multiply
             return ops.mul(a, b)
+        if a.op == "transpose" and _masks(b, a.children[0]):
+            # Aᵀ (h ⊙ A) = (h ⊙ A)ᵀ (h ⊙ A) for a 0/1 mask h (h² = h): a product of a
+            # matrix with its own transpose, which BLAS computes at half the cost
+            return ops.matmul(ops.transpose(b), b)
         return ops.matmul(a, b)
+
+
+def _masks(b: Expr, a: Expr) -> bool:
+    """Whether b = h ⊙ a with h a Heaviside step (each entry 0 or 1)."""
+    if b.op != "mul":
+        return False
+    x, y = b.children
+    for mask, other in ((x, y), (y, x)):
+        inner = mask.children[0] if mask.op == "broadcast" else mask
+        if other is a and inner.op == "fn" and inner.params[0] == "heaviside":
+            return True
+    return False
+
+
+def _negate_small_factor(x: Expr):
+    """−(a ⊙ B) = (−a) ⊙ B for a broadcast a (an outer product's column, say): the
+    negation runs over a's few entries instead of over the whole product."""
+    if x.op != "mul":
+        return None
+    a, b = x.children
+    for small in (a, b):
+        if small.op == "broadcast":
+            negated = ops.broadcast(ops.neg(small.children[0]), small.shape)
+            return ops.mul(negated, b) if small is a else ops.mul(a, negated)
+    return None
+
+
+# Operations whose printed code yields a new array, never a view of an input.
+_FRESH = frozenset({"add", "neg", "mul", "div", "pow", "fn", "matmul"})
 
 
 def _absorb_diagonals(items: list) -> list:

@@ -9,6 +9,11 @@ from .array_api import ArrayApiPrinter
 from .printer import ATOM
 
 HELPERS = {
+    "add_diagonal": '''def add_diagonal(a, d):
+    """a + diag(d) for a computed for this alone: written into its diagonal."""
+    torch.diagonal(a).add_(d.reshape(-1))
+    return a
+''',
     "logdet": '''def logdet(a):
     """log det a; NaN where det a <= 0, where it is undefined."""
     sign, value = torch.linalg.slogdet(a)
