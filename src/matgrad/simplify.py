@@ -511,18 +511,42 @@ def _expand_if_shorter(s: Simplifier, out: Expr, order, terms, rep) -> Expr:
     return expanded if _size_up_to(expanded, size) < size else out
 
 
+def _scaled_product(s: Simplifier, rest):
+    """(scalar factor or None, matrix product) for a term that is a matrix product,
+    possibly times scalar factors (s · A x); None for any other term."""
+    if rest is None:
+        return None
+    if rest.op == "matmul":
+        return None, rest
+    if rest.op not in ("mul", "div") or rest.shape == SCALAR:
+        return None
+    p = s.product(rest)
+    if len(p.matrices) != 1 or not p.scalars:
+        return None
+    (atom, k), = p.matrices.items()
+    if k != 1 or atom.op != "matmul":
+        return None
+    scalar = _Product()
+    scalar.coef, scalar.scalars = p.coef, p.scalars
+    return _rebuild_product(scalar, SCALAR), atom
+
+
 def _factor_common(s: Simplifier, order: list, terms: dict, rep: dict) -> list:
-    """Σ cᵢ Aᵢ B = (Σ cᵢ Aᵢ) B, then A Σ cᵢ Bᵢ likewise: so Aᵀx + Ax becomes (Aᵀ + A) x.
+    """Σ cᵢ Aᵢ B = (Σ cᵢ Aᵢ) B, then A Σ cᵢ Bᵢ likewise: so Aᵀx + Ax becomes (Aᵀ + A) x,
+    and a scalar factor shared by the terms stays outside: s Aᵀx + s Ax = s (Aᵀ + A) x.
     Updates `terms` and `rep` in place and returns the new order of term keys."""
     for side in (-1, 0):  # the shared last factor first, then the shared first factor
         groups: dict = {}
         for key in order:
-            rest = rep[key]
-            if rest is not None and terms[key] != 0 and rest.op == "matmul":
-                factors = matmul_factors(rest)
-                groups.setdefault(factors[side], []).append((key, factors))
+            if terms[key] == 0:
+                continue
+            split = _scaled_product(s, rep[key])
+            if split is not None:
+                scalar, product = split
+                factors = matmul_factors(product)
+                groups.setdefault((scalar, factors[side]), []).append((key, factors))
         merged: dict = {}
-        for shared, members in groups.items():
+        for (scalar, shared), members in groups.items():
             if len(members) < 2:
                 continue
             inner = None
@@ -535,21 +559,29 @@ def _factor_common(s: Simplifier, order: list, terms: dict, rep: dict) -> list:
                 part = s.scaled(terms[key], part) if terms[key] != 1 else part
                 inner = part if inner is None else ops.add(inner, part)
             inner = s(inner)
-            combined = s(ops.matmul(inner, shared) if side == -1 else ops.matmul(shared, inner))
+            combined = ops.matmul(inner, shared) if side == -1 else ops.matmul(shared, inner)
+            combined = s(combined if scalar is None else ops.mul(scalar, combined))
             merged[members[0][0]] = combined
             for key, _ in members[1:]:
                 merged[key] = None
         if not merged:
             continue
-        new_order = []
+        # Remove every merged term before adding the combined ones: a combined term may
+        # have the key of a merged term not yet removed.
+        slots = []
         for key in order:
             if key not in merged:
-                new_order.append(key)
+                slots.append(key)
                 continue
-            combined = merged[key]
             del terms[key]
-            if combined is None or is_zero(combined):
+            if merged[key] is not None and not is_zero(merged[key]):
+                slots.append(("combined", merged[key]))
+        new_order = []
+        for slot in slots:
+            if not (isinstance(slot, tuple) and slot and slot[0] == "combined"):
+                new_order.append(slot)
                 continue
+            combined = slot[1]
             c, r = s.split_coefficient(combined)
             if r is None:
                 r, c = combined, 1
