@@ -24,6 +24,7 @@ from .differentiate import resolve, symmetrize
 from .errors import DomainError
 from .expr import Expr, dimensions, make, variables, walk
 from .intermediates import BACKWARD_NAMES, FORWARD_NAMES, name_shared
+from .printing.symbols import unicode_name
 
 # Operations whose argument deserves a name of its own when it holds real work.
 NONLINEAR = frozenset({"fn", "pow", "inv", "det", "logdet", "norm", "logsumexp",
@@ -206,7 +207,6 @@ class Derivation:
     # ---- text -----------------------------------------------------------------------
     def rows(self, *, unicode: bool = True) -> list:
         """(left side, right side, rule) rows of the plain-text derivation."""
-        from .printing.symbols import unicode_name
         out = []
         for i, step in enumerate(self.steps):
             names = self._names_for(step)
@@ -233,7 +233,6 @@ class Derivation:
                 parts.append(f"{_text(p.lhs, self.names, unicode, root=True)} = "
                              f"{_text(p.rhs, self.names, unicode)}")
             elif isinstance(p, Definition):
-                from .printing.symbols import unicode_name
                 parts.append(f"{unicode_name(p.name) if unicode else p.name} = "
                              f"{_text(p.expr, self.names, unicode, root=True)}"
                              + (f", which is {p.note}" if p.note else ""))
@@ -242,7 +241,6 @@ class Derivation:
         return "; ".join(parts)
 
     def where_lines(self, *, unicode: bool = True) -> list:
-        from .printing.symbols import unicode_name
         return [f"{unicode_name(n) if unicode else n} = "
                 f"{_text(e, self.names, unicode, root=True)}" + (f"  ({note})" if note else "")
                 for n, e, note in self.intermediates]
@@ -355,7 +353,6 @@ _PRINTERS: dict = {}
 def _step_text_printer():
     """The text printer, with differentials printed dX, dŷ (built once, lazily)."""
     if "text" not in _PRINTERS:
-        from .printing.symbols import unicode_name
         from .printing.text import TextPrinter
 
         class StepText(TextPrinter):
@@ -673,7 +670,6 @@ def derive(L: Expr, x, *, definitions: dict | None = None, loss_name: str = "L")
             names[G] = gname
             for earlier in steps:  # the lines before the name was given spell it out
                 earlier.spelled_out = earlier.spelled_out | {G}
-            from .printing.symbols import unicode_name
             note = f"∂{unicode_name(loss_name)}/∂{unicode_name(label[S])}"
             intermediates.append((gname, G, note))
             rule_extra.append(Definition(gname, G, note))
@@ -736,7 +732,8 @@ def derive(L: Expr, x, *, definitions: dict | None = None, loss_name: str = "L")
     shape = "scalar" if x.shape == (1, 1) else (
         f"{x.shape[0]}" if x.shape[1] == 1 else f"{x.shape[0]}×{x.shape[1]}")
     steps.append(Step([[result, dvar.get(x, differential_of(x.params[0], x.shape))]],
-                      [f"{shape}, the shape of {x.params[0]}"], kind="gradient", lhs=x))
+                      [f"{shape}, the shape of {unicode_name(x.params[0])}"],
+                      kind="gradient", lhs=x))
     used = _used_names(steps, names)
     names = {e: n for e, n in names.items() if e in used or e in by_expr}
     intermediates = [(n, e, note) for n, e, note in intermediates if e in names]

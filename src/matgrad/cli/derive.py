@@ -39,8 +39,14 @@ def _print_steps(r, program, args) -> None:
     """Each gradient's derivation in differential form (LaTeX with --latex)."""
     from ..printing.symbols import unicode_name
     from ..steps import derive
+    from ..expr import walk
+    # the steps use the report's names for the forward intermediates, so that a name
+    # means the same thing in the results and in every derivation
+    forward = set(walk(r.loss))
+    names = {**program.definitions,
+             **{i.name: i.expr for i in r.intermediates if i.expr in forward}}
     for x in r.wrt:
-        d = derive(r.loss, x, definitions=program.definitions, loss_name=r.loss_name)
+        d = derive(r.loss, x, definitions=names, loss_name=r.loss_name)
         if args.latex:
             print(f"% steps for d{r.loss_name}/d{x.params[0]}")
             print(d.to_latex())
