@@ -737,6 +737,11 @@ def derive(L: Expr, x, *, definitions: dict | None = None, loss_name: str = "L")
     used = _used_names(steps, names)
     names = {e: n for e, n in names.items() if e in used or e in by_expr}
     intermediates = [(n, e, note) for n, e, note in intermediates if e in names]
+    # a name the steps use without passing through it (h inside u = W₂ h + b₂ − y, when
+    # differentiating by W₂) is still defined, before the names that refer to it
+    listed = {e for _, e, _ in intermediates}
+    missing = [e for e in walk(L) if e in used and e in names and e not in listed]
+    intermediates = [(names[e], e, "") for e in missing] + intermediates
     out = Derivation(L, x, result, steps, names, intermediates, loss_name)
     for step in steps:
         step.rule = out._rule_text(step)
