@@ -166,3 +166,14 @@ def test_errors_are_matgrad_errors():
         mg.derive(x, x)
     with pytest.raises(mg.MatgradError):
         mg.derive(mg.sum(x), "q")
+
+
+def test_every_name_the_steps_use_is_defined():
+    """By W₂, the path never passes through h = relu(z), but u = W₂ h + b₂ − y uses it:
+    the derivation still defines h (and z, which h uses)."""
+    p = mg.parse_program("h = relu(W1 @ x + b1); u = W2 @ h + b2 - y; L = sum(u**2)",
+                         "W1: k,n; x: n; b1: k; W2: p,k; b2: p; y: p")
+    d = mg.derive(p.result, "W2", definitions=p.definitions)
+    defined = {name for name, _, _ in d.intermediates}
+    assert {"h", "u"} <= defined, defined
+    assert max(independent_errors(d)) < 1e-5
