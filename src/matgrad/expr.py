@@ -161,6 +161,25 @@ def walk(root: Expr, skip=()):
     return order
 
 
+def references(outputs, children=None) -> tuple[dict, list]:
+    """(uses, order) over the union of the outputs' DAGs: how many parents (and outputs)
+    use each node, and every distinct node once, children before parents. `children`
+    chooses the edges counted (a node's children by default)."""
+    uses: dict = {}
+    order: list = []
+    seen: set = set()
+    for out in outputs:
+        uses[out] = uses.get(out, 0) + 1
+        for node in walk(out):
+            if node in seen:
+                continue
+            seen.add(node)
+            order.append(node)
+            for c in (node.children if children is None else children(node)):
+                uses[c] = uses.get(c, 0) + 1
+    return uses, order
+
+
 def matmul_factors(e: Expr) -> list:
     """The factors of a chain of matrix products, left to right, however it is grouped."""
     out, stack = [], [e]

@@ -6,7 +6,7 @@ to by name. Names the user gave (assignments in the input) are kept.
 """
 from __future__ import annotations
 
-from .expr import Expr, walk
+from .expr import Expr, references
 
 FORWARD_NAMES = ("z", "u", "v", "p", "q", "r", "s", "t")
 BACKWARD_NAMES = ("g", "h", "k")
@@ -46,18 +46,7 @@ def name_shared(results: list, *, defined: dict | None = None, taken=(),
     """
     defined = dict(defined or {})
     taken = set(taken) | set(defined.values())
-    count: dict = {}
-    order: list = []
-    visited: set = set()
-    for r in results:  # count references in the union of the results' DAGs
-        count[r] = count.get(r, 0) + 1
-        for node in walk(r):
-            if node in visited:
-                continue
-            visited.add(node)
-            order.append(node)
-            for c in node.children:
-                count[c] = count.get(c, 0) + 1
+    count, order = references(results)
     seen: set = set()
     out: dict = {}
     weight: dict = {}  # operations a node stands for, counting named nodes as leaves

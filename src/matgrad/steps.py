@@ -571,13 +571,14 @@ def _depends(L: Expr, x: Expr) -> set:
     return relevant
 
 
-def _weight(e: Expr, names: dict) -> int:
-    """Operations that are work in e, counting named nodes and numbers as leaves."""
+def _work(root: Expr, skip) -> int:
+    """Operations that are work under root (a scaling by a number is not), not entering
+    nodes below root for which skip(node) holds."""
     total = 0
-    stack, seen = [e], set()
+    stack, seen = [root], set()
     while stack:
         node = stack.pop()
-        if node in seen or (node is not e and node in names):
+        if node in seen or (node is not root and skip(node)):
             continue
         seen.add(node)
         if node.op in _WORK and not (node.op in ("mul", "div") and any(
@@ -585,6 +586,11 @@ def _weight(e: Expr, names: dict) -> int:
             total += 1
         stack.extend(node.children)
     return total
+
+
+def _weight(e: Expr, names: dict) -> int:
+    """Operations that are work in e, counting named nodes and numbers as leaves."""
+    return _work(e, lambda n: n in names)
 
 
 def _fresh(pool: tuple, taken: set) -> str:
@@ -764,18 +770,9 @@ def _segment(S: Expr, relevant: set, stations: set) -> list:
 
 def _weight_within(node: Expr, relevant: set, stations: set) -> int:
     """Work under `node` on the path from x, stopping at stations below it."""
-    total = 0
-    stack, seen = [node], set()
-    while stack:
-        n = stack.pop()
-        if n in seen or (n is not node and n in stations) or n not in relevant:
-            continue
-        seen.add(n)
-        if n.op in _WORK and not (n.op in ("mul", "div") and any(
-                _is_const_like(c) for c in n.children)):
-            total += 1
-        stack.extend(n.children)
-    return total
+    if node not in relevant:
+        return 0
+    return _work(node, lambda n: n in stations or n not in relevant)
 
 
 def _adjoint_terms(D: Expr, G: Expr, simp, owner: dict) -> list:

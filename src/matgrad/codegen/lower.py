@@ -30,23 +30,14 @@ from __future__ import annotations
 from .. import ops
 from ..dims import SCALAR
 from ..expr import Expr, make, walk
+from ..expr import references as count_references
 from .contraction import best_order, best_split
 
 
 
 def references(outputs) -> dict:
     """How many times each node is used: by parents in the shared DAG and as an output."""
-    count: dict = {}
-    seen: set = set()
-    for out in outputs:
-        count[out] = count.get(out, 0) + 1
-        for node in walk(out):
-            if node in seen:
-                continue
-            seen.add(node)
-            for c in node.children:
-                count[c] = count.get(c, 0) + 1
-    return count
+    return count_references(outputs)[0]
 
 
 def _rebuild(node: Expr, kids: tuple) -> Expr:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import keyword
 from dataclasses import dataclass, field
 
-from ..expr import Expr, walk
+from ..expr import Expr, references
 
 ELEMENTWISE_BINARY = frozenset({"add", "mul", "div"})
 MAX_INLINE_DEPTH = 6
@@ -126,18 +126,7 @@ def schedule(outputs: list, output_names: list, arguments: list, *, hints=None,
     plan.output_names = wanted
 
     # uses through value edges (an implicit broadcast passes its use to its operand)
-    uses: dict = {}
-    order: list = []
-    seen: set = set()
-    for out in outputs:
-        uses[out] = uses.get(out, 0) + 1
-        for node in walk(out):
-            if node in seen:
-                continue
-            seen.add(node)
-            order.append(node)
-            for c in value_children(node):
-                uses[c] = uses.get(c, 0) + 1
+    uses, order = references(outputs, value_children)
     must_name: set = set()
     for node in order:
         if needs_named_operand is not None and needs_named_operand(node):
