@@ -344,16 +344,14 @@ def _distribute_cancelling(s: Simplifier, e: Expr):
 
 
 def _pow(s: Simplifier, e: Expr) -> Expr:
-    """x¹ = x; x⁰ = 1; (x^a)^b = x^(ab) for integer b; H(x)^p = H(x) for p > 0 (the
-    Heaviside step is 0 or 1; Hessians through relu meet H(z) ⊙ H(z)); otherwise the
-    product form."""
+    """x¹ = x; x⁰ = 1; (x^a)^b = x^(ab) for integer b; otherwise the product form (where
+    H(x)^p = H(x) for p > 0: the Heaviside step is 0 or 1, and Hessians through relu meet
+    H(z) ⊙ H(z))."""
     (x,), (p,) = e.children, e.params
     if p == 1:
         return x
     if p == 0:
         return one(e.shape)
-    if p > 0 and x.op == "fn" and x.params[0] == "heaviside":
-        return x
     if x.op == "pow" and _is_int(p):
         return ops.power(x.children[0], x.params[0] * p)
     return _product_form(s, e)
