@@ -4,7 +4,8 @@
 
 For each random scalar expression (tests/strategies.py) it checks that the gradients
 with respect to every variable match central finite differences (simplified and not),
-that simplification preserves the value, that the generated text and the ASCII printed
+that every line of each derivation (the steps) holds numerically, that simplification
+preserves the value, that the generated text and the ASCII printed
 text parse back to equal values, and, where the library has them, that compiled code
 agrees with `evaluate` and that Hessians are symmetric and match finite differences of
 the gradient (on every fifth expression, the costly ones). It prints a summary and
@@ -30,8 +31,9 @@ import matgrad as mg  # noqa: E402
 from matgrad.differentiate import raw_gradients  # noqa: E402
 from matgrad.printing.text import to_text  # noqa: E402
 from matgrad.verify import sample  # noqa: E402
-from strategies import (DIM_NAMES, MAX_DEPTH, SIZES, gradient_error,  # noqa: E402
-                        hessian_error, random_case, same_value, values_close)
+from strategies import (DIM_NAMES, MAX_DEPTH, SIZES, derivation_errors,  # noqa: E402
+                        gradient_error, hessian_error, random_case, same_value,
+                        values_close)
 
 TOLERANCE = 1e-5
 HESSIAN_TOLERANCE = 1e-4
@@ -72,6 +74,17 @@ def check_text(case, xs, grads):
     return None
 
 
+def check_steps(case, xs, grads):
+    for x in xs:
+        d = mg.derive(case.expr, x)
+        errors = derivation_errors(d, TOLERANCE)
+        bad = [i for i, e in enumerate(errors) if not e <= TOLERANCE]
+        if bad:
+            return (f"derivation by {x.name}: line {bad[0]} does not hold "
+                    f"({errors[bad[0]]:.1e}): {d.steps[bad[0]].rule[:120]}")
+    return None
+
+
 def check_compile(case, xs, grads):
     f = mg.compile(case.expr, wrt=xs)
     values, sizes = sample([case.expr, *grads], np.random.default_rng(0), SIZES)
@@ -106,7 +119,7 @@ def check_hessians(case, xs, grads):
 def run(count: int, seed: int, out: str | None, hessian_every: int = 5) -> dict:
     rng = random.Random(seed)
     checks = [("gradient", check_gradients), ("simplify", check_simplify),
-              ("text", check_text)]
+              ("text", check_text), ("steps", check_steps)]
     if hasattr(mg, "compile"):
         checks.append(("compile", check_compile))
     has_hessian = hasattr(mg, "hessian")

@@ -657,3 +657,18 @@ def hessian_error(L, x, g, rng) -> tuple[bool, float]:
         best = min(best, float(np.max(np.abs(fd - hv)))
                    / max(float(np.max(np.abs(fd))), float(np.max(np.abs(hv))), 1e-6))
     return symmetric, best
+
+
+def derivation_errors(d, tolerance: float = 1e-5) -> list:
+    """Each line's relative error in the derivation `d` (`Derivation.verify` at the
+    strategies' sizes), the smallest over a few step sizes: as for gradients, a correct
+    line can miss at one step where L is badly conditioned or strongly curved, and a
+    false line misses at every step."""
+    best = None
+    for h in (1e-6, 1e-4, 1e-5):
+        errors = d.verify(points=2, sizes=SIZES, h=h)
+        best = errors if best is None else [min(a, b) for a, b in zip(best, errors)]
+        if max(best) <= tolerance:
+            break
+    return best
+

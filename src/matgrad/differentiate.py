@@ -6,6 +6,8 @@ Only nodes on a path to a requested variable are visited.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from . import ops
 from .errors import DomainError, MatgradError
 from .expr import Expr, walk
@@ -29,10 +31,32 @@ def resolve(expr: Expr, x) -> Expr:
     raise MatgradError(f"differentiate with respect to a variable or its name, not {x!r}")
 
 
-def cotangents(output: Expr, wrt, seed: Expr | None = None) -> dict:
-    """G for every node between `output` and the variables `wrt` (unsimplified).
+@dataclass
+class Visit:
+    """One station of the reverse pass: with dL = G : dS, the differential dS = D of S's
+    definition (in the differentials of the stations below) is substituted and G : D is
+    transposed into Σ Gᵢ : dTᵢ. A derivation is the record of these visits."""
 
-    `seed` is the cotangent of the output itself (1 for a scalar loss).
+    node: Expr  # the station S
+    collected: Expr  # ∂L/∂S: the terms that reached S, summed
+    cotangent: Expr  # G: the same, or the name given to it
+    differential: Expr  # D, in the differential leaves of the stations below
+    segment: list  # the nodes whose differential rules built D, children first
+    pushes: list  # [(station Tᵢ, Gᵢ)], grouped by station in order of first appearance
+    identities: list  # keys of rules.IDENTITIES that the transposition used
+
+
+def reverse_pass(output: Expr, wrt, *, seed: Expr | None = None, stations=None,
+                 leaf=None, tidy=None, name=None, on_visit=None) -> dict:
+    """∂L/∂S for every station S between `output` and the variables `wrt` (for the
+    variables, the sum of the terms that reached them, untidied): the one reverse pass,
+    behind gradients and derivations alike.
+
+    By default every node is a station (plain reverse mode). A derivation passes its own
+    `stations` (the nodes a reader names), `leaf(S)` (the differential dS as a leaf),
+    `tidy` (the simplifier, applied to every D and G), `name(S, G)` (which may replace a
+    cotangent by a name before it is pushed on) and `on_visit`, which receives each
+    `Visit`. `seed` is the cotangent of the output itself (1 for a scalar loss).
     """
     targets = set(wrt)
     order = walk(output)
@@ -43,29 +67,98 @@ def cotangents(output: Expr, wrt, seed: Expr | None = None) -> dict:
     cot: dict = {output: seed if seed is not None else ops.const(1)}
     if output not in relevant:
         return cot
-    for node in reversed(order):
-        if node not in relevant or node.op == "var":
+    every = stations is None
+    for S in reversed(order):
+        if S not in relevant or S.op == "var" or not (every or S in stations):
             continue
-        g = cot.get(node)
-        if g is None:
+        collected = cot.get(S)
+        if collected is None:
             continue
+        if tidy is not None:
+            collected = cot[S] = tidy(collected)
+        g = collected if name is None else name(S, collected)
         holders: dict = {}
-        d = []
-        for i, c in enumerate(node.children):
-            if c in relevant:
-                holders.setdefault(c, placeholder(len(holders), c.shape))
-                d.append(holders[c])
-            else:
-                d.append(None)
-        D = differential(node, d)
+        if every:  # the node's own rule, its children's differentials as placeholders
+            segment = [S]
+            d = []
+            for c in S.children:
+                if c in relevant:
+                    holders.setdefault(c, leaf(c) if leaf else placeholder(len(holders),
+                                                                           c.shape))
+                    d.append(holders[c])
+                else:
+                    d.append(None)
+            D = differential(S, d)
+        else:
+            segment, D = _segment_differential(S, relevant, stations, leaf, holders)
         if D is None:
             continue
-        child_of = {h: c for c, h in holders.items()}
-        for h, gi in adjoint(D, g):
-            c = child_of[h]
+        if tidy is not None:
+            D = tidy(D)
+        used: list | None = [] if on_visit is not None else None
+        station_of = {h: c for c, h in holders.items()}
+        pushes: list = []
+        for h, gi in _in_order(adjoint(D, g, used)):
+            c = station_of[h]
+            if tidy is not None:
+                gi = tidy(gi)
             prev = cot.get(c)
             cot[c] = gi if prev is None else ops.add(prev, gi)
+            pushes.append((c, gi))
+        if on_visit is not None:
+            on_visit(Visit(S, collected, g, D, segment, pushes, used))
     return cot
+
+
+def _in_order(pairs: list) -> list:
+    """The adjoint's pairs, grouped by differential in order of first appearance."""
+    first: dict = {}
+    for d, _ in pairs:
+        first.setdefault(d, len(first))
+    return sorted(pairs, key=lambda p: first[p[0]])
+
+
+def _segment_differential(S: Expr, relevant: set, stations, leaf, holders: dict):
+    """(segment, dS) for S's definition down to the stations below it: the chain rule
+    through every node in between, each by its own rule."""
+    def opens(n) -> bool:  # the chain rule goes on below n
+        return n is S or (n in relevant and n not in stations and n.op != "var")
+
+    order: list = []  # the nodes of the segment, children first
+    seen: set = set()
+    stack = [(S, False)]
+    while stack:
+        n, ready = stack.pop()
+        if ready:
+            order.append(n)
+            continue
+        if n in seen:
+            continue
+        seen.add(n)
+        stack.append((n, True))
+        if opens(n):
+            stack.extend((c, False) for c in reversed(n.children) if c not in seen)
+    dmap: dict = {}
+    segment: list = []
+    for node in order:
+        if node not in relevant:
+            dmap[node] = None
+        elif node is not S and (node in stations or node.op == "var"):
+            holders.setdefault(node, leaf(node))
+            dmap[node] = holders[node]
+        else:
+            dmap[node] = differential(node, [dmap.get(c) if c in relevant else None
+                                             for c in node.children])
+            segment.append(node)
+    return segment, dmap[S]
+
+
+def cotangents(output: Expr, wrt, seed: Expr | None = None) -> dict:
+    """G for every node between `output` and the variables `wrt` (unsimplified).
+
+    `seed` is the cotangent of the output itself (1 for a scalar loss).
+    """
+    return reverse_pass(output, wrt, seed=seed)
 
 
 def symmetrize(x: Expr, g: Expr) -> Expr:

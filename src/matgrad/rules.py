@@ -183,55 +183,125 @@ def _has_placeholder(e: Expr) -> bool:
     return memo[e]
 
 
-def adjoint(D: Expr, G: Expr) -> list[tuple[Expr, Expr]]:
+# The identities of the Frobenius product that `adjoint` applies, by key: the text a
+# derivation prints beside the step that uses one. Stated here, beside the cases that
+# apply them, so that a step's justification is the rule itself.
+IDENTITIES = {
+    "distribute": "A : (B + C) = A : B + A : C",
+    "hadamard": "move the Hadamard factor: A : B ⊙ C = A ⊙ B : C",
+    "frobenius": "sum(A ⊙ B) = A : B",
+    "matmul-left": "A : BC = A Cᵀ : B",
+    "matmul-right": "A : BC = Bᵀ A : C",
+    "transpose": "A : Bᵀ = Aᵀ : B",
+    "broadcast": "a broadcast's adjoint sums: A : b 1ᵀ = A 1 : b",
+    "sum": "a : sum(B) = a 1 : B",
+    "sum-rows": "a : B 1 = a 1ᵀ : B",
+    "sum-columns": "a : 1ᵀ B = 1 a : B",
+    "trace": "a : tr(B) = a I : B",
+    "diagmat": "A : diag(b) = diag(A) : b",
+    "diagvec": "A : diag(B) = diag(A) : B",
+    "div": "A : B ⊘ C = (A ⊘ C) : B",
+    "div-scalar": "A : B / c = (A / c) : B",
+}
+
+# Whether a cotangent is just a number (no variables, no differentials), shared across
+# calls for the same reason as the placeholder memo.
+_NUMBER_MEMO: "weakref.WeakKeyDictionary[Expr, bool]" = weakref.WeakKeyDictionary()
+
+
+def is_number(e: Expr) -> bool:
+    """No variables and no differentials under e: a number, whatever its spelling."""
+    memo = _NUMBER_MEMO
+    hit = memo.get(e)
+    if hit is not None:
+        return hit
+    stack = [(e, False)]
+    while stack:
+        node, ready = stack.pop()
+        if node in memo:
+            continue
+        if ready:
+            memo[node] = node.op not in ("var", "dvar") and all(memo[c]
+                                                                 for c in node.children)
+        else:
+            stack.append((node, True))
+            stack.extend((c, False) for c in node.children if c not in memo)
+    return memo[e]
+
+
+def adjoint(D: Expr, G: Expr, used: list | None = None) -> list[tuple[Expr, Expr]]:
     """Rewrite G : D, with D linear in placeholders, as Σ Gᵢ : dᵢ; returns [(dᵢ, Gᵢ)].
 
-    Each case is one identity of the Frobenius product:
+    Each case is one identity of the Frobenius product (keys of `IDENTITIES`, appended
+    to `used` in the order they are applied, each once):
       G : (dA B) = G Bᵀ : dA          G : (A dB) = Aᵀ G : dB
       G : dAᵀ = Gᵀ : dA               G : (F ⊙ dA) = (F ⊙ G) : dA
       G : broadcast(dA) = Σ_axes G : dA   G : tr(dA) = G I : dA
+    A part of D without a placeholder is zero (D is linear), so it contributes nothing.
     """
     linear_in = _has_placeholder
     out: list = []
-    work = [(D, G)]
+
+    def note(key):
+        if used is not None and key is not None and key not in used:
+            used.append(key)
+
+    work = [(D, G)] if linear_in(D) else []
     while work:
         e, g = work.pop()
         op = e.op
         if op == "dvar":
             out.append((e, g))
         elif op == "add":
-            work.extend((c, g) for c in e.children if linear_in(c))
+            kids = [c for c in e.children if linear_in(c)]
+            if len(kids) > 1:
+                note("distribute")
+            work.extend((c, g) for c in kids)
         elif op == "neg":
             work.append((e.children[0], ops.neg(g)))
         elif op == "mul":
             a, b = e.children
+            if used is not None:
+                note("frobenius" if is_number(g) else "hadamard")
             if linear_in(a):
                 work.append((a, ops.mul(g, b)))
             if linear_in(b):
                 work.append((b, ops.mul(a, g)))
         elif op == "div":
             a, b = e.children
+            note("div-scalar" if b.shape == (1, 1) or b.op == "broadcast" else "div")
             work.append((a, ops.div(g, b)))
         elif op == "matmul":
             a, b = e.children
             if linear_in(a):
+                note("matmul-left")
                 work.append((a, ops.matmul(g, ops.transpose(b))))
             if linear_in(b):
+                note("matmul-right")
                 work.append((b, ops.matmul(ops.transpose(a), g)))
         elif op == "transpose":
+            note("transpose")
             work.append((e.children[0], ops.transpose(g)))
         elif op == "broadcast":
             a = e.children[0]
+            if a.shape != e.shape:
+                note("broadcast")
             work.append((a, _unbroadcast(g, a.shape)))
         elif op == "sum":
             a = e.children[0]
+            axis = e.params[0]
+            note("sum" if e.shape == (1, 1) and a.shape != (1, 1) else
+                 None if a.shape == e.shape else "sum-rows" if axis == 1 else "sum-columns")
             work.append((a, ops.broadcast(g, a.shape)))
         elif op == "trace":
             a = e.children[0]
+            note("trace")
             work.append((a, ops.mul(g, ops.eye(a.shape[0]))))
         elif op == "diagmat":
+            note("diagmat")
             work.append((e.children[0], ops.diag(g)))
         elif op == "diagvec":
+            note("diagvec")
             work.append((e.children[0], make("diagmat", (g,), (), e.children[0].shape)))
         else:
             raise MatgradError(f"internal: {op!r} is not linear, so it has no adjoint")

@@ -1,17 +1,24 @@
 """Derivations a person can follow: the steps of a gradient in differential form.
 
-`derive(L, x)` writes the chain a teacher writes on the board. It starts from dL and
-walks from the output down to x, one *station* at a time: the loss, the intermediates a
-reader would name (the user's assignments, shared subexpressions, and the arguments of
-nonlinear functions that hold real work), and x itself. At each station S, with dL = G : dS,
+`derive(L, x)` writes the chain a teacher writes on the board, and it is the record of
+the one reverse pass (`differentiate.reverse_pass`) run over the *stations* a reader
+names: the loss, the user's assignments, shared subexpressions, the arguments of
+nonlinear functions that hold real work, and x itself. At each station S, with
+dL = G : dS + (the terms still pending),
 
-1. the differential of S's definition is substituted (dS = D, the chain rule), and
-2. G : D is rewritten as Σ Gᵢ : dTᵢ with the Frobenius identities (A : BC = A Cᵀ : B,
-   A : B ⊙ C = A ⊙ B : C, ...), terms for the same station being collected.
+1. the differential of S's definition is substituted (dS = D, the chain rule, each
+   node by its own differential rule), and
+2. G : D is rewritten as Σ Gᵢ : dTᵢ by transposing D (`rules.adjoint`), which names the
+   Frobenius identities it applies (A : BC = A Cᵀ : B, A : B ⊙ C = A ⊙ B : C, ...);
+   terms that reach the same station are then collected.
 
-The last line reads dL = G : dx, so ∂L/∂x = G. Each step is an equation between numbers
-at any point and along any direction dx; `Derivation.verify` evaluates both sides, with
-every differential taken from central finite differences, never from the rules.
+A named quantity is an *atom* in the steps: a leaf printed by its name (z, ŷ, and g for a
+cotangent worth a name), defined once in the derivation's intermediates and never
+expanded, so a derivation is as large as the expression's DAG. The last line reads
+dL = G : dx, so ∂L/∂x = G. Each step is an equation between numbers at any point and
+along any direction dx; `Derivation.verify` evaluates both sides, every differential
+taken from central finite differences of its own node, never from the rules, and the
+renderers mark a line that fails (which must never happen: the mark is the guard).
 """
 from __future__ import annotations
 
@@ -20,18 +27,32 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import ops
-from .differentiate import resolve, symmetrize
-from .errors import DomainError
+from .differentiate import resolve, reverse_pass, symmetrize
+from .errors import DomainError, MatgradError
 from .expr import Expr, dimensions, make, variables, walk
 from .intermediates import BACKWARD_NAMES, FORWARD_NAMES, name_shared
 from .printing.symbols import unicode_name
+from .rules import IDENTITIES, is_number
 
 # Operations whose argument deserves a name of its own when it holds real work.
 NONLINEAR = frozenset({"fn", "pow", "inv", "det", "logdet", "norm", "logsumexp",
                        "softmax"})
 # Operations that count as work (a name for `a + b` or `Aᵀ` saves the reader nothing).
 _WORK = frozenset({"matmul", "mul", "div"}) | NONLINEAR
-_LEAVES = frozenset({"var", "const", "dim", "ones", "zeros", "eye", "dvar"})
+# Identities that only unfold the definition of ':' (sum(A ⊙ B) = A : B) or move
+# numbers: at the loss they share one line with the differential itself.
+_DEFINITIONAL = frozenset({"frobenius", "sum", "div-scalar", "broadcast", "distribute"})
+# A line shows at most this many pending terms that it leaves unchanged; the others are
+# written "+ (n terms as above)", so that wide losses stay linear in size.
+SHOWN_PENDING = 4
+# A rendered derivation shows at most this many steps: the first and the last half,
+# with a note saying how many are left out in between.
+SHOWN_STEPS = 400
+# Rules start in one column when the steps are at most this wide; a longer step has
+# its rule right after it (so that text stays linear in the size of the derivation).
+ALIGN_RULES_WITHIN = 100
+# Relative error above which a line counts as failing verification.
+LINE_TOLERANCE = 1e-5
 
 
 # ---- equations and rules ---------------------------------------------------------------
@@ -54,13 +75,28 @@ class Definition:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class Intermediate:
+    """A named quantity of a derivation: `atom` is the leaf that stands for it in the
+    steps, `definition` its value in terms of variables and earlier atoms. `node` is the
+    subexpression of the loss it names (None for a back-propagated cotangent, whose
+    `note` says which derivative it is)."""
+
+    name: str
+    atom: Expr
+    definition: Expr
+    node: Expr | None = None
+    note: str = ""
+
+
 @dataclass
 class Step:
     """One line of a derivation: dL = Σ G : D, justified by `rule`.
 
     `terms` are the (G, D) pairs of the right side; D holds differentials (`dvar` leaves
     labelled with a name). `kind` is "differential" for the lines of the chain and
-    "gradient" for the closing ∂L/∂x = G, whose right side is `terms[0][0]`.
+    "gradient" for the closing ∂L/∂x = G, whose right side is `terms[0][0]`. The first
+    `fresh` terms are new on this line; the others are pending, unchanged.
     """
 
     terms: list
@@ -68,7 +104,7 @@ class Step:
     kind: str = "differential"
     lhs: Expr | None = None  # the differential dL (a dvar), or the gradient's variable
     rule: str = ""  # the identities that justify this step, as plain text
-    spelled_out: frozenset = frozenset()  # named nodes written out in full on this line
+    fresh: int | None = None  # leading terms new on this line (None: all)
 
     @property
     def rhs(self) -> Expr:
@@ -80,16 +116,18 @@ class Step:
         for g, d in self.terms:
             part = _frobenius(g, d)
             total = part if total is None else ops.add(total, part)
-        return total
+        return total if total is not None else ops.const(0)
 
     def value(self, arrays: dict, sizes: dict, diffs: dict) -> float:
-        """Σ G : D at a point (`arrays`), with differentials `diffs` (label -> array)."""
+        """Σ G : D at a point (`arrays`, atoms included), with differentials `diffs`
+        (label -> array)."""
         from .numeric import evaluate_2d
         total = 0.0
         cache: dict = {}
+        with_diffs = {**arrays, **_diff_names(diffs)}
         for g, d in self.terms:
             G = evaluate_2d(g, arrays, sizes, cache)
-            D = evaluate_2d(_as_variables(d), {**arrays, **_diff_names(diffs)}, sizes)
+            D = evaluate_2d(_as_variables(d), with_diffs, sizes)
             total += float(np.sum(np.broadcast_to(G, D.shape) * D))
         return total
 
@@ -138,13 +176,56 @@ class Derivation:
 
     loss: Expr
     x: Expr
-    result: Expr
     steps: list
-    names: dict = field(default_factory=dict)  # Expr -> name, for the printers
-    intermediates: list = field(default_factory=list)  # (name, expr, note)
+    names: dict = field(default_factory=dict)  # Expr of the loss -> name
+    atoms: list = field(default_factory=list)  # Intermediate, in order of definition
     loss_name: str = "L"
+    line_errors: list | None = None  # set by `checked`: each step's relative error
+    unchecked: str = ""  # why the lines could not be checked, if they could not
+    _result: Expr | None = field(default=None, repr=False)
+
+    @property
+    def result(self) -> Expr:
+        """∂L/∂x in terms of the variables, as `grad` gives it (derived on first use:
+        the steps do not need it)."""
+        if self._result is None:
+            from .differentiate import grad
+            self._result = grad(self.loss, self.x)
+        return self._result
+
+    @property
+    def gradient(self) -> Expr:
+        """∂L/∂x as the last line writes it, in terms of the derivation's names."""
+        return self.steps[-1].terms[0][0]
+
+    @property
+    def intermediates(self) -> list:
+        """(name, expression, note) of each named quantity: a subexpression of the loss,
+        or a cotangent (with its definition in atoms, and a note saying which it is)."""
+        return [(a.name, a.node if a.node is not None else a.definition, a.note)
+                for a in self.atoms]
+
+    @property
+    def stations(self) -> dict:
+        """label -> the node whose differential d<label> stands for."""
+        out = {self.x.params[0]: self.x, self.loss_name: self.loss}
+        out.update({a.name: a.node for a in self.atoms if a.node is not None})
+        return out
 
     # ---- numbers --------------------------------------------------------------------
+    def atom_values(self, values: dict, sizes: dict) -> dict:
+        """The value of every atom at a point: named subexpressions from the loss's own
+        nodes, cotangents from their definitions (which refer to earlier atoms)."""
+        from .numeric import evaluate_2d
+        arrays = dict(values)
+        cache: dict = {}
+        for a in self.atoms:
+            if a.node is not None:
+                arrays[a.name] = evaluate_2d(a.node, values, sizes, cache)
+            else:
+                arrays[a.name] = evaluate_2d(a.definition, arrays, sizes)
+        return arrays
+
     def verify(self, *, points: int = 3, seed: int | None = 0, h: float = 1e-6,
                sizes: dict | None = None) -> list:
         """The largest relative error of each step over random points and directions:
@@ -155,114 +236,175 @@ class Derivation:
         >>> max(mg.derive(x.T @ A @ x, x).verify()) < 1e-6
         True
         """
-        from .numeric import evaluate_2d
-        from .verify import direction, relative_error, sample
+        from .verify import direction, sample
         rng = np.random.default_rng(seed)
-        stations = self._stations()
+        stations = self.stations
         errors = [0.0] * len(self.steps)
         name = self.x.params[0]
         for _ in range(points):
-            values, sz = sample([self.loss, self.result], rng, sizes)
+            values, sz = sample([self.loss], rng, sizes)
+            if name not in values:  # x does not occur in the loss
+                values[name] = rng.standard_normal(
+                    tuple(s if isinstance(s, int) else sz.setdefault(s, 3)
+                          for s in self.x.shape))
+            arrays = self.atom_values(values, sz)
             V = direction(values[name].shape, rng, self.x.params[1])
-            up, down = dict(values), dict(values)
-            up[name] = values[name] + h * V
-            down[name] = values[name] - h * V
-            diffs = {}
-            for label, node in stations.items():
-                if node is self.x:
-                    diffs[label] = V
-                else:
-                    diffs[label] = (evaluate_2d(node, up, sz) - evaluate_2d(node, down, sz)) \
-                        / (2 * h)
-            dL = float(diffs[self.loss_name][0, 0]) if self.loss_name in diffs else \
-                float((evaluate_2d(self.loss, up, sz) - evaluate_2d(self.loss, down, sz))
-                      [0, 0] / (2 * h))
-            for i, step in enumerate(self.steps):
-                if step.kind == "gradient":
-                    G = np.broadcast_to(evaluate_2d(step.terms[0][0], values, sz), V.shape)
-                    got = float(np.sum(G * V))
-                else:
-                    got = step.value(values, sz, diffs)
-                err = relative_error(dL, got)
-                errors[i] = max(errors[i], err if np.isfinite(err) else float("inf"))
+            # A correct line can miss at one step where L is badly conditioned (round-off)
+            # or strongly curved (truncation); a false line misses at every step. So a
+            # line's error at a point is the smaller of two steps, 100 times apart.
+            best = [float("inf")] * len(self.steps)
+            for step_size in (h, 100 * h):
+                for i, err in enumerate(self._errors_at(values, arrays, sz, V, step_size,
+                                                        stations)):
+                    best[i] = min(best[i], err)
+            errors = [max(a, b) for a, b in zip(errors, best)]
         return errors
 
-    def _stations(self) -> dict:
-        """label -> the node whose differential d<label> stands for."""
-        by_name = {n: e for e, n in self.names.items()}
-        out = {}
+    def _errors_at(self, values, arrays, sz, V, h, stations) -> list:
+        """Each step's relative error at one point along V, differentials from central
+        differences with step h."""
+        from .numeric import evaluate_2d
+        from .verify import relative_error
+        name = self.x.params[0]
+        up, down = dict(values), dict(values)
+        up[name] = values[name] + h * V
+        down[name] = values[name] - h * V
+        cache_up: dict = {}
+        cache_down: dict = {}
+        diffs = {}
+        for label, node in stations.items():
+            if node is self.x:
+                diffs[label] = V
+            else:
+                diffs[label] = (evaluate_2d(node, up, sz, cache_up)
+                                - evaluate_2d(node, down, sz, cache_down)) / (2 * h)
+        dL = float(diffs[self.loss_name][0, 0])
+        # rounding in L limits what a difference quotient resolves: about eps·|L|/h
+        noise = np.finfo(float).eps * float(np.max(np.abs(
+            evaluate_2d(self.loss, values, sz)))) / h
+        out = []
         for step in self.steps:
-            for g, d in step.terms:
-                for node in walk(d):
-                    if node.op == "dvar":
-                        label = node.params[0]
-                        if label == self.x.params[0]:
-                            out[label] = self.x
-                        elif label == self.loss_name:
-                            out[label] = self.loss
-                        else:
-                            out[label] = by_name[label]
+            if step.kind == "gradient":
+                G = np.broadcast_to(evaluate_2d(step.terms[0][0], arrays, sz), V.shape)
+                got = float(np.sum(G * V))
+            else:
+                got = step.value(arrays, sz, diffs)
+            err = relative_error(dL, got, floor=1e6 * noise)
+            out.append(err if np.isfinite(err) else float("inf"))
         return out
 
+    def checked(self, **kw) -> "Derivation":
+        """Verify every line (see `verify`) and keep the errors, so that the renderers
+        mark any line that fails. Where no point can be found to check at, the reason is
+        kept instead. Returns self.
+
+        >>> import matgrad as mg
+        >>> x = mg.vector("x", 3)
+        >>> mg.derive(mg.sum(mg.exp(x)), x).checked().failing
+        []
+        """
+        try:
+            self.line_errors = self.verify(**kw)
+            self.unchecked = ""
+        except MatgradError as err:
+            self.line_errors = None
+            self.unchecked = err.message
+        return self
+
+    @property
+    def failing(self) -> list:
+        """Indices of the steps that failed verification (after `checked`)."""
+        if self.line_errors is None:
+            return []
+        return [i for i, e in enumerate(self.line_errors) if not e <= LINE_TOLERANCE]
+
     # ---- text -----------------------------------------------------------------------
+    def _shown(self) -> tuple[list, int]:
+        """(indices of the steps to render, how many are left out in the middle)."""
+        n = len(self.steps)
+        if n <= SHOWN_STEPS:
+            return list(range(n)), 0
+        half = SHOWN_STEPS // 2
+        return list(range(half)) + list(range(n - half, n)), n - 2 * half
+
+    def _omission(self, count: int) -> str:
+        return (f"⋯ {count} steps left out: a derivation shows at most {SHOWN_STEPS} "
+                "steps (every step is still checked)")
+
     def rows(self, *, unicode: bool = True) -> list:
         """(left side, right side, rule) rows of the plain-text derivation."""
         out = []
-        for i, step in enumerate(self.steps):
-            names = self._names_for(step)
+        shown, omitted = self._shown()
+        failing = set(self.failing)
+        for i in shown:
+            step = self.steps[i]
+            if omitted and i == SHOWN_STEPS // 2 + omitted:
+                out.append(("", "⋯" if unicode else "...", self._omission(omitted)))
             if step.kind == "gradient":
                 lhs = (f"∂{unicode_name(self.loss_name)}/∂{unicode_name(self.x.params[0])}"
                        if unicode else f"d{self.loss_name}/d{self.x.params[0]}")
-                rhs = _text(step.terms[0][0], names, unicode)
+                rhs = _text(step.terms[0][0], unicode)
             else:
                 lhs = f"d{unicode_name(self.loss_name) if unicode else self.loss_name}" \
                     if i == 0 else ""
-                rhs = _terms_text(step.terms, names, unicode)
-            out.append((lhs, rhs, self._rule_text(step, unicode)))
+                rhs = _terms_text(step, unicode)
+            rule = self._rule_text(step, unicode)
+            if i in failing:
+                rule = f"{_FAILED_MARK}: {rule}"
+            out.append((lhs, rhs, rule))
         return out
-
-    def _names_for(self, step) -> dict:
-        if not step.spelled_out:
-            return self.names
-        return {e: n for e, n in self.names.items() if e not in step.spelled_out}
 
     def _rule_text(self, step, unicode: bool = True) -> str:
         parts = []
         for p in step.rule_parts:
             if isinstance(p, Equation):
-                parts.append(f"{_text(p.lhs, self.names, unicode, root=True)} = "
-                             f"{_text(p.rhs, self.names, unicode)}")
+                parts.append(f"{_text(p.lhs, unicode)} = {_text(p.rhs, unicode)}")
             elif isinstance(p, Definition):
                 parts.append(f"{unicode_name(p.name) if unicode else p.name} = "
-                             f"{_text(p.expr, self.names, unicode, root=True)}"
+                             f"{_text(p.expr, unicode)}"
                              + (f", which is {p.note}" if p.note else ""))
             else:
                 parts.append(p)
         return "; ".join(parts)
 
     def where_lines(self, *, unicode: bool = True) -> list:
-        return [f"{unicode_name(n) if unicode else n} = "
-                f"{_text(e, self.names, unicode, root=True)}" + (f"  ({note})" if note else "")
-                for n, e, note in self.intermediates]
+        return [f"{unicode_name(a.name) if unicode else a.name} = "
+                f"{_text(a.definition, unicode)}" + (f"  ({a.note})" if a.note else "")
+                for a in self.atoms]
+
+    def _status_line(self) -> str:
+        if self.line_errors is None:
+            return f"  (lines not checked numerically: {self.unchecked})" \
+                if self.unchecked else ""
+        bad = self.failing
+        if bad:
+            return (f"  {_FAILED_MARK}: {len(bad)} of {len(self.steps)} lines do not hold "
+                    "numerically (this is a bug in matgrad; please report it)")
+        return ""
 
     def to_text(self, *, unicode: bool = True) -> str:
         """The derivation as aligned plain text, one step a line, rules on the right."""
         from .report import display_width
         rows = self.rows(unicode=unicode)
-        where = self.where_lines(unicode=unicode)
+        where = [w for w, a in zip(self.where_lines(unicode=unicode), self.atoms)
+                 if not a.note]
         width = max(display_width(a) for a, _, _ in rows)
-        body = max(display_width(b) for _, b, _ in rows)
+        # rules align in one column, unless a long line would push it far out
+        body = min(max(display_width(b) for _, b, _ in rows), ALIGN_RULES_WITHIN)
         out = []
-        forward = [w for w, (_, _, note) in zip(where, self.intermediates) if not note]
-        if 0 < len(forward) <= 3:
-            out.append("  where " + ", ".join(forward))
-        elif forward:  # many names: one a line, so that lines stay short
+        if 0 < len(where) <= 3:
+            out.append("  where " + ", ".join(where))
+        elif where:  # many names: one a line, so that lines stay short
             out.append("  where")
-            out.extend(f"    {w}" for w in forward)
+            out.extend(f"    {w}" for w in where)
         for a, b, rule in rows:
             pad_a = " " * (width - display_width(a))
-            pad_b = " " * (body - display_width(b))
-            out.append(f"  {pad_a}{a} = {b}{pad_b}   ({rule})")
+            pad_b = " " * max(0, body - display_width(b))
+            out.append(f"  {pad_a}{a} {'=' if b not in ('⋯', '...') else ' '} {b}{pad_b}"
+                       f"   ({rule})")
+        status = self._status_line()
+        if status:
+            out.append(status)
         return "\n".join(out)
 
     def __str__(self) -> str:
@@ -272,39 +414,47 @@ class Derivation:
     def _latex_rows(self) -> list:
         from .printing.symbols import latex_name
         rows = []
-        for i, step in enumerate(self.steps):
-            names = self._names_for(step)
+        shown, omitted = self._shown()
+        failing = set(self.failing)
+        for i in shown:
+            step = self.steps[i]
+            if omitted and i == SHOWN_STEPS // 2 + omitted:
+                rows.append(("", _LATEX_ELLIPSIS, _prose(self._omission(omitted))))
             if step.kind == "gradient":
                 lhs = (rf"\frac{{\partial {latex_name(self.loss_name)}}}"
                        rf"{{\partial {latex_name(self.x.params[0])}}}")
-                rhs = _latex(step.terms[0][0], names)
+                rhs = _latex(step.terms[0][0])
             else:
                 lhs = rf"\mathrm{{d}}{latex_name(self.loss_name)}" if i == 0 else ""
-                rhs = _terms_latex(step.terms, names)
-            rows.append((lhs, rhs, self._rule_latex(step)))
+                rhs = _terms_latex(step)
+            rule = self._rule_latex(step)
+            if i in failing:
+                rule = _LATEX_FAILED_MARK + rule
+            rows.append((lhs, rhs, rule))
         return rows
 
     def _rule_latex(self, step) -> str:
+        from .printing.symbols import latex_name
         parts = []
         for p in step.rule_parts:
             if isinstance(p, Equation):
-                parts.append(f"{_latex(p.lhs, self.names, root=True)} = "
-                             f"{_latex(p.rhs, self.names)}")
+                parts.append(f"{_latex(p.lhs)} = {_latex(p.rhs)}")
             elif isinstance(p, Definition):
-                from .printing.symbols import latex_name
-                parts.append(f"{latex_name(p.name)} = {_latex(p.expr, self.names, root=True)}")
+                parts.append(f"{latex_name(p.name)} = {_latex(p.expr)}"
+                             + (r"\text{, which is }" + _prose(p.note) if p.note else ""))
             else:
-                parts.append(r"\text{" + _latex_words(p) + "}")
+                parts.append(_prose(p))
         return r";\ ".join(parts)
 
     def to_latex(self) -> str:
         """An `aligned` environment: one step a line, the rule in a comment column."""
         from .printing.symbols import latex_name
         lines = []
-        for n, e, _ in self.intermediates:
-            lines.append(rf"{latex_name(n)} &= {_latex(e, self.names, root=True)}")
+        for a in self.atoms:
+            lines.append(rf"{latex_name(a.name)} &= {_latex(a.definition)}")
         for lhs, rhs, rule in self._latex_rows():
-            lines.append(rf"{lhs} &= {rhs} && {rule}")
+            eq = "" if rhs == _LATEX_ELLIPSIS else "="
+            lines.append(rf"{lhs} &{eq} {rhs} && {rule}")
         return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
     def to_markdown(self) -> str:
@@ -314,44 +464,42 @@ class Derivation:
         title = (rf"$\frac{{\partial {latex_name(self.loss_name)}}}"
                  rf"{{\partial {latex_name(self.x.params[0])}}}$")
         out.append(f"**Derivation of {title}**\n")
-        if self.intermediates:
+        if self.atoms:
             out.append("where " + ", ".join(
-                f"${latex_name(n)} = {_latex(e, self.names, root=True)}$"
-                for n, e, _ in self.intermediates) + "\n")
+                f"${latex_name(a.name)} = {_latex(a.definition)}$" for a in self.atoms)
+                + "\n")
         out.append("| step | rule |")
         out.append("| --- | --- |")
         for lhs, rhs, rule in self._latex_rows():
             left = f"{lhs} = {rhs}" if lhs else f"= {rhs}"
             out.append(f"| ${_cell(left)}$ | ${_cell(rule)}$ |")
+        status = self._status_line().strip()
+        if status:
+            out.append(f"\n{status}")
         return "\n".join(out)
 
     def _repr_markdown_(self) -> str:
+        if self.line_errors is None and not self.unchecked:
+            self.checked()
         return self.to_markdown()
 
     def _repr_latex_(self) -> str:
         return f"$${self.to_latex()}$$"
 
 
+_FAILED_MARK = "✗ DOES NOT HOLD"
+_LATEX_FAILED_MARK = r"\boldsymbol{\times}\ \text{DOES NOT HOLD:}\ "
+_LATEX_ELLIPSIS = r"\cdots"
+
+
 # ---- printing helpers ------------------------------------------------------------------
-
-
-def _text(e: Expr, names: dict, unicode: bool = True, root: bool = False) -> str:
-    """Plain text of e; a named node prints as its name unless `root`."""
-    p = _step_text_printer()(names, unicode=unicode)
-    return p(e) if root or e not in names else p.visit(e)[0]
-
-
-def _latex(e: Expr, names: dict, root: bool = False) -> str:
-    """LaTeX of e; a named node prints as its name unless `root`."""
-    p = _step_latex_printer()(names)
-    return p(e) if root or e not in names else p.visit(e)[0]
 
 
 _PRINTERS: dict = {}
 
 
-def _step_text_printer():
-    """The text printer, with differentials printed dX, dŷ (built once, lazily)."""
+def _text(e: Expr, unicode: bool = True) -> str:
+    """Plain text of e, differentials printed dX, dŷ (atoms are leaves already)."""
     if "text" not in _PRINTERS:
         from .printing.text import TextPrinter
 
@@ -360,11 +508,11 @@ def _step_text_printer():
                 return "d" + (unicode_name(label) if self.unicode else label)
 
         _PRINTERS["text"] = StepText
-    return _PRINTERS["text"]
+    return _PRINTERS["text"]({}, unicode=unicode)(e)
 
 
-def _step_latex_printer():
-    """The LaTeX printer, with differentials printed \\mathrm{d}X."""
+def _latex(e: Expr) -> str:
+    """LaTeX of e, differentials printed \\mathrm{d}X."""
     if "latex" not in _PRINTERS:
         from .printing.latex import LatexPrinter
         from .printing.symbols import latex_name
@@ -374,15 +522,13 @@ def _step_latex_printer():
                 return r"\mathrm{d}" + latex_name(label)
 
         _PRINTERS["latex"] = StepLatex
-    return _PRINTERS["latex"]
+    return _PRINTERS["latex"]({})(e)
 
 
-def _wrapped(text_of, e: Expr, names: dict) -> str:
-    """An operand of ':' (which binds loosest but for +): a sum gets parentheses."""
-    text = text_of(e)
-    if e.op == "add" and e not in names:
-        return f"({text})" if not text.startswith(r"\left") else text
-    return text
+def _prose(text: str) -> str:
+    """A rule written in text with Unicode mathematics, as LaTeX valid in math mode."""
+    from .printing.prose import prose_latex
+    return prose_latex(text)
 
 
 def _cell(latex: str) -> str:
@@ -406,47 +552,50 @@ def _join_terms(pieces: list, minus: str) -> str:
     return out
 
 
-def _terms_text(terms: list, names: dict, unicode: bool = True) -> str:
-    colon = " : "
+def _shown_terms(step) -> tuple[list, int]:
+    """(the terms a line prints, how many unchanged pending terms it abbreviates)."""
+    terms = step.terms
+    fresh = len(terms) if step.fresh is None else step.fresh
+    if len(terms) - fresh <= SHOWN_PENDING:
+        return terms, 0
+    return terms[:fresh + SHOWN_PENDING - 1], len(terms) - fresh - SHOWN_PENDING + 1
+
+
+def _terms_text(step, unicode: bool = True) -> str:
+    terms, hidden = _shown_terms(step)
     pieces = []
     for g, d in terms:
-        dt = _wrapped(lambda e: _text(e, names, unicode), d, names)
+        dt = _text(d, unicode)
+        if d.op == "add":
+            dt = f"({dt})"
         if _is_one(g):
-            pieces.append(_text(d, names, unicode))
+            pieces.append(_text(d, unicode))
         else:
-            pieces.append(_wrapped(lambda e: _text(e, names, unicode), g, names) + colon + dt)
-    return _join_terms(pieces, "−" if unicode else "-")
+            gt = _text(g, unicode)
+            pieces.append((f"({gt})" if g.op == "add" else gt) + " : " + dt)
+    if not pieces:
+        pieces = ["0"]
+    out = _join_terms(pieces, "−" if unicode else "-")
+    if hidden:
+        out += f" + ({hidden} terms as above)"
+    return out
 
 
-def _terms_latex(terms: list, names: dict) -> str:
+def _terms_latex(step) -> str:
+    terms, hidden = _shown_terms(step)
     pieces = []
     for g, d in terms:
-        wrap = (lambda e: rf"\left({_latex(e, names)}\right)"
-                if e.op == "add" and e not in names else _latex(e, names))
+        def wrap(e):
+            return rf"\left({_latex(e)}\right)" if e.op == "add" else _latex(e)
         if _is_one(g):
-            pieces.append(_latex(d, names))
+            pieces.append(_latex(d))
         else:
             pieces.append(wrap(g) + " : " + wrap(d))
-    return _join_terms(pieces, "-")
-
-
-_LATEX_CHARS = {
-    "ᵀ": r"$^{\top}$", "⊙": r"$\odot$", "⊘": r"$\oslash$", "⁻¹": r"$^{-1}$", "−": "-",
-    "′": "'", "‖": r"$\|$", "·": r"$\cdot$", "²": r"$^{2}$", "ᵖ": r"$^{p}$", "⁻": r"$^{-}$",
-    "Σ": r"$\Sigma$", "⁽": "(", "⁾": ")", "∂": r"$\partial$", "ŷ": r"$\hat{y}$",
-    "σ": r"$\sigma$", "½": r"$\frac{1}{2}$", "ₘ": "", "ₙ": "",
-}
-_ESCAPES = {"\\": r"\textbackslash{}", "_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#",
-            "{": r"\{", "}": r"\}"}
-
-
-def _latex_words(text: str) -> str:
-    """Prose with a few Unicode symbols, made safe inside \\text{...}."""
-    out = text
-    for ch in "\\_%&#{}":  # LaTeX's special characters first, then the symbols
-        out = out.replace(ch, _ESCAPES[ch])
-    for ch, rep in _LATEX_CHARS.items():
-        out = out.replace(ch, rep)
+    if not pieces:
+        pieces = ["0"]
+    out = _join_terms(pieces, "-")
+    if hidden:
+        out += rf" + \left({hidden}\ \text{{terms as above}}\right)"
     return out
 
 
@@ -471,17 +620,12 @@ def _fn_note(name: str) -> str:
     return f"{row.text}′(t) = {to_text(row.derivative(t, ops.fn(name, t)))}"
 
 
-def _is_const_like(e: Expr) -> bool:
-    """No variables and no differentials: a number, whatever its spelling."""
-    return all(n.op not in ("var", "dvar") for n in walk(e))
-
-
-def _expansion_notes(segment_nodes: list, linear: set) -> tuple[list, list]:
+def _expansion_notes(segment_nodes: list, relevant: set) -> tuple[list, list]:
     """(notes, nonlinear function names) for the differential rules used in a segment."""
     notes: list = []
     fns: list = []
     for node in segment_nodes:
-        kids = [c in linear for c in node.children]
+        kids = [c in relevant for c in node.children]
         note = None
         if node.op == "fn":
             fns.append(node.params[0])
@@ -497,67 +641,6 @@ def _expansion_notes(segment_nodes: list, linear: set) -> tuple[list, list]:
         if note and note not in notes:
             notes.append(note)
     return notes, fns
-
-
-_IDENTITY = {
-    "hadamard": "move the Hadamard factor: A : B ⊙ C = A ⊙ B : C",
-    "frobenius": "sum(A ⊙ B) = A : B",
-    "matmul-left": "A : BC = A Cᵀ : B",
-    "matmul-right": "A : BC = Bᵀ A : C",
-    "transpose": "A : Bᵀ = Aᵀ : B",
-    "broadcast": "a broadcast's adjoint sums: A : b 1ᵀ = A 1 : b",
-    "sum": "a : sum(B) = a 1 : B",
-    "trace": "a : tr(B) = a I : B",
-    "diagmat": "A : diag(b) = diag(A) : b",
-    "diagvec": "A : diag(B) = diag(A) : B",
-    "div": "A : B ⊘ C = (A ⊘ C) : B",
-    "div-scalar": "A : B / c = (A / c) : B",
-}
-# Identities that only unfold the definition of ':' (sum(A ⊙ B) = A : B) or move numbers.
-_DEFINITIONAL = frozenset({"frobenius", "sum", "div-scalar", "broadcast"})
-
-
-def _identities(D: Expr, G: Expr) -> list:
-    """The Frobenius identities that rewriting G : D as Σ Gᵢ : dᵢ uses, in order.
-
-    Mirrors the cases of `rules.adjoint`, tracking whether the cotangent reaching a node
-    is still just a number (then moving a Hadamard factor is the definition of ':')."""
-    has_d: dict = {}
-    for node in walk(D):
-        has_d[node] = node.op == "dvar" or any(has_d[c] for c in node.children)
-    out: list = []
-    work = [(D, _is_const_like(G))]
-    seen: set = set()
-    while work:
-        e, numeric = work.pop()
-        if (e, numeric) in seen or not has_d[e] or e.op == "dvar":
-            continue
-        seen.add((e, numeric))
-        kids = [c for c in e.children if has_d[c]]
-        key = None
-        if e.op == "mul":
-            key = "frobenius" if numeric else "hadamard"
-            numeric = numeric and all(_is_const_like(c) for c in e.children if not has_d[c])
-        elif e.op == "div":
-            scalar = e.children[1].shape == (1, 1) or e.children[1].op == "broadcast"
-            key = "div-scalar" if scalar else "div"
-            numeric = numeric and _is_const_like(e.children[1])
-        elif e.op == "matmul":
-            for side, k in ((0, "matmul-left"), (1, "matmul-right")):
-                if has_d[e.children[side]] and k not in out:
-                    out.append(k)
-            numeric = False
-        elif e.op in ("transpose", "trace", "diagmat", "diagvec"):
-            key = e.op
-            numeric = numeric and e.op == "transpose"
-        elif e.op == "broadcast":
-            key = "broadcast" if e.children[0].shape != e.shape else None
-        elif e.op == "sum":
-            key = "sum" if e.shape == (1, 1) else "broadcast"
-        if key and key not in out:
-            out.append(key)
-        work.extend((c, numeric) for c in reversed(kids))
-    return out
 
 
 # ---- building the steps ------------------------------------------------------------------
@@ -582,15 +665,10 @@ def _work(root: Expr, skip) -> int:
             continue
         seen.add(node)
         if node.op in _WORK and not (node.op in ("mul", "div") and any(
-                _is_const_like(c) for c in node.children)):
+                is_number(c) for c in node.children)):
             total += 1
         stack.extend(node.children)
     return total
-
-
-def _weight(e: Expr, names: dict) -> int:
-    """Operations that are work in e, counting named nodes and numbers as leaves."""
-    return _work(e, lambda n: n in names)
 
 
 def _fresh(pool: tuple, taken: set) -> str:
@@ -598,6 +676,31 @@ def _fresh(pool: tuple, taken: set) -> str:
     name = next(_pool(pool, taken))
     taken.add(name)
     return name
+
+
+class _Atoms:
+    """Named subexpressions as leaves: `of(e)` is e with every named node below it (and
+    e itself, if named) replaced by its atom; memoized, so that all the calls of one
+    derivation together cost one walk of the DAG."""
+
+    def __init__(self, names: dict):
+        self.atom = {e: make("var", (), (n, False), e.shape) for e, n in names.items()}
+        self.memo: dict = dict(self.atom)
+
+    def of(self, e: Expr) -> Expr:
+        memo = self.memo
+        if e in memo:
+            return memo[e]
+        for node in walk(e, skip=memo):
+            kids = tuple(memo[c] for c in node.children)
+            memo[node] = node if kids == node.children else make(node.op, kids,
+                                                                 node.params, node.shape)
+        return memo[e]
+
+    def definition(self, e: Expr) -> Expr:
+        """A named node's own definition, its children as atoms."""
+        kids = tuple(self.of(c) for c in e.children)
+        return e if kids == e.children else make(e.op, kids, e.params, e.shape)
 
 
 def derive(L: Expr, x, *, definitions: dict | None = None, loss_name: str = "L") -> Derivation:
@@ -615,8 +718,6 @@ def derive(L: Expr, x, *, definitions: dict | None = None, loss_name: str = "L")
     >>> d.result is mg.grad(mg.sum((X @ w - y) ** 2), X)
     True
     """
-    from .differentiate import grad
-    from .rules import differential
     from .simplify import Simplifier
     L = ops.to_expr(L)
     if L.shape != (1, 1):
@@ -624,15 +725,16 @@ def derive(L: Expr, x, *, definitions: dict | None = None, loss_name: str = "L")
             f"a derivation needs a scalar expression, but this one is "
             f"{L.shape[0]}×{L.shape[1]}; use jacobian for a vector or matrix")
     x = resolve(L, x)
-    result = grad(L, x)
     relevant = _depends(L, x)
     definitions = dict(definitions or {})
     forward = set(walk(L))
-    by_expr = {e: n for n, e in definitions.items() if e in forward}
+    # the user's names for subexpressions; a variable keeps its own name
+    by_expr = {e: n for n, e in definitions.items()
+               if isinstance(e, Expr) and e in forward and e.op != "var" and e is not L}
     taken = {v.params[0] for v in variables(L)} | {d.name for d in dimensions(L)}
-    taken |= set(definitions) | {loss_name}
-    names = name_shared([L, result], defined=by_expr, taken=taken, forward=forward)
-    names = {e: n for e, n in names.items() if e in forward}  # forward names only
+    taken |= {x.params[0]} | set(definitions) | {loss_name}
+    names = name_shared([L], defined=by_expr, taken=taken, forward=forward)
+    names = {e: n for e, n in names.items() if e in forward and e is not L}
     taken |= set(names.values())
 
     # Stations: the loss, x, named nodes on the path, and arguments of nonlinear
@@ -640,159 +742,167 @@ def derive(L: Expr, x, *, definitions: dict | None = None, loss_name: str = "L")
     order = [n for n in walk(L) if n in relevant]
     nonlinear_args = {c for p in order if p.op in NONLINEAR for c in p.children
                       if c in relevant}
-    stations: list = []
-    station_set: set = set()
+    stations: set = set()
     for node in order:
-        is_station = node is x or node is L or node in names or (
-            node in nonlinear_args and _weight_within(node, relevant, station_set) > 0)
-        if is_station:
-            stations.append(node)
-            station_set.add(node)
+        if node is x or node is L or node in names or (
+                node in nonlinear_args and _work(
+                    node, lambda n: n in stations or n not in relevant) > 0):
+            stations.add(node)
             if node not in names and node is not x and node is not L:
                 names[node] = _fresh(FORWARD_NAMES, taken)
     label = {s: (x.params[0] if s is x else loss_name if s is L else names[s])
              for s in stations}
     dvar = {s: differential_of(label[s], s.shape) for s in stations}
-    rank = {s: i for i, s in enumerate(stations)}
-    owner = {d: s for s, d in dvar.items()}
-
+    for s in (x, L):  # also where L does not depend on x
+        label.setdefault(s, x.params[0] if s is x else loss_name)
+        dvar.setdefault(s, differential_of(label[s], s.shape))
+    atoms = _Atoms(names)
     simp = Simplifier()
+
+    def tidy(e: Expr) -> Expr:
+        return simp(atoms.of(e))
+
+    backward: list = []  # Intermediate for each named cotangent
+    named_at: dict = {}  # station -> the Definition of the cotangent named there
+
+    def name(S: Expr, G: Expr) -> Expr:
+        """A cotangent carried into a new segment gets a name, if it is worth one."""
+        if S is L or G.op == "var" or _work(G, lambda n: False) < 2:
+            return G
+        gname = _fresh(BACKWARD_NAMES, taken)
+        note = f"∂{unicode_name(loss_name)}/∂{unicode_name(label[S])}"
+        atom = make("var", (), (gname, False), G.shape)
+        backward.append(Intermediate(gname, atom, G, None, note))
+        named_at[S] = Definition(gname, G, note)
+        return atom
+
     steps: list = []
-    intermediates: list = [(names[s], s, "") for s in stations if s in names]
     frontier: list = [[ops.const(1), L]]  # [G, station] pairs: dL = Σ G : dS
-    while True:
-        pending = [t for t in frontier if t[1] is not x]
-        if not pending:
-            break
-        S = max((t[1] for t in pending), key=rank.get)
-        G = simp(ops.add(*[t[0] for t in frontier if t[1] is S])) if sum(
-            t[1] is S for t in frontier) > 1 else next(t[0] for t in frontier if t[1] is S)
+
+    def pending(terms) -> list:
+        return [[g, dvar[t]] for g, t in terms]
+
+    def collect(S: Expr, total: Expr, rest: list) -> None:
+        """The terms in dS, collected into one, just before they are needed."""
+        steps.append(Step([[total, dvar[S]]] + pending(rest),
+                          ["collect terms: A : C + B : C = (A + B) : C"], lhs=dvar[L],
+                          fresh=1))
+
+    def visit(v) -> None:
+        nonlocal frontier
+        S, G, D = v.node, v.cotangent, v.differential
         rest = [t for t in frontier if t[1] is not S]
-
-        # name a cotangent carried into a new segment, if it is worth a name
-        rule_extra: list = []
-        if S is not L and G not in names and _weight(G, names) >= 2:
-            gname = _fresh(BACKWARD_NAMES, taken)
-            names[G] = gname
-            for earlier in steps:  # the lines before the name was given spell it out
-                earlier.spelled_out = earlier.spelled_out | {G}
-            note = f"∂{unicode_name(loss_name)}/∂{unicode_name(label[S])}"
-            intermediates.append((gname, G, note))
-            rule_extra.append(Definition(gname, G, note))
-
-        # 1. substitute dS = D, the chain rule through S's definition
-        dmap: dict = {}
-        seg: list = []
-        for node in _segment(S, relevant, station_set):
-            if node not in relevant:
-                dmap[node] = None
-            elif node is not S and node in station_set:
-                dmap[node] = dvar[node]
-            else:
-                kids = [dmap.get(c) if c in relevant else None for c in node.children]
-                dmap[node] = differential(node, kids)
-                seg.append(node)
-        D = simp(dmap[S])
-        notes, fns = _expansion_notes(seg, relevant)
-        ids = _identities(D, G)
-        pairs = _adjoint_terms(D, G, simp, owner)
+        if len(frontier) - len(rest) > 1:
+            collect(S, v.collected, rest)
+        notes, fns = _expansion_notes(v.segment, relevant)
+        ids = list(v.identities)
         merge = S is L and set(ids) <= _DEFINITIONAL
         if S is L:
-            if _squared_norm(L):
-                expansion_rule = ["differential of a squared norm: d sum(A²) = 2A : dA"]
-            else:
-                expansion_rule = ["the differential"] + notes
+            expansion_rule = (["differential of a squared norm: d sum(A²) = 2A : dA"]
+                              if _squared_norm(L) else ["the differential"] + notes)
         else:
             lead = f"chain rule through {', '.join(dict.fromkeys(fns))}" if fns else None
-            expansion_rule = ([lead] if lead else []) + [Equation(dvar[S], D)] + \
-                [n for n in notes] + rule_extra
+            expansion_rule = ([lead] if lead else []) + [Equation(dvar[S], D)] + notes
+            if S in named_at:
+                expansion_rule.append(named_at[S])
         if not merge:
-            steps.append(Step([[G, D]] + [list(t) for t in rest], expansion_rule,
+            steps.append(Step([[G, D]] + pending(rest), expansion_rule, lhs=dvar[L],
+                              fresh=1))
+        pairs = [[gi, t] for t, gi in v.pushes]
+        if ids or merge or not pairs:
+            rule = [IDENTITIES[k] for k in ids] if not merge else expansion_rule
+            if not pairs:
+                rule = rule + [f"d{unicode_name(label[S])} = 0 here: the term vanishes"]
+            steps.append(Step(pending(pairs) + pending(rest), rule, lhs=dvar[L],
+                              fresh=len(pairs)))
+        frontier = pairs + rest
+
+    cot = reverse_pass(L, [x], stations=stations, leaf=lambda s: dvar[s], tidy=tidy,
+                       name=name, on_visit=visit)
+    x_terms = [g for g, t in frontier if t is x]
+    if len(x_terms) > 1:
+        G_x = tidy(cot[x])
+        collect(x, G_x, [])
+    else:
+        G_x = x_terms[0] if x_terms else None
+    if G_x is None:  # L does not depend on x, or every term vanished
+        G_x = ops.zeros(*x.shape)
+        if not steps or steps[-1].terms:
+            why = (f"{unicode_name(loss_name)} does not depend on "
+                   f"{unicode_name(x.params[0])}" if x not in relevant
+                   else "no term remains")
+            steps.append(Step([[G_x, dvar[x]]], [f"{why}: d{unicode_name(loss_name)} = 0"],
                               lhs=dvar[L]))
-        # 2. rewrite G : D as Σ Gᵢ : dTᵢ with the Frobenius identities
-        identity_rule = [_IDENTITY[k] for k in ids] if not merge else expansion_rule
-        if ids or merge:
-            steps.append(Step([[g, dvar[t]] for g, t in pairs] + [list(t) for t in rest],
-                              identity_rule, lhs=dvar[L]))
-        frontier = [list(t) for t in rest]
-        for g, t in pairs:
-            frontier.append([g, t])
-        # 3. collect the terms that now share a differential
-        counts: dict = {}
-        for _, t in frontier:
-            counts[t] = counts.get(t, 0) + 1
-        if any(c > 1 for c in counts.values()):
-            merged: dict = {}
-            for g, t in frontier:
-                merged[t] = g if t not in merged else ops.add(merged[t], g)
-            frontier = [[simp(g), t] for t, g in merged.items()]
-            steps.append(Step([[g, dvar[t]] for g, t in frontier],
-                              ["collect terms: A : C + B : C = (A + B) : C"], lhs=dvar[L]))
-    G_x = frontier[0][0] if frontier else ops.zeros(*x.shape)
+        else:
+            steps[-1].terms = [[G_x, dvar[x]]]
     if x.params[1]:  # symmetric: only the symmetric part of G pairs with a symmetric dX
         G_sym = simp(symmetrize(x, G_x))
         if G_sym is not G_x:
-            steps.append(Step([[G_sym, dvar.get(x, differential_of(x.params[0], x.shape))]],
-                              ["dX is symmetric: A : dX = ½(A + Aᵀ) : dX"],
-                              lhs=dvar[L]))
+            steps.append(Step([[G_sym, dvar[x]]],
+                              ["dX is symmetric: A : dX = ½(A + Aᵀ) : dX"], lhs=dvar[L]))
+            G_x = G_sym
     shape = "scalar" if x.shape == (1, 1) else (
         f"{x.shape[0]}" if x.shape[1] == 1 else f"{x.shape[0]}×{x.shape[1]}")
-    steps.append(Step([[result, dvar.get(x, differential_of(x.params[0], x.shape))]],
+    steps.append(Step([[G_x, dvar[x]]],
                       [f"{shape}, the shape of {unicode_name(x.params[0])}"],
                       kind="gradient", lhs=x))
-    used = _used_names(steps, names)
-    names = {e: n for e, n in names.items() if e in used or e in by_expr}
-    intermediates = [(n, e, note) for n, e, note in intermediates if e in names]
-    # a name the steps use without passing through it (h inside u = W₂ h + b₂ − y, when
-    # differentiating by W₂) is still defined, before the names that refer to it
-    listed = {e for _, e, _ in intermediates}
-    missing = [e for e in walk(L) if e in used and e in names and e not in listed]
-    intermediates = [(names[e], e, "") for e in missing] + intermediates
-    out = Derivation(L, x, result, steps, names, intermediates, loss_name)
+    forward_atoms = _used_forward_atoms(steps, backward, atoms, names, by_expr)
+    out = Derivation(L, x, steps,
+                     {e: n for e, n in names.items() if e in forward_atoms or e in by_expr},
+                     [Intermediate(names[e], atoms.atom[e], atoms.definition(e), e)
+                      for e in order_of(forward_atoms, L)] + backward, loss_name)
     for step in steps:
         step.rule = out._rule_text(step)
     return out
 
 
-def _segment(S: Expr, relevant: set, stations: set) -> list:
-    """The nodes of S's definition down to the stations below it, children first."""
-    inside: set = set()
-    stack = [S]
+def order_of(nodes: set, L: Expr) -> list:
+    """The nodes in an order where each comes after those it uses."""
+    return [n for n in walk(L) if n in nodes]
+
+
+def _used_forward_atoms(steps: list, backward: list, atoms: _Atoms, names: dict,
+                        by_expr: dict) -> set:
+    """The named subexpressions a reader meets: every station (each has a differential
+    in the steps), the atoms the steps and definitions use, and, in turn, the atoms
+    their definitions use."""
+    by_atom = {a: e for e, a in atoms.atom.items()}
+    stack: list = []
+    for step in steps:
+        for g, d in step.terms:
+            stack.extend([g, d])
+        for p in step.rule_parts:
+            if isinstance(p, Equation):
+                stack.extend([p.lhs, p.rhs])
+    stack.extend(b.definition for b in backward)
+    used: set = set()
+    seen: set = set()
+    node_of = {n: e for e, n in names.items()}
     while stack:
-        n = stack.pop()
-        if n in inside:
+        e = stack.pop()
+        if e in seen:
             continue
-        inside.add(n)
-        if n is S or (n in relevant and n not in stations):
-            stack.extend(n.children)
-    return [n for n in walk(S) if n in inside]
-
-
-def _weight_within(node: Expr, relevant: set, stations: set) -> int:
-    """Work under `node` on the path from x, stopping at stations below it."""
-    if node not in relevant:
-        return 0
-    return _work(node, lambda n: n in stations or n not in relevant)
-
-
-def _adjoint_terms(D: Expr, G: Expr, simp, owner: dict) -> list:
-    """[(Gᵢ, station)] from rules.adjoint, in order of first appearance, simplified;
-    a station reached twice keeps its terms apart, for the collecting step to show."""
-    from .rules import adjoint
-    pairs = adjoint(D, G)
-    first: dict = {}
-    for d, _ in pairs:
-        first.setdefault(d, len(first))
-    ordered = sorted(range(len(pairs)), key=lambda i: (first[pairs[i][0]], i))
-    return [(simp(pairs[i][1]), owner[pairs[i][0]]) for i in ordered]
+        seen.add(e)
+        if e.op == "var" and e in by_atom:
+            node = by_atom[e]
+            if node not in used:
+                used.add(node)
+                stack.append(atoms.definition(node))
+        elif e.op == "dvar" and e.params[0] in node_of:
+            node = node_of[e.params[0]]
+            if node not in used:
+                used.add(node)
+                stack.append(atoms.definition(node))
+        stack.extend(e.children)
+    return used
 
 
 def _squared_norm(L: Expr) -> bool:
     """Whether L is c · ‖A‖² in any of its spellings (sum(A²), ‖A‖², AᵀA), up to a
     numeric factor."""
     e = L
-    while e.op in ("mul", "div") and any(_is_const_like(c) for c in e.children):
-        e = next(c for c in e.children if not _is_const_like(c))
+    while e.op in ("mul", "div") and any(is_number(c) for c in e.children):
+        e = next(c for c in e.children if not is_number(c))
     if e.op == "sum" and e.children[0].op == "pow" and e.children[0].params[0] == 2:
         return True
     if e.op == "pow" and e.params[0] == 2 and e.children[0].op == "norm":
@@ -801,27 +911,3 @@ def _squared_norm(L: Expr) -> bool:
             e.children[0].children[0] is e.children[1]:
         return True
     return False
-
-
-def _used_names(steps: list, names: dict) -> set:
-    """Named nodes a reader meets in the steps, and the names those refer to."""
-    used: set = set()
-    stack = []
-    for step in steps:
-        for g, d in step.terms:
-            stack.extend([g, d])
-        for p in step.rule_parts:
-            if isinstance(p, Equation):
-                stack.extend([p.lhs, p.rhs])
-            elif isinstance(p, Definition):
-                stack.extend(p.expr.children)
-    seen: set = set()
-    while stack:
-        e = stack.pop()
-        if e in seen:
-            continue
-        seen.add(e)
-        if e in names:
-            used.add(e)
-        stack.extend(e.children)
-    return used
