@@ -199,13 +199,15 @@ class Derivative:
         starts = [sum(pers[:n]) for n in range(len(pers))]
         groups = [x_idx[a:a + p] for a, p in zip(starts, pers)]
         if latex:
+            from .printing.symbols import latex_name
+            from .tensor.printing import latex_indexed
             f = self.of.to_latex() if self.of.op == "var" else \
                 r"\left(" + self.of.to_latex() + r"\right)"
             if self.name:
-                f = self.name
-            num = r"\partial" + (f"^{{{self.order}}}" if self.order > 1 else "") + " " + f \
-                + ("_{" + "".join(f_idx) + "}" if f_idx else "")
-            den = " ".join(r"\partial " + v.to_latex() + ("_{" + "".join(g) + "}" if g else "")
+                f = latex_name(self.name)
+            num = r"\partial" + (f"^{{{self.order}}}" if self.order > 1 else "") + " " + \
+                latex_indexed(f, f_idx)
+            den = " ".join(r"\partial " + latex_indexed(v.to_latex(), g)
                            for v, g in zip(self.wrts, groups))
             return r"\frac{" + num + "}{" + den + "}"
         d = "∂" if unicode else "d"

@@ -1,6 +1,7 @@
 """LaTeX printer: the same visitor as the text printer, with LaTeX tokens."""
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 from ..dims import SCALAR
@@ -126,9 +127,25 @@ class LatexPrinter(Printer):
 
 
 def _strip(text: str) -> str:
-    if text.startswith(r"\left(") and text.endswith(r"\right)"):
+    r"""text without the parentheses around all of it: \left(a\right) becomes a, but
+    \left(a\right) \left(b\right) keeps both pairs (the first closes before the end)."""
+    if text.startswith(r"\left(") and text.endswith(r"\right)") and \
+            _closing(text) == len(text) - len(r"\right)"):
         return text[len(r"\left("):-len(r"\right)")]
     return text
+
+
+_DELIMITER = re.compile(r"\\(left|right)(?![A-Za-z])")
+
+
+def _closing(text: str) -> int:
+    r"""Where the \right matching the \left at the start of text begins (-1: nowhere)."""
+    depth = 0
+    for m in _DELIMITER.finditer(text):
+        depth += 1 if m.group(1) == "left" else -1
+        if depth == 0:
+            return m.start()
+    return -1
 
 
 def to_latex(e: Expr, names: dict | None = None) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from ..printing.symbols import subscript
+from ..printing.symbols import subscript, top_level_scripts
 from .terms import Delta, Tensor
 
 FREE_LETTERS = "ijklprstuv"
@@ -64,6 +64,17 @@ def _coef_text(c, unicode: bool) -> tuple[str, bool]:
     return text, negative
 
 
+def latex_indexed(body: str, idx) -> str:
+    """body with the index letters idx as a subscript; a body with a subscript of its
+    own at the top level (W_{1}) is braced first, so that the two do not clash."""
+    text = "".join(idx)
+    if not text:
+        return body
+    if "_" in top_level_scripts(body):
+        body = "{" + body + "}"
+    return body + "_{" + text + "}"
+
+
 def _factor_text(f, names: dict, expr_names: dict, unicode: bool, latex: bool) -> str:
     idx = [names[i] for i in f.indices]
     if isinstance(f, Delta):
@@ -75,7 +86,7 @@ def _factor_text(f, names: dict, expr_names: dict, unicode: bool, latex: bool) -
         body = e.to_latex(names=expr_names)
         if e.op not in ("var", "dim", "const"):
             body = r"\left(" + body + r"\right)"
-        return body + ("_{" + "".join(idx) + "}" if idx else "")
+        return latex_indexed(body, idx)
     body = e.to_text(names=expr_names, unicode=unicode)
     if e.op not in ("var", "dim", "const") and e not in expr_names:
         body = f"({body})" if unicode else f"[{body}]"
@@ -103,6 +114,8 @@ def index_text(t: Tensor, *, unicode: bool = True, latex: bool = False,
         summed = [i for i in term.indices() if i not in t.free]
         pieces = []
         text, negative = _coef_text(term.coef, unicode)
+        if latex and "/" in text:
+            text = r"\frac{%s}{%s}" % tuple(text.split("/"))
         if text != "1" or not term.factors:
             pieces.append(text)
         scalars = [f for f in term.factors if not isinstance(f, Delta) and not f.indices]
@@ -118,7 +131,8 @@ def index_text(t: Tensor, *, unicode: bool = True, latex: bool = False,
                 body = ("Σ" if unicode else "sum") + _sub([names[i] for i in summed],
                                                           unicode) + " " + body
         if n == 0:
-            parts.append(("−" if unicode else "-") + body if negative else body)
+            minus = "−" if unicode and not latex else "-"
+            parts.append(minus + body if negative else body)
         elif latex:
             parts.append((" - " if negative else " + ") + body)
         else:
