@@ -10,10 +10,20 @@ dimensions and its named intermediates) and gives one verdict:
   and, where an intermediate's derivative is a tensor, says so and shows the
   differential route;
 * "wrong-value": the right shape but the wrong numbers, with a counterexample: a point,
-  a direction dx, and the claimed and true directional derivatives there.
+  a direction dx, and the claimed and true directional derivatives there;
+* "undetermined": no random point was found where the loss and its gradient are both
+  defined (at the sizes given, or at any of the size assignments tried), so the claim
+  cannot be compared; the message gives the reason (e.g. the argument of an inverse is
+  singular at every point drawn) and suggests sizes= . Also undetermined: a claim that
+  agrees only because it is computed from terms that cancel so much that rounding
+  would hide an error of RESOLUTION of the gradient's size.
 
-Every comparison is numeric (random points, distinct sizes per dimension), never a
-comparison of printed forms.
+Every comparison is numeric (random points that honour the loss's domain, distinct
+sizes per dimension), never a comparison of printed forms. The claim and the gradient
+agree at a point when they differ by at most RTOL of the larger, or by a small multiple
+of eps times the magnitudes rounding acts on in computing them (the terms of a sum
+that cancels, the conditioning of an inverse: `verify.rounding_scale`); nothing is
+absolute, so scaling the loss by any factor leaves the verdict unchanged.
 """
 from __future__ import annotations
 
@@ -26,7 +36,7 @@ from .dims import Dim, fmt_shape
 from .errors import MatgradError, ParseError, ShapeError
 from .expr import Expr, dimensions, matmul_factors, variables, walk
 
-VERDICTS = ("correct", "transposed", "wrong-shape", "wrong-value")
+VERDICTS = ("correct", "transposed", "wrong-shape", "wrong-value", "undetermined")
 
 
 @dataclass
@@ -225,11 +235,13 @@ def _sub(ch: str) -> str:
 
 
 def check(L, x, claim: str, *, shapes=None, definitions: dict | None = None,
-          points: int = 5, seed: int | None = 0) -> CheckResult:
+          points: int = 5, seed: int | None = 0, sizes=None) -> CheckResult:
     """The verdict on a claimed gradient ∂L/∂x, written as text in the language.
 
     `L` is an expression (or text, parsed with `shapes`); `definitions` names its
-    intermediates, which the claim may use by name.
+    intermediates, which the claim may use by name. `sizes` ({"m": 7, "n": 5}, with
+    names or Dim keys, or the text "m=7, n=5") fixes the sizes of dimensions at the
+    random points; by default they are chosen so that the loss is defined.
 
     >>> import matgrad as mg
     >>> m, n = mg.dims("m n")
@@ -281,6 +293,8 @@ def check(L, x, claim: str, *, shapes=None, definitions: dict | None = None,
     dim_names = [d.name for d in dimensions(L)] + [
         s.name for e in definitions.values() for s in e.shape if isinstance(s, Dim)]
     _unknown_names(claim, set(declared) | set(dim_names))
+    from .verify import parse_sizes
+    sizes = parse_sizes(sizes, list(dict.fromkeys(dim_names))) if sizes is not None else {}
 
     def parse_part(text: str) -> Expr:
         p = parse_program(text, declared, dims=dim_names)
@@ -298,19 +312,29 @@ def check(L, x, claim: str, *, shapes=None, definitions: dict | None = None,
     claim_text = " ".join(claim.split())
     if C.shape != x.shape:
         return _wrong_shape(L, x, C, expected, derivation, names, claim_text, want, answer,
-                            Ls, points, seed)
-    return _compare(L, x, C, expected, names, claim_text, what, answer, points, seed)
+                            Ls, points, seed, sizes)
+    return _compare(L, x, C, expected, names, claim_text, what, answer, points, seed,
+                    sizes)
 
 
 def _wrong_shape(L, x, C, expected, derivation, names, claim_text, want, answer, Ls,
-                 points, seed) -> CheckResult:
+                 points, seed, sizes) -> CheckResult:
     xs = x.params[0]
     lines = [f"wrong shape: the claim {claim_text} is {_shape_words(C.shape)}, but {want}."]
     if C.shape == (x.shape[1], x.shape[0]):
-        if _agree(L, [(C, expected, True)], points, seed):
+        try:
+            transposed = _agree(L, [(C, expected, True)], points, seed, sizes)
+        except _NoPoint as err:
+            transposed = None
+            lines.append(f"It has the shape of {xs}ᵀ (the numerator layout); whether it is "
+                         f"the transpose of the gradient is undetermined: there is no random "
+                         f"point where the loss and its gradient are both defined "
+                         f"({err.reason}).")
+        if transposed:
             return _transposed(x, C, expected, names, claim_text, f"∂{Ls}/∂{xs}", answer)
-        lines.append(f"It has the shape of {xs}ᵀ (the numerator layout), but even "
-                     f"transposed it is not the gradient.")
+        if transposed is False:
+            lines.append(f"It has the shape of {xs}ᵀ (the numerator layout), but even "
+                         f"transposed it is not the gradient.")
         lines.append(_tensor_note(derivation, x, Ls))
     else:
         lines.append(_tensor_note(derivation, x, Ls))
@@ -318,48 +342,174 @@ def _wrong_shape(L, x, C, expected, derivation, names, claim_text, want, answer,
     return CheckResult("wrong-shape", "\n".join(lines), expected, C, None, names)
 
 
-def _values(L, exprs, points, seed):
-    """[(values, sizes, [evaluated exprs])] at random points where all are finite."""
+class _NoPoint(Exception):
+    """No random point where the loss and its gradient are both defined."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class _Point:
+    """The claim c and the truth t at one random point, and how far apart they may be
+    from rounding alone."""
+
+    values: dict
+    sizes: dict
+    c: np.ndarray
+    t: np.ndarray
+    tol: float
+    rng: np.random.Generator
+    tol_truth: float = 0.0  # the part of tol due to the truth alone
+    claim_scale: float = 0.0  # the largest magnitude rounding acts on in the claim
+    undefined: str = ""  # why the claim is not defined here, where it is not
+
+
+# a claim agrees with the gradient where the two differ by at most RTOL of the larger,
+# or by ROUND_SAFETY · eps times the largest magnitude rounding can act on (the terms
+# of a sum that cancels, the conditioning of an inverse): no absolute floor, so the
+# verdict does not change when the loss is scaled by any factor.
+RTOL = 1e-8
+# "correct" needs the comparison to resolve the claim to this fraction of the gradient's
+# size; a claim whose own terms cancel more than that is undetermined instead
+RESOLUTION = 1e-4
+
+
+def _tolerance(c, t, Sc, St) -> float:
+    from .verify import EPS, ROUND_SAFETY
+    with np.errstate(all="ignore"):
+        size = max(float(np.max(np.abs(c), initial=0.0)), float(np.max(np.abs(t), initial=0.0)))
+        scale = max(float(np.max(Sc, initial=0.0)), float(np.max(St, initial=0.0)))
+    return RTOL * size + ROUND_SAFETY * EPS * scale
+
+
+def _points(L, claim: Expr, truth: Expr, points: int, seed, sizes,
+            transposed: bool = False) -> list:
+    """The claim and the truth at `points` random points where the loss and the truth
+    are defined (and the claim too, where such points exist; where it is not, its value
+    is NaN there). Raises _NoPoint where there is no such point."""
+    from .errors import DomainError
     from .numeric import evaluate_2d
-    from .verify import sample
+    from .verify import NoRandomPoint, defined_at, rounding_scale, sample
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(points):
-        values, sizes = sample([L, *exprs], rng)
+        claim_defined = True
+        try:
+            values, sz = sample([L, truth, claim], rng, sizes)
+        except DomainError:
+            try:
+                values, sz = sample([L, truth], rng, sizes)
+            except NoRandomPoint as err:
+                raise _NoPoint(err.reason) from None
+            claim_defined = False
         cache: dict = {}
-        out.append((values, sizes, [evaluate_2d(e, values, sizes, cache) for e in exprs],
-                    rng))
+        scales: dict = {}
+        t = evaluate_2d(truth, values, sz, cache)
+        St = np.broadcast_to(rounding_scale(truth, values, sz, cache, scales), t.shape)
+        shape = (t.shape[1], t.shape[0]) if transposed else t.shape
+        # where the claim is not defined (it inverts a matrix that is singular here, or
+        # is not finite), its value is NaN: the numbers it gives there mean nothing
+        why = ""
+        if not claim_defined:
+            ok, why = defined_at([claim], values, sz, dict(cache))
+            why = "" if ok else why
+        if why:
+            c, Sc = np.full(shape, np.nan), np.zeros(shape)
+        else:
+            try:
+                c = np.broadcast_to(evaluate_2d(claim, values, sz, cache), shape)
+                Sc = np.broadcast_to(rounding_scale(claim, values, sz, cache, scales), shape)
+            except DomainError:  # pragma: no cover - defined_at said it is defined
+                c, Sc = np.full(shape, np.nan), np.zeros(shape)
+        if transposed:
+            c, Sc = c.T, Sc.T
+        zero = np.zeros((1, 1))
+        out.append(_Point(values, sz, np.asarray(c), t, _tolerance(c, t, Sc, St), rng,
+                          _tolerance(zero, t, zero, St),
+                          float(np.max(Sc, initial=0.0)), why))
     return out
 
 
-def _close(a: np.ndarray, b: np.ndarray) -> bool:
-    scale = max(float(np.max(np.abs(a), initial=0.0)), float(np.max(np.abs(b), initial=0.0)),
-                1e-12)
-    return float(np.max(np.abs(a - b), initial=0.0)) <= 1e-8 * scale
+def _close(a: np.ndarray, b: np.ndarray, tol: float) -> bool:
+    with np.errstate(all="ignore"):
+        return bool(float(np.max(np.abs(a - b), initial=0.0)) <= tol)
 
 
-def _agree(L, pairs, points, seed) -> bool:
+def _agree(L, pairs, points, seed, sizes) -> bool:
     """Whether each (claim, truth, transposed) pair agrees at every random point."""
     for claim, truth, transposed in pairs:
-        for values, sizes, (c, t), _ in _values(L, [claim, truth], points, seed):
-            c = np.broadcast_to(c, (t.shape[1], t.shape[0]) if transposed else t.shape)
-            if not _close(c.T if transposed else c, t):
+        for p in _points(L, claim, truth, points, seed, sizes, transposed):
+            if not _close(p.c, p.t, p.tol):
                 return False
     return True
 
 
-def _compare(L, x, C, expected, names, claim_text, what, answer, points, seed):
+def _sizes_text(sizes: dict) -> str:
+    return ", ".join(f"{d} = {v}" for d, v in sizes.items())
+
+
+def _compare(L, x, C, expected, names, claim_text, what, answer, points, seed, sizes):
     from .printing.text import to_text
-    samples = _values(L, [C, expected], points, seed)
-    full = [(np.broadcast_to(c, t.shape), t) for _, _, (c, t), _ in samples]
-    if all(_close(c, t) for c, t in full):
-        worst = max(float(np.max(np.abs(c - t), initial=0.0)) for c, t in full)
+    try:
+        samples = _points(L, C, expected, points, seed, sizes)
+    except _NoPoint as err:
+        return _undetermined(L, err.reason, expected, C, names, claim_text, what, answer)
+    if all(_close(p.c, p.t, p.tol) for p in samples):
+        blurred = _unresolved(samples)
+        if blurred is not None:
+            return _cancels(blurred, expected, C, names, claim_text, what, answer)
+        worst = max(float(np.max(np.abs(p.c - p.t), initial=0.0)) for p in samples)
+        at = _sizes_text(samples[0].sizes)
         msg = (f"correct: {claim_text} equals {what} = {to_text(expected, names)} at "
-               f"{points} random points (largest difference {worst:.1e}).")
+               f"{points} random points{f' with {at}' if at else ''} (largest difference "
+               f"{worst:.1e}).")
         return CheckResult("correct", msg, expected, C, None, names)
-    if x.shape[0] == x.shape[1] and x.shape != (1, 1) and all(_close(c.T, t) for c, t in full):
+    if x.shape[0] == x.shape[1] and x.shape != (1, 1) and \
+            all(_close(p.c.T, p.t, p.tol) for p in samples):
         return _transposed(x, C, expected, names, claim_text, what, answer)
-    return _wrong_value(L, x, C, expected, names, claim_text, what, answer, samples, full)
+    return _wrong_value(L, x, C, expected, names, claim_text, what, answer, samples)
+
+
+def _unresolved(samples):
+    """The first point where the claim's own rounding hides differences the gradient
+    could show (its terms cancel too much to resolve RESOLUTION of its size)."""
+    for p in samples:
+        size = float(np.max(np.abs(p.t), initial=0.0))
+        if not np.isfinite(p.tol) or p.tol > RESOLUTION * size >= p.tol_truth:
+            return p
+    return None
+
+
+def _cancels(p, expected, C, names, claim_text, what, answer) -> CheckResult:
+    size = float(np.max(np.abs(p.t), initial=0.0))
+    if not np.isfinite(p.tol) or size == 0:
+        msg = (f"undetermined: {claim_text} agrees with {what} at the points checked, but "
+               f"how far rounding may move them there cannot be bounded (an infinite "
+               f"slope at an exact input), so a small error could hide.\n{answer}")
+        return CheckResult("undetermined", msg, expected, C, None, names)
+    msg = (f"undetermined: {claim_text} agrees with {what} at the points checked, but only "
+           f"to within {p.tol / size:.0e} of its size: it is computed from terms up to "
+           f"{p.claim_scale / size:.0e} times larger than the result, which cancel, so "
+           f"rounding would hide a smaller error. Write it without the cancelling terms."
+           f"\n{answer}")
+    return CheckResult("undetermined", msg, expected, C, None, names)
+
+
+def _undetermined(L, reason, expected, C, names, claim_text, what,
+                  answer) -> CheckResult:
+    example = dict(zip([d.name for d in dimensions(L)], (6, 4, 5, 7, 3)))
+    hint = ""
+    if example:
+        as_dict = ", ".join(f"{k!r}: {v}" for k, v in example.items())
+        as_text = ", ".join(f"{k}={v}" for k, v in example.items())
+        hint = (f" Give sizes at which they are defined: sizes={{{as_dict}}}, for "
+                f"example (on the command line --sizes '{as_text}').")
+    msg = (f"undetermined: {claim_text} could not be compared with {what}: there is no "
+           f"random point where the loss and its gradient are both defined ({reason})."
+           f"{hint}\n{answer}")
+    return CheckResult("undetermined", msg, expected, C, None, names)
 
 
 def _transposed(x, C, expected, names, claim_text, what, answer) -> CheckResult:
@@ -372,33 +522,48 @@ def _transposed(x, C, expected, names, claim_text, what, answer) -> CheckResult:
     return CheckResult("transposed", msg, expected, C, None, names)
 
 
-def _wrong_value(L, x, C, expected, names, claim_text, what, answer, samples, full):
+def _wrong_value(L, x, C, expected, names, claim_text, what, answer, samples):
+    from .errors import DomainError
     from .numeric import evaluate_2d
     from .verify import direction
     name = x.params[0]
     # the first point where they differ, and a direction that shows it
-    i = next(k for k, (c, t) in enumerate(full) if not _close(c, t))
-    values, sizes, _, rng = samples[i]
-    c, t = full[i]
-    V = direction(values[name].shape, rng, x.params[1])
-    if abs(float(np.sum((c - t) * V))) <= 1e-9 * max(1.0, float(np.abs(t).max())):
-        V = c - t  # along the difference itself, the two cannot agree
+    p = next(p for p in samples if not _close(p.c, p.t, p.tol))
+    values, sizes, c, t = p.values, p.sizes, p.c, p.t
+    V = direction(values[name].shape, p.rng, x.params[1])
+    with np.errstate(all="ignore"):
+        along = abs(float(np.sum((c - t) * V)))
+    if np.all(np.isfinite(c)) and along <= p.tol * float(np.sum(np.abs(V))):
+        V = np.array(c - t)  # along the difference itself, the two cannot agree
+        if x.params[1]:
+            V = (V + V.T) / 2
     h = 1e-6
     up, down = dict(values), dict(values)
     up[name] = values[name] + h * V
     down[name] = values[name] - h * V
-    fd = float((evaluate_2d(L, up, sizes) - evaluate_2d(L, down, sizes))[0, 0] / (2 * h))
+    try:
+        with np.errstate(all="ignore"):
+            fd = float((evaluate_2d(L, up, sizes) - evaluate_2d(L, down, sizes))[0, 0]
+                       / (2 * h))
+    except DomainError:  # the loss is undefined a step away: no difference quotient
+        fd = float("nan")
+    with np.errstate(all="ignore"):
+        claimed, true = float(np.sum(c * V)), float(np.sum(t * V))
     ce = Counterexample({k: np.asarray(v) for k, v in values.items()},
                         {d.name if isinstance(d, Dim) else str(d): v
                          for d, v in sizes.items()},
-                        V, float(np.sum(c * V)), float(np.sum(t * V)), fd)
+                        V, claimed, true, fd)
     lines = [f"wrong value: {claim_text} has the right shape ({_shape_words(x.shape)}) "
              f"but is not {what}."]
-    ratio = _constant_ratio(full)
+    if p.undefined:
+        lines.append(f"It is not defined at a point where the gradient is: {p.undefined}.")
+    elif not np.all(np.isfinite(c)):
+        lines.append("It is not finite at a point where the gradient is.")
+    ratio = _constant_ratio(samples)
     if ratio is not None:
         lines.append(f"It is {_number_text(ratio)} times {what} at every point checked: "
                      "a constant factor is off.")
-    elif _agrees_in_part(full):
+    elif _agrees_in_part(samples):
         lines.append("Some entries agree with the gradient and others do not: a factor "
                      "that depends on the point, such as a Heaviside step H(z) from a "
                      "relu, may be missing or extra.")
@@ -407,27 +572,29 @@ def _wrong_value(L, x, C, expected, names, claim_text, what, answer, samples, fu
     return CheckResult("wrong-value", "\n".join(lines), expected, C, ce, names)
 
 
-def _constant_ratio(full) -> float | None:
+def _constant_ratio(samples) -> float | None:
     ks = []
-    for c, t in full:
-        tt = float(np.sum(t * t))
-        if tt < 1e-24:
-            return None
-        k = float(np.sum(c * t)) / tt
-        if not _close(c, k * t):
+    for p in samples:
+        c, t = p.c, p.t
+        with np.errstate(all="ignore"):
+            tt = float(np.sum(t * t))
+            if not (tt > 0 and np.isfinite(tt)) or not np.all(np.isfinite(c)):
+                return None
+            k = float(np.sum(c * t)) / tt
+        if not _close(c, k * t, p.tol * max(1.0, abs(k))):
             return None
         ks.append(k)
-    if ks and all(abs(k - ks[0]) <= 1e-8 * max(1.0, abs(ks[0])) for k in ks):
+    if ks and all(abs(k - ks[0]) <= 1e-6 * abs(ks[0]) for k in ks):
         return ks[0]
     return None
 
 
-def _agrees_in_part(full) -> bool:
+def _agrees_in_part(samples) -> bool:
     """Whether, across the points, some entries agree and some differ."""
     agree = differ = False
-    for c, t in full:
-        scale = max(float(np.max(np.abs(t), initial=0.0)), 1e-12)
-        near = np.abs(c - t) <= 1e-8 * scale
+    for p in samples:
+        with np.errstate(all="ignore"):
+            near = np.abs(p.c - p.t) <= p.tol
         agree = agree or bool(near.any())
         differ = differ or bool((~near).any())
     return agree and differ

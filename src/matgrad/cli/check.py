@@ -1,7 +1,9 @@
-"""`matgrad check "EXPR" --wrt X --claim "..." --shape "..."`: check a claimed gradient.
+"""`matgrad check "EXPR" --wrt X --claim "..." --shape "..." [--sizes "m=7, n=5"]`: check
+a claimed gradient.
 
-Prints the verdict (correct, transposed, wrong-shape, wrong-value) and why. Exit status
-0 when the claim is correct, 1 when it is not, 2 on bad input.
+Prints the verdict (correct, transposed, wrong-shape, wrong-value, undetermined) and
+why. Exit status 0 when the claim is correct, 1 for any other verdict (undetermined
+included: no random point was found where the loss is defined), 2 on bad input.
 """
 from __future__ import annotations
 
@@ -22,6 +24,9 @@ def parser() -> argparse.ArgumentParser:
                    "language; it may use the loss's variables, dimensions and intermediates")
     p.add_argument("--shape", "--shapes", dest="shape", default=None,
                    help="declarations, e.g. 'X: m,n; w: n; b: scalar' (others inferred)")
+    p.add_argument("--sizes", default=None,
+                   help="sizes of dimensions at the random points, e.g. 'm=7, n=5' "
+                        "(default: distinct sizes at which the loss is defined)")
     return p
 
 
@@ -30,7 +35,8 @@ def main(argv: list[str]) -> int:
 
     def go() -> int:
         from ..check import check
-        result = check(args.expr, args.wrt.strip(), args.claim, shapes=args.shape)
+        result = check(args.expr, args.wrt.strip(), args.claim, shapes=args.shape,
+                       sizes=args.sizes)
         print(f"verdict: {result.verdict}")
         print(result.message)
         return 0 if result.ok else 1

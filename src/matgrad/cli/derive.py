@@ -23,6 +23,9 @@ def parser() -> argparse.ArgumentParser:
                    help="print in the input language (ASCII) instead of Unicode")
     p.add_argument("--verify", action="store_true",
                    help="check each gradient against finite differences")
+    p.add_argument("--sizes", default=None,
+                   help="with --verify: sizes of dimensions at the random points, e.g. "
+                        "'m=7, n=5' (default: distinct sizes at which the loss is defined)")
     p.add_argument("--steps", action="store_true",
                    help="show the derivation of each gradient, step by step")
     return p
@@ -87,8 +90,17 @@ def main(argv: list[str]) -> int:
             print(f"inferred shapes: {format_shapes(shapes)}")
         r = report(program.result, wrt, definitions=program.definitions,
                    loss_name=program.result_name or "L")
+        sizes = None
+        if args.sizes is not None:
+            if not (demo or args.verify):
+                from ..errors import MatgradError
+                raise MatgradError("--sizes sets the sizes of the numeric check; use it "
+                                   "with --verify")
+            from ..expr import dimensions
+            from ..verify import parse_sizes
+            sizes = parse_sizes(args.sizes, dimensions(program.result))
         if demo or args.verify:
-            r.run_check()
+            r.run_check(sizes=sizes)
         if args.latex:
             print(r.to_latex())
             if r.check is not None:

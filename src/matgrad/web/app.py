@@ -25,10 +25,11 @@ SECURITY_HEADERS = [
 # endpoint -> (service function, accepted fields, required fields)
 API = {
     "parse": ("parse_only", ("expr", "shapes"), ("expr",)),
-    "derive": ("derive", ("expr", "shapes", "wrt"), ("expr",)),
+    "derive": ("derive", ("expr", "shapes", "wrt", "sizes"), ("expr",)),
     "steps": ("steps", ("expr", "shapes", "wrt"), ("expr",)),
     "code": ("code", ("expr", "shapes", "wrt", "backend"), ("expr",)),
-    "check": ("check", ("expr", "shapes", "variable", "claim"), ("expr", "variable", "claim")),
+    "check": ("check", ("expr", "shapes", "variable", "claim", "sizes"),
+              ("expr", "variable", "claim")),
 }
 
 

@@ -8,7 +8,7 @@ the app serves is described here and every described route is served.
 """
 from __future__ import annotations
 
-from .service import BACKENDS, VERDICTS
+from .service import BACKENDS, MAX_SIZE, VERDICTS
 
 
 def _text(description: str, max_length: int | None = None) -> dict:
@@ -23,6 +23,9 @@ _EXPR = _text("The expression in matgrad's language; assignments `z = ...;` name
 _SHAPES = _text("Shape declarations as on the command line, e.g. `X: m,n; w: n; b: scalar`."
                 " Undeclared shapes are inferred.", 2000)
 _WRT = _text("Variables to differentiate by, comma-separated (default: all).")
+_SIZES = _text("Sizes of dimensions for the numeric check, e.g. `m=7, n=5` (each at most "
+               f"{MAX_SIZE}). Dimensions not given get distinct sizes at which the "
+               "expression is defined.", 2000)
 
 
 def _request(required: list[str], **props) -> dict:
@@ -79,7 +82,8 @@ SCHEMA = {
                             _request(["expr"], expr=_EXPR, shapes=_SHAPES), "Parsed"),
         "/api/derive": _post("Gradients with named intermediates, as text, LaTeX and "
                              "MathML, checked by finite differences.",
-                             _request(["expr"], expr=_EXPR, shapes=_SHAPES, wrt=_WRT),
+                             _request(["expr"], expr=_EXPR, shapes=_SHAPES, wrt=_WRT,
+                                      sizes=_SIZES),
                              "Derived"),
         "/api/steps": _post("The derivation of each gradient, step by step.",
                             _request(["expr"], expr=_EXPR, shapes=_SHAPES, wrt=_WRT),
@@ -94,7 +98,8 @@ SCHEMA = {
                                      variable=_text("The variable the claim is the "
                                                     "gradient for."),
                                      claim=_text("The claimed gradient, in the language, "
-                                                 "e.g. `2 * X.T @ (X @ w - y)`.", 4000)),
+                                                 "e.g. `2 * X.T @ (X @ w - y)`.", 4000),
+                                     sizes=_SIZES),
                             "Verdict", unavailable=True),
     },
     "components": {"schemas": {
@@ -147,7 +152,10 @@ SCHEMA = {
             "source": {"type": "string"}}},
         "Verdict": {"type": "object", "properties": {
             "variable": {"type": "string"}, "claim": {"type": "string"},
-            "verdict": {"enum": list(VERDICTS)}, "message": {"type": "string"}}},
+            "verdict": {"enum": list(VERDICTS), "description": "`undetermined` where no "
+                        "random point was found at which the loss and its gradient are "
+                        "defined; the message says why"},
+            "message": {"type": "string"}}},
         "Error": {"type": "object", "required": ["kind", "message"], "properties": {
             "kind": {"type": "string", "description": "ParseError, ShapeError, DomainError, "
                      "LimitError, RequestError, Unavailable, Busy or InternalError"},

@@ -24,7 +24,8 @@ from .limits import Limits
 from .mathml import split_aligned, to_mathml
 
 BACKENDS = ("numpy", "jax", "torch")
-VERDICTS = ("correct", "transposed", "wrong-shape", "wrong-value")
+VERDICTS = ("correct", "transposed", "wrong-shape", "wrong-value", "undetermined")
+MAX_SIZE = 64  # the largest size a request may give a dimension for the numeric check
 
 
 class InputError(Exception):
@@ -132,6 +133,20 @@ def variable_names(program, wrt: str, limits: Limits = Limits()) -> list[str]:
     return names or list(program.variables)
 
 
+def sizes_of(program, sizes: str, limits: Limits = Limits()) -> dict:
+    """{Dim: int} from the sizes field ("m=7, n=5"; empty: chosen by the check)."""
+    sizes = _bounded("sizes", sizes, limits.max_shapes_length, "the sizes")
+    if not sizes.strip():
+        return {}
+    from ..expr import dimensions
+    from ..verify import parse_sizes
+    known = dimensions(program.result)
+    for e in program.definitions.values():
+        known += [d for d in dimensions(e) if d not in known]
+    with _Fields("sizes", sizes=sizes):
+        return parse_sizes(sizes, known, max_size=MAX_SIZE)
+
+
 def all_shapes(program) -> str:
     """Declarations for every variable the program uses, declared or inferred."""
     from ..shapespec import format_shapes
@@ -158,10 +173,14 @@ def parse_only(expr: str, shapes: str = "", limits: Limits = Limits()) -> dict:
     return _describe(parse(expr, shapes, limits))
 
 
-def derive(expr: str, shapes: str = "", wrt: str = "", limits: Limits = Limits()) -> dict:
-    """The gradients with their named intermediates, rendered, and checked numerically."""
+def derive(expr: str, shapes: str = "", wrt: str = "", sizes: str = "",
+           limits: Limits = Limits()) -> dict:
+    """The gradients with their named intermediates, rendered, and checked numerically
+    (at the `sizes` given, e.g. "m=7, n=5"; by default at sizes where the loss is
+    defined)."""
     program = parse(expr, shapes, limits)
     names = variable_names(program, wrt, limits)
+    fixed = sizes_of(program, sizes, limits)
     if not names:
         raise InputError("expr", DomainError("the expression uses no variables, so there is "
                                              "nothing to differentiate"))
@@ -187,7 +206,7 @@ def derive(expr: str, shapes: str = "", wrt: str = "", limits: Limits = Limits()
                      "left_mathml": to_mathml(tl) if tl else None,
                      "right_mathml": to_mathml(tr) if tr else None})
     try:
-        check = r.run_check()
+        check = r.run_check(sizes=fixed)
         verification = {"ok": bool(check.ok), "max_error": float(check.max_error),
                         "text": str(check)}
     except MatgradError as err:  # e.g. no point where the expression is defined
@@ -235,11 +254,14 @@ def code(expr: str, shapes: str = "", wrt: str = "", backend: str = "numpy",
 
 
 def check(expr: str, shapes: str = "", variable: str = "", claim: str = "",
-          limits: Limits = Limits()) -> dict:
-    """A verdict on someone's own answer for the gradient with respect to `variable`."""
+          sizes: str = "", limits: Limits = Limits()) -> dict:
+    """A verdict on someone's own answer for the gradient with respect to `variable`
+    (at the `sizes` given, e.g. "m=7, n=5"; by default at sizes where the loss is
+    defined)."""
     check_fn = _check_fn()
     claim = _bounded("claim", claim, limits.max_claim_length, "the claimed gradient")
     program = parse(expr, shapes, limits)
+    fixed = sizes_of(program, sizes, limits)
     if not isinstance(variable, str) or variable not in program.variables:
         known = ", ".join(program.variables) or "no variables"
         raise InputError("variable", ParseError(
@@ -249,8 +271,10 @@ def check(expr: str, shapes: str = "", variable: str = "", claim: str = "",
         raise InputError("claim", ParseError("write the gradient you want checked, e.g. "
                                              "2 * X.T @ (X @ w - y)"))
     with _Fields("expr", expr=expr, claim=claim):
+        extra = {"sizes": fixed} if fixed else {}
         result = check_fn(program.result, program.variables[variable], claim=claim,
-                          shapes=all_shapes(program), definitions=program.definitions)
+                          shapes=all_shapes(program), definitions=program.definitions,
+                          **extra)
     return {"variable": variable, "claim": claim, "verdict": result.verdict,
             "message": str(result)}
 

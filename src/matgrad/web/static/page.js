@@ -4,7 +4,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const FIELDS = ["expr", "shapes", "wrt", "claim"];
+const FIELDS = ["expr", "shapes", "sizes", "wrt", "claim"];
 const state = {
   query: null,          // the input of the result on show
   derived: null,        // the /api/derive answer on show
@@ -73,8 +73,8 @@ const KIND_LABEL = {
 };
 
 function showError(err, fallback) {
-  const field = { expr: "expr", shapes: "shapes", wrt: "wrt", claim: "claim",
-                  variable: "claim" }[err.field] || fallback;
+  const field = { expr: "expr", shapes: "shapes", sizes: "sizes", wrt: "wrt",
+                  claim: "claim", variable: "claim" }[err.field] || fallback;
   const box = $(`${field}-error`);
   const label = KIND_LABEL[err.kind] || err.kind;
   box.replaceChildren(el("p", { class: "message" },
@@ -99,7 +99,13 @@ function showError(err, fallback) {
 // ---- the form and the URL ------------------------------------------------------------
 
 function readForm() {
-  return { expr: $("expr").value, shapes: $("shapes").value, wrt: $("wrt").value };
+  return { expr: $("expr").value, shapes: $("shapes").value, wrt: $("wrt").value,
+           sizes: $("sizes").value };
+}
+
+// The fields of the endpoints that derive (steps, code): sizes only matter to checks.
+function deriving(q) {
+  return { expr: q.expr, shapes: q.shapes, wrt: q.wrt };
 }
 
 function shareURL(q) {
@@ -107,6 +113,7 @@ function shareURL(q) {
   params.set("expr", q.expr);
   if (q.shapes.trim()) params.set("shapes", q.shapes);
   if (q.wrt.trim()) params.set("wrt", q.wrt);
+  if (q.sizes && q.sizes.trim()) params.set("sizes", q.sizes);
   return `${location.pathname}?${params}`;
 }
 
@@ -138,7 +145,7 @@ async function derive() {
   }
   const d = r.data;
   state.derived = d;
-  state.query = { expr: q.expr, shapes: d.shapes, wrt: q.wrt };
+  state.query = { expr: q.expr, shapes: d.shapes, wrt: q.wrt, sizes: q.sizes };
   $("shapes").value = d.shapes;
   showInferred(d);
   const url = shareURL(state.query);
@@ -203,7 +210,7 @@ async function loadSteps() {
     return;
   }
   target.replaceChildren(el("p", { class: "pending", text: "Deriving the steps…" }));
-  const r = await api("/api/steps", q);
+  const r = await api("/api/steps", deriving(q));
   if (state.query !== q) return;
   if (!r.ok) {
     target.replaceChildren(el("p", { class: r.status === 501 ? "unavailable" : "error",
@@ -236,7 +243,7 @@ async function loadCode() {
   if (missing) return fail(missing);
   code.textContent = "";
   $("copy-status").textContent = "";
-  const r = await api("/api/code", { ...q, backend });
+  const r = await api("/api/code", { ...deriving(q), backend });
   if (state.query !== q || state.backend !== backend) return;
   if (!r.ok) return fail(r.data.error.message);
   message.hidden = true;
@@ -297,7 +304,7 @@ async function checkClaim() {
     return;
   }
   const q = state.query;
-  const r = await api("/api/check", { expr: q.expr, shapes: q.shapes,
+  const r = await api("/api/check", { expr: q.expr, shapes: q.shapes, sizes: q.sizes,
     variable: $("check-var").value, claim: $("claim").value });
   const out = $("verdict");
   if (!r.ok) {
@@ -352,6 +359,7 @@ async function loadExample() {
   $("expr").value = r.data.expr;
   $("shapes").value = r.data.shapes;
   $("wrt").value = r.data.wrt;
+  $("sizes").value = "";
   state.shapesEdited = true;
   derive();
 }
@@ -385,6 +393,7 @@ async function start() {
     $("expr").value = params.get("expr");
     $("shapes").value = params.get("shapes") || "";
     $("wrt").value = params.get("wrt") || "";
+    $("sizes").value = params.get("sizes") || "";
     state.shapesEdited = $("shapes").value.trim() !== "";
     await derive();
   }
