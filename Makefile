@@ -28,11 +28,12 @@ demo: $(CORE)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests src/matgrad
 
-# Benchmarks: derivation speed, Hessians, compiled code against JAX/PyTorch/SymPy.
+# Benchmarks: derivation speed, the size of the steps, Hessians, compiled code against JAX/PyTorch/SymPy.
 # Comparison libraries come from benchmarks/requirements.txt, never from matgrad's deps.
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/bench_derive.py
+	$(BIN)/python benchmarks/bench_steps.py
 	$(BIN)/python benchmarks/bench_hessian.py
 	$(BIN)/python benchmarks/bench_compile.py
 

@@ -135,11 +135,11 @@ def test_points_outside_the_domain_are_drawn_again():
 
 def test_sizes_given_are_kept_exactly():
     L = mg.logdet(X.T @ X)
-    for given in ({m: 9, n: 2}, {"m": 5, "n": 4}):
+    for fixed in ({m: 9, n: 2}, {"m": 5, "n": 4}):
         rng = np.random.default_rng(1)
         for _ in range(3):
-            _, sz = sample([L], rng, given)
-            assert {d.name: v for d, v in sz.items()} == {str(d): v for d, v in given.items()}
+            _, sz = sample([L], rng, fixed)
+            assert {d.name: v for d, v in sz.items()} == {str(d): v for d, v in fixed.items()}
 
 
 # ---- 2. tolerances scaled to the magnitudes ----------------------------------------------

@@ -33,6 +33,19 @@ def test_steps_flag(capsys):
     assert r"\begin{aligned}" in out and r"\mathrm{d}A" in out
 
 
+def test_steps_are_checked_and_a_failing_line_is_marked(capsys, monkeypatch):
+    code, out, _ = run(capsys, "trace(A @ B)", "--wrt", "A", "--shape", "A: n,k; B: k,n",
+                       "--steps", "--sizes", "n=2, k=5")
+    assert code == 0 and "every line checked numerically" in out
+    from matgrad.steps import Derivation
+    monkeypatch.setattr(Derivation, "verify",
+                        lambda self, **kw: [0.0] * (len(self.steps) - 1) + [0.5])
+    code, out, _ = run(capsys, "trace(A @ B)", "--wrt", "A", "--shape", "A: n,k; B: k,n",
+                       "--steps")
+    assert code == 1
+    assert "DOES NOT HOLD" in out.splitlines()[-2] and "lines do not hold" in out
+
+
 def test_check_verdicts_and_exit_status(capsys):
     base = ["check", SOURCE, "--wrt", "X", "--shape", SHAPES, "--claim"]
     code, out, _ = run(capsys, *base, "2/m * (heaviside(z) * (yhat - y)) @ w.T")

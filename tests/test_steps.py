@@ -293,3 +293,26 @@ def test_identities_come_from_the_transposition():
     d = mg.derive(p.result, "w", definitions=p.definitions)
     named = {q for s in d.steps for q in s.rule_parts if isinstance(q, str)}
     assert IDENTITIES["matmul-right"] in named and IDENTITIES["hadamard"] in named
+
+
+@pytest.mark.parametrize("scale", [1e-30, 1.0, 1e30])
+def test_line_checks_are_scale_free(scale):
+    """A loss times 10⁻³⁰ or 10³⁰ is judged as the loss itself: its lines verify, and
+    one line off by a factor of 1.001 fails (no absolute floor lets it through)."""
+    p = mg.parse_program(f"{scale!r} * sum(tanh(W2 @ tanh(W1 @ x)))",
+                         "W2: p,k; W1: k,n; x: n")
+    d = mg.derive(p.result, "W1", definitions=p.definitions)
+    assert max(d.verify()) < 1e-5
+    i = next(i for i, s in enumerate(d.steps) if s.kind == "differential" and i > 1)
+    g, dz = d.steps[i].terms[0]
+    d.steps[i].terms[0] = [mg.const(1.001) * g, dz]
+    errors = d.verify()
+    assert errors[i] > 1e-4 and max(errors[:i] + errors[i + 1:]) < 1e-5
+
+
+def test_a_notebook_shows_the_derivation_checked():
+    p = program()
+    d = mg.derive(p.result, "w", definitions=p.definitions)
+    md = d._repr_markdown_()
+    assert d.line_errors is not None and d.failing == []
+    assert md.rstrip().endswith("(every line checked numerically at 3 random points)")

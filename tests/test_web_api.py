@@ -345,6 +345,33 @@ async def test_steps(client):
     for d in out["derivations"]:
         assert d["count"] > 0 and d["markdown"] and d["latex"]
         assert "<math" in d["html"] and "<script" not in d["html"]
+        assert d["checked"] is True and d["failing"] == [] and d["unchecked"] is None
+        assert "every line checked numerically" in d["markdown"]
+
+
+async def test_steps_report_a_line_that_fails(client, monkeypatch):
+    """The mark is the guard: were a line false, the answer lists it and the rendering
+    marks it (a false line is simulated here; the derivation never produces one)."""
+    from matgrad.steps import Derivation
+    monkeypatch.setattr(Derivation, "verify",
+                        lambda self, **kw: [0.0] * (len(self.steps) - 2) + [0.5, 0.0])
+    r = await client.post("/api/steps", json={"expr": SOURCE, "shapes": SHAPES,
+                                              "wrt": "X", "sizes": "m=6, n=2"})
+    assert r.status_code == 200, r.text
+    d = r.json()["derivations"][0]
+    assert d["failing"] == [d["count"] - 2]
+    assert "DOES NOT HOLD" in d["markdown"] and "1 of" in d["markdown"]
+
+
+async def test_steps_at_given_sizes(client):
+    r = await client.post("/api/steps", json={"expr": "logdet(X.T @ X)", "shapes": "X: m,n",
+                                              "sizes": "m=2, n=5"})
+    assert r.status_code == 200, r.text
+    d = r.json()["derivations"][0]
+    assert d["checked"] is False and "singular" in d["unchecked"]
+    r = await client.post("/api/steps", json={"expr": "logdet(X.T @ X)", "shapes": "X: m,n",
+                                              "sizes": "m=7, n=3"})
+    assert r.json()["derivations"][0]["failing"] == []
 
 
 async def test_code(client):

@@ -142,6 +142,15 @@ def differential_of(label: str, shape) -> Expr:
     return make("dvar", (), (label,), tuple(shape))
 
 
+def _line_expr(step, x) -> Expr:
+    """A line's right side as one scalar expression, its differentials as variables
+    (the closing ∂L/∂x = G is read as G : dx)."""
+    if step.kind == "gradient":
+        return _as_variables(_frobenius(step.terms[0][0], differential_of(x.params[0],
+                                                                          x.shape)))
+    return _as_variables(step.rhs)
+
+
 def _diff_names(diffs: dict) -> dict:
     return {f"d {label}": v for label, v in diffs.items()}
 
@@ -182,6 +191,7 @@ class Derivation:
     loss_name: str = "L"
     line_errors: list | None = None  # set by `checked`: each step's relative error
     unchecked: str = ""  # why the lines could not be checked, if they could not
+    checked_points: int = 0  # the random points `checked` used
     _result: Expr | None = field(default=None, repr=False)
 
     @property
@@ -229,71 +239,108 @@ class Derivation:
     def verify(self, *, points: int = 3, seed: int | None = 0, h: float = 1e-6,
                sizes: dict | None = None) -> list:
         """The largest relative error of each step over random points and directions:
-        both sides evaluated, every differential from central finite differences.
+        both sides evaluated, every differential from central finite differences of its
+        own node, never from the rules.
+
+        The error is scale-free (a loss times 10⁻³⁰ is judged as the loss): a
+        difference counts against a line only beyond what the numbers themselves may
+        carry, namely rounding in the line's terms (`verify.rounding_scale`, the atoms
+        seeded with the scales of their own definitions) and the finite differences'
+        rounding and truncation (estimated from a second step, 2h). A correct line can
+        still miss at one step where L is badly conditioned or strongly curved; a false
+        line misses at every step, so a line's error at a point is the smaller at two
+        steps, h and 100h.
 
         >>> import matgrad as mg
         >>> A, x = mg.matrix("A", 3, 3), mg.vector("x", 3)
         >>> max(mg.derive(x.T @ A @ x, x).verify()) < 1e-6
         True
         """
-        from .verify import direction, sample
+        from .verify import direction, normalise_sizes, sample
         rng = np.random.default_rng(seed)
         stations = self.stations
         errors = [0.0] * len(self.steps)
         name = self.x.params[0]
+        fixed = normalise_sizes(sizes)
         for _ in range(points):
-            values, sz = sample([self.loss], rng, sizes)
+            values, sz = sample([self.loss], rng, fixed)
             if name not in values:  # x does not occur in the loss
                 values[name] = rng.standard_normal(
-                    tuple(s if isinstance(s, int) else sz.setdefault(s, 3)
+                    tuple(s if isinstance(s, int) else sz.setdefault(s, fixed.get(s, 3))
                           for s in self.x.shape))
             arrays = self.atom_values(values, sz)
+            cache, scales = self._scales(values, arrays, sz)
             V = direction(values[name].shape, rng, self.x.params[1])
-            # A correct line can miss at one step where L is badly conditioned (round-off)
-            # or strongly curved (truncation); a false line misses at every step. So a
-            # line's error at a point is the smaller of two steps, 100 times apart.
             best = [float("inf")] * len(self.steps)
             for step_size in (h, 100 * h):
-                for i, err in enumerate(self._errors_at(values, arrays, sz, V, step_size,
-                                                        stations)):
-                    best[i] = min(best[i], err)
+                at = self._errors_at(values, arrays, sz, V, step_size, stations, cache,
+                                     scales)
+                best = [min(a, b) for a, b in zip(best, at)]
             errors = [max(a, b) for a, b in zip(errors, best)]
         return errors
 
-    def _errors_at(self, values, arrays, sz, V, h, stations) -> list:
-        """Each step's relative error at one point along V, differentials from central
-        differences with step h."""
+    def _scales(self, values, arrays, sz) -> tuple[dict, dict]:
+        """(values, rounding scales) of the nodes the lines are made of, shared by all
+        lines at one point: each atom carries the scale of its own definition."""
+        from .verify import rounding_scale
+        cache: dict = {}
+        scales: dict = {}
+        for a in self.atoms:
+            source = a.node if a.node is not None else a.definition
+            scales[a.atom] = rounding_scale(source, arrays, sz, cache, scales)
+            cache[a.atom] = arrays[a.name]
+        return cache, scales
+
+    def _errors_at(self, values, arrays, sz, V, h, stations, cache, scales) -> list:
+        """Each step's scale-free error at one point along V, differentials from
+        central differences with steps h and 2h."""
         from .numeric import evaluate_2d
-        from .verify import relative_error
+        from .verify import EPS, FD_SAFETY, ROUND_SAFETY, rounding_scale, scaled_error
         name = self.x.params[0]
-        up, down = dict(values), dict(values)
-        up[name] = values[name] + h * V
-        down[name] = values[name] - h * V
-        cache_up: dict = {}
-        cache_down: dict = {}
-        diffs = {}
+
+        def moved(k):
+            point = dict(values)
+            point[name] = values[name] + k * h * V
+            return point
+
+        points = {k: moved(k) for k in (1, -1, 2, -2)}
+        node_cache = {k: {} for k in points}
+        node_scales: dict = {}
+        diffs, diffs2, noise = {}, {}, {}
         for label, node in stations.items():
             if node is self.x:
-                diffs[label] = V
-            else:
-                diffs[label] = (evaluate_2d(node, up, sz, cache_up)
-                                - evaluate_2d(node, down, sz, cache_down)) / (2 * h)
+                diffs[label] = diffs2[label] = V
+                noise[label] = np.zeros_like(V)
+                continue
+            f = {k: evaluate_2d(node, p, sz, node_cache[k]) for k, p in points.items()}
+            diffs[label] = (f[1] - f[-1]) / (2 * h)
+            diffs2[label] = (f[2] - f[-2]) / (4 * h)
+            # rounding in the node's value, magnified by 1/h in the difference quotient
+            S = np.broadcast_to(rounding_scale(node, values, sz, cache, node_scales),
+                                diffs[label].shape)
+            noise[label] = EPS * S / h
         dL = float(diffs[self.loss_name][0, 0])
-        # rounding in L limits what a difference quotient resolves: about eps·|L|/h
-        noise = np.finfo(float).eps * float(np.max(np.abs(
-            evaluate_2d(self.loss, values, sz)))) / h
+        dL2 = float(diffs2[self.loss_name][0, 0])
+        fd_error = abs(dL2 - dL) / 3 + float(noise[self.loss_name][0, 0])
         out = []
         for step in self.steps:
-            if step.kind == "gradient":
-                G = np.broadcast_to(evaluate_2d(step.terms[0][0], arrays, sz), V.shape)
-                got = float(np.sum(G * V))
-            else:
-                got = step.value(arrays, sz, diffs)
-            err = relative_error(dL, got, floor=1e6 * noise)
-            out.append(err if np.isfinite(err) else float("inf"))
+            expr = _line_expr(step, self.x)
+            env = {**arrays, **_diff_names(diffs)}
+            got = float(evaluate_2d(expr, env, sz, dict(cache))[0, 0])
+            got2 = float(evaluate_2d(expr, {**arrays, **_diff_names(diffs2)}, sz,
+                                     dict(cache))[0, 0])
+            # what rounding in the line's own terms, and the noise of the differentials
+            # it is made of, may move it by
+            rounding = float(np.max(rounding_scale(expr, env, sz, dict(cache),
+                                                   dict(scales))))
+            carried = float(np.max(rounding_scale(expr, {**arrays, **_diff_names(noise)},
+                                                  sz, dict(cache), dict(scales))))
+            allowed = FD_SAFETY * (fd_error + abs(got2 - got) / 3 + carried) + \
+                ROUND_SAFETY * EPS * rounding
+            out.append(scaled_error(dL, got, allowed))
         return out
 
-    def checked(self, **kw) -> "Derivation":
+    def checked(self, **kw) -> Derivation:
         """Verify every line (see `verify`) and keep the errors, so that the renderers
         mark any line that fails. Where no point can be found to check at, the reason is
         kept instead. Returns self.
@@ -306,6 +353,7 @@ class Derivation:
         try:
             self.line_errors = self.verify(**kw)
             self.unchecked = ""
+            self.checked_points = kw.get("points", 3)
         except MatgradError as err:
             self.line_errors = None
             self.unchecked = err.message
@@ -380,7 +428,8 @@ class Derivation:
         if bad:
             return (f"  {_FAILED_MARK}: {len(bad)} of {len(self.steps)} lines do not hold "
                     "numerically (this is a bug in matgrad; please report it)")
-        return ""
+        return (f"  (every line checked numerically at {self.checked_points} random "
+                "points)")
 
     def to_text(self, *, unicode: bool = True) -> str:
         """The derivation as aligned plain text, one step a line, rules on the right."""

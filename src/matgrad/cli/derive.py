@@ -24,10 +24,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--verify", action="store_true",
                    help="check each gradient against finite differences")
     p.add_argument("--sizes", default=None,
-                   help="with --verify: sizes of dimensions at the random points, e.g. "
-                        "'m=7, n=5' (default: distinct sizes at which the loss is defined)")
+                   help="with --verify or --steps: sizes of dimensions at the random "
+                        "points, e.g. 'm=7, n=5' (default: distinct sizes at which the "
+                        "loss is defined)")
     p.add_argument("--steps", action="store_true",
-                   help="show the derivation of each gradient, step by step")
+                   help="show the derivation of each gradient, step by step, every line "
+                        "checked numerically (a line that fails is marked)")
     return p
 
 
@@ -38,8 +40,9 @@ def _wrt(text: str | None):
     return names or None
 
 
-def _print_steps(r, program, args) -> None:
-    """Each gradient's derivation in differential form (LaTeX with --latex)."""
+def _print_steps(r, program, args, sizes) -> bool:
+    """Each gradient's derivation in differential form (LaTeX with --latex), every line
+    checked numerically: a line that fails is marked, and the exit status is 1."""
     from ..printing.symbols import unicode_name
     from ..steps import derive
     from ..expr import walk
@@ -48,8 +51,10 @@ def _print_steps(r, program, args) -> None:
     forward = set(walk(r.loss))
     names = {**program.definitions,
              **{i.name: i.expr for i in r.intermediates if i.expr in forward}}
+    failing = False
     for x in r.wrt:
-        d = derive(r.loss, x, definitions=names, loss_name=r.loss_name)
+        d = derive(r.loss, x, definitions=names, loss_name=r.loss_name).checked(sizes=sizes)
+        failing = failing or bool(d.failing)
         if args.latex:
             print(f"% steps for d{r.loss_name}/d{x.params[0]}")
             print(d.to_latex())
@@ -59,6 +64,7 @@ def _print_steps(r, program, args) -> None:
         else:
             print(f"\nsteps for ∂{unicode_name(r.loss_name)}/∂{unicode_name(x.params[0])}")
         print(d.to_text(unicode=not args.ascii))
+    return failing
 
 
 def main(argv: list[str]) -> int:
@@ -92,10 +98,10 @@ def main(argv: list[str]) -> int:
                    loss_name=program.result_name or "L")
         sizes = None
         if args.sizes is not None:
-            if not (demo or args.verify):
+            if not (demo or args.verify or args.steps):
                 from ..errors import MatgradError
-                raise MatgradError("--sizes sets the sizes of the numeric check; use it "
-                                   "with --verify")
+                raise MatgradError("--sizes sets the sizes of the numeric checks; use it "
+                                   "with --verify or --steps")
             from ..expr import dimensions
             from ..verify import parse_sizes
             sizes = parse_sizes(args.sizes, dimensions(program.result))
@@ -107,8 +113,9 @@ def main(argv: list[str]) -> int:
                 print(f"% {r.check}")
         else:
             print(r.to_text(unicode=not args.ascii))
+        failing = False
         if demo or args.steps:
-            _print_steps(r, program, args)
-        return 0 if r.check is None or r.check.ok else 1
+            failing = _print_steps(r, program, args, sizes)
+        return 0 if (r.check is None or r.check.ok) and not failing else 1
 
     return run(go)

@@ -26,7 +26,7 @@ SECURITY_HEADERS = [
 API = {
     "parse": ("parse_only", ("expr", "shapes"), ("expr",)),
     "derive": ("derive", ("expr", "shapes", "wrt", "sizes"), ("expr",)),
-    "steps": ("steps", ("expr", "shapes", "wrt"), ("expr",)),
+    "steps": ("steps", ("expr", "shapes", "wrt", "sizes"), ("expr",)),
     "code": ("code", ("expr", "shapes", "wrt", "backend"), ("expr",)),
     "check": ("check", ("expr", "shapes", "variable", "claim", "sizes"),
               ("expr", "variable", "claim")),

@@ -85,8 +85,10 @@ SCHEMA = {
                              _request(["expr"], expr=_EXPR, shapes=_SHAPES, wrt=_WRT,
                                       sizes=_SIZES),
                              "Derived"),
-        "/api/steps": _post("The derivation of each gradient, step by step.",
-                            _request(["expr"], expr=_EXPR, shapes=_SHAPES, wrt=_WRT),
+        "/api/steps": _post("The derivation of each gradient, step by step, every "
+                            "line checked numerically.",
+                            _request(["expr"], expr=_EXPR, shapes=_SHAPES, wrt=_WRT,
+                                     sizes=_SIZES),
                             "Steps", unavailable=True),
         "/api/code": _post("Source code computing the loss and its gradients.",
                            _request(["expr"], expr=_EXPR, shapes=_SHAPES, wrt=_WRT,
@@ -145,7 +147,14 @@ SCHEMA = {
             "derivations": {"type": "array", "items": {"type": "object", "properties": {
                 "variable": {"type": "string"}, "markdown": {"type": "string"},
                 "latex": {"type": "string"}, "html": {"type": "string"},
-                "count": {"type": "integer"}}}}}},
+                "count": {"type": "integer"},
+                "checked": {"type": "boolean", "description": "whether every line was "
+                            "checked numerically"},
+                "failing": {"type": "array", "items": {"type": "integer"},
+                            "description": "indices of the lines that do not hold (a bug "
+                            "in matgrad: it must never happen)"},
+                "unchecked": {"type": ["string", "null"], "description": "why the "
+                              "lines could not be checked"}}}}}},
         "Code": {"type": "object", "properties": {
             "backend": {"enum": list(BACKENDS)},
             "wrt": {"type": "array", "items": {"type": "string"}},

@@ -216,21 +216,26 @@ def derive(expr: str, shapes: str = "", wrt: str = "", sizes: str = "",
             "text": r.to_text(), "verification": verification}
 
 
-def steps(expr: str, shapes: str = "", wrt: str = "", limits: Limits = Limits()) -> dict:
-    """The derivation of each gradient, step by step."""
+def steps(expr: str, shapes: str = "", wrt: str = "", sizes: str = "",
+          limits: Limits = Limits()) -> dict:
+    """The derivation of each gradient, step by step, every line checked numerically
+    (a line that fails is marked in the rendering and listed in `failing`)."""
     derive_fn = _derive_fn()
     program = parse(expr, shapes, limits)
     names = variable_names(program, wrt, limits)
+    at = sizes_of(program, sizes, limits)
     out = []
     with _Fields("expr", expr=expr):
         for name in names:
             d = derive_fn(program.result, program.variables[name],
                           definitions=program.definitions,
-                          loss_name=program.result_name or "L")
+                          loss_name=program.result_name or "L").checked(sizes=at)
             markdown = d.to_markdown()
             from .markdown import to_html
             out.append({"variable": name, "markdown": markdown, "latex": d.to_latex(),
-                        "html": to_html(markdown), "count": len(d.steps)})
+                        "html": to_html(markdown), "count": len(d.steps),
+                        "checked": d.line_errors is not None, "failing": d.failing,
+                        "unchecked": d.unchecked or None})
     return {"wrt": names, "derivations": out}
 
 

@@ -103,7 +103,8 @@ function readForm() {
            sizes: $("sizes").value };
 }
 
-// The fields of the endpoints that derive (steps, code): sizes only matter to checks.
+// The fields of the endpoints that only derive (code); steps are checked, so they take
+// the sizes too.
 function deriving(q) {
   return { expr: q.expr, shapes: q.shapes, wrt: q.wrt };
 }
@@ -210,7 +211,7 @@ async function loadSteps() {
     return;
   }
   target.replaceChildren(el("p", { class: "pending", text: "Deriving the steps…" }));
-  const r = await api("/api/steps", deriving(q));
+  const r = await api("/api/steps", { ...deriving(q), sizes: q.sizes });
   if (state.query !== q) return;
   if (!r.ok) {
     target.replaceChildren(el("p", { class: r.status === 501 ? "unavailable" : "error",
@@ -220,6 +221,12 @@ async function loadSteps() {
   target.replaceChildren(...r.data.derivations.map((d) => {
     const section = el("section", { class: "derivation", "data-variable": d.variable });
     section.append(trustedHTML(el("div", { class: "markdown" }), d.html));
+    // every line is checked numerically; a line that fails is a bug, and says so
+    if (d.failing && d.failing.length) {
+      section.prepend(el("p", { class: "error steps-failing", text:
+        `${d.failing.length} of ${d.count} lines do not hold numerically (marked ✗ below): ` +
+        "this is a bug in matgrad; please report it." }));
+    }
     return section;
   }));
 }
