@@ -135,3 +135,13 @@ def test_bad_claims_are_errors_not_verdicts():
         verdict("X", "__import__('os')")
     with pytest.raises(mg.MatgradError):
         verdict("X", 42)
+
+
+def test_a_correct_verdict_defines_the_names_it_uses():
+    """The stated gradient may use a name the derivation gave (z = Xᵀ X); it is
+    defined in the same message."""
+    m, n = mg.dims("m n")
+    X = mg.matrix("X", m, n)
+    r = mg.check(mg.logdet(X.T @ X), X, "2 * X @ inv(X.T @ X)")
+    assert r.verdict == "correct"
+    assert "z⁻¹" not in r.message or "where z = Xᵀ X" in r.message

@@ -277,8 +277,7 @@ def check(L, x, claim: str, *, shapes=None, definitions: dict | None = None,
     xs, Ls = unicode_name(x.params[0]), unicode_name(loss_name)
     what = f"∂{Ls}/∂{xs}"
     want = f"{what} must be {_shape_words(x.shape)}, the shape of {xs}"
-    answer = f"The correct answer: {what} = {to_text(expected, names)}" + _where(
-        derivation, expected)
+    answer = _ANSWER + f"{what} = {to_text(expected, names)}" + _where(derivation, expected)
 
     # the claim sees the loss's variables and dimensions, and its intermediates by name
     declared: dict = {}
@@ -450,6 +449,9 @@ def _sizes_text(sizes: dict) -> str:
     return ", ".join(f"{d} = {v}" for d, v in sizes.items())
 
 
+_ANSWER = "The correct answer: "
+
+
 def _compare(L, x, C, expected, names, claim_text, what, answer, points, seed, sizes):
     from .printing.text import to_text
     try:
@@ -462,7 +464,8 @@ def _compare(L, x, C, expected, names, claim_text, what, answer, points, seed, s
             return _cancels(blurred, expected, C, names, claim_text, what, answer)
         worst = max(float(np.max(np.abs(p.c - p.t), initial=0.0)) for p in samples)
         at = _sizes_text(samples[0].sizes)
-        msg = (f"correct: {claim_text} equals {what} = {to_text(expected, names)} at "
+        # the answer as stated, with the names it uses defined
+        msg = (f"correct: {claim_text} equals {answer.removeprefix(_ANSWER)}; at "
                f"{points} random points{f' with {at}' if at else ''} (largest difference "
                f"{worst:.1e}).")
         return CheckResult("correct", msg, expected, C, None, names)

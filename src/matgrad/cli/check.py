@@ -11,12 +11,28 @@ import argparse
 
 from . import run
 
+EXAMPLES = """\
+examples:
+  matgrad check "sum((X @ w - y)**2)" --wrt w --shape "X: m,n; w: n; y: m" \\
+      --claim "2 * X.T @ (X @ w - y)"
+      verdict: correct (exit status 0)
+  matgrad check "z = X @ w + b; yhat = relu(z); L = sum((yhat - y)**2) / m" --wrt X \\
+      --shape "X: m,n; w: n; b: scalar; y: m" --claim "2/m * w @ (heaviside(z) * (yhat - y)).T"
+      verdict: transposed (exit status 1)
+  matgrad check "logdet(X.T @ X)" --wrt X --shape "X: m,n" --claim "2 * X @ inv(X.T @ X)" \\
+      --sizes "m=7, n=3"
+
+Exit status: 0 when the claim is correct, 1 for any other verdict (undetermined
+included), 2 on an error."""
+
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="matgrad check",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Check a claimed gradient of a scalar expression: correct, transposed, "
-                    "wrong shape or wrong value, with the reason and the correct answer.")
+                    "wrong shape or wrong value,\nwith the reason and the correct answer.",
+        epilog=EXAMPLES)
     p.add_argument("expr", help="the loss, e.g. 'z = X @ w + b; yhat = relu(z); "
                    "L = sum((yhat - y)**2) / m'")
     p.add_argument("--wrt", required=True, help="the variable of the claimed gradient")
@@ -35,6 +51,13 @@ def main(argv: list[str]) -> int:
 
     def go() -> int:
         from ..check import check
+        from ..errors import MatgradError
+        from ..parser import parse_program
+        from .derive import not_scalar_message
+        program = parse_program(args.expr, args.shape)
+        if program.result.shape != (1, 1):
+            raise MatgradError(not_scalar_message(program, args.expr, args.shape,
+                                                  [args.wrt.strip()]))
         result = check(args.expr, args.wrt.strip(), args.claim, shapes=args.shape,
                        sizes=args.sizes)
         print(f"verdict: {result.verdict}")

@@ -13,8 +13,14 @@ DEFAULT_PORT = 8765
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="matgrad serve",
-                                description="Serve matgrad's web page on this machine.")
+    p = argparse.ArgumentParser(
+        prog="matgrad serve", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Serve matgrad's web page on this machine (needs the 'web' extra: "
+                    "pip install 'matgrad[web]').",
+        epilog="examples:\n  matgrad serve                 http://127.0.0.1:8765/\n"
+               "  matgrad serve --port 0        any free port (the address is printed)\n"
+               "  matgrad serve --port 8000 --timeout 30\n\n"
+               "Exit status: 0 when stopped with Ctrl+C, 2 on an error.")
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
                    help=f"the port (default {DEFAULT_PORT}; 0 picks a free one)")
     p.add_argument("--host", default="127.0.0.1",
