@@ -407,15 +407,19 @@ def compile(L: Expr, wrt=None, backend: str = "numpy", *, definitions: dict | No
     elif backend == "torch":
         _require("torch", "torch")
     else:
-        _require("array_api_compat", "compile")
+        # array_api_compat is a core dependency (see pyproject.toml): the generated NumPy
+        # code is array-API code, and array_api_compat gives it its arrays' namespace.
+        # It is missing only from a broken install.
+        _require("array_api_compat", None)
     return CompiledFunction(L, wrt, backend, definitions=definitions, sizes=sizes, name=name)
 
 
-def _require(module: str, extra: str) -> None:
+def _require(module: str, extra: str | None) -> None:
     import importlib.util
     if importlib.util.find_spec(module) is None:
-        raise MatgradError(f"compiling for this backend needs {module}: "
-                           f"pip install 'matgrad[{extra}]'")
+        how = (f"pip install 'matgrad[{extra}]'" if extra else
+               f"pip install {module} (a dependency of matgrad, missing from this install)")
+        raise MatgradError(f"compiling for this backend needs {module}: {how}")
 
 
 __all__ = ["CompiledFunction", "compile"]

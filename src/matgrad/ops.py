@@ -19,7 +19,20 @@ from .expr import Expr, make
 
 
 def var(name: str, rows=1, cols=1, *, symmetric: bool = False) -> Expr:
-    """A variable: scalar (1×1), vector (n×1) or matrix (m×n)."""
+    """A variable: scalar (1×1), vector (n×1) or matrix (m×n).
+
+    Its shape is rows×cols, each a size or a dimension; `symmetric=True` declares a
+    symmetric matrix (its shape must be square), whose gradient is then the symmetric one.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> mg.var("Y", m, n).shape
+    (m, n)
+    >>> mg.var("S", m, n, symmetric=True)
+    Traceback (most recent call last):
+        ...
+    matgrad.errors.ShapeError: S is declared symmetric but its shape m×n is not square
+    """
     if not isinstance(name, str) or not name.isidentifier():
         raise MatgradError(f"variable name {name!r} is not an identifier")
     shape = (as_size(rows), as_size(cols))
@@ -39,12 +52,24 @@ def scalar(name: str) -> Expr:
 
 
 def vector(name: str, n) -> Expr:
-    """A column vector variable of length n."""
+    """A column vector variable of length n: shape n×1.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> mg.vector("w", n).shape
+    (n, 1)
+    """
     return var(name, n, 1)
 
 
 def matrix(name: str, rows, cols, *, symmetric: bool = False) -> Expr:
-    """A matrix variable."""
+    """A matrix variable of shape rows×cols (`symmetric=True`: square and symmetric).
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> mg.matrix("X", m, n).shape
+    (m, n)
+    """
     return var(name, rows, cols, symmetric=symmetric)
 
 
@@ -68,12 +93,23 @@ def _number(value) -> Fraction | float:
 
 
 def const(value) -> Expr:
-    """A numeric scalar constant."""
+    """A numeric scalar constant (1×1); exact where the number is an integer or a fraction.
+
+    >>> import matgrad as mg
+    >>> mg.const(2.5), mg.const(3).shape
+    (2.5, (1, 1))
+    """
     return make("const", (), (_number(value),), SCALAR)
 
 
 def dim_value(d) -> Expr:
-    """A dimension used as a number (e.g. dividing by m)."""
+    """A dimension used as a number (e.g. dividing by m): a scalar (1×1).
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> dim_value(m), dim_value(m).shape
+    (m, (1, 1))
+    """
     d = as_size(d)
     if isinstance(d, int):
         return const(d)
@@ -81,22 +117,48 @@ def dim_value(d) -> Expr:
 
 
 def ones(rows, cols=1) -> Expr:
-    """The all-ones matrix (or vector when cols = 1)."""
+    """The all-ones matrix of shape rows×cols, or the vector of length rows when cols = 1.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> mg.ones(m, n), mg.ones(n).shape
+    (1ₘₓₙ, (n, 1))
+    """
     return make("ones", (), (), (as_size(rows), as_size(cols)))
 
 
 def zeros(rows, cols=1) -> Expr:
-    """The zero matrix (or vector)."""
+    """The zero matrix of shape rows×cols, or the zero vector when cols = 1.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> mg.zeros(m, n), mg.zeros(m, n).shape
+    (0ₘₓₙ, (m, n))
+    """
     return make("zeros", (), (), (as_size(rows), as_size(cols)))
 
 
 def eye(n) -> Expr:
-    """The n×n identity."""
+    """The identity matrix: shape n×n.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> mg.eye(n), mg.eye(n).shape
+    (I, (n, n))
+    """
     n = as_size(n)
     return make("eye", (), (), (n, n))
 
 
 def to_expr(value) -> Expr:
+    """An expression for a value: an expression as it is, a dimension as its size (1×1),
+    a number as a constant (1×1), a Jacobian or Hessian as its matrix form.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> to_expr(m), to_expr(2).shape
+    (m, (1, 1))
+    """
     if isinstance(value, Expr):
         return value
     if isinstance(value, Dim):
@@ -117,7 +179,20 @@ def _short(e: Expr) -> str:
 
 
 def broadcast(x: Expr, shape) -> Expr:
-    """Stretch a scalar, row or column to `shape` (NumPy rules on two axes)."""
+    """Stretch a scalar, row or column to `shape` (NumPy rules on two axes).
+
+    Each axis of x must equal that of `shape` or be 1; the result has shape `shape`.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> u = mg.vector("u", m)
+    >>> mg.broadcast(u, (m, n)), mg.broadcast(u, (m, n)).shape
+    (u · 1ₘₓₙ, (m, n))
+    >>> mg.broadcast(mg.vector("x", n), (m, n))
+    Traceback (most recent call last):
+        ...
+    matgrad.errors.ShapeError: cannot broadcast x (n×1) to m×n
+    """
     x = to_expr(x)
     if x.shape == shape:
         return x
@@ -151,35 +226,91 @@ def _align(a, b, symbol: str) -> tuple[Expr, Expr]:
 
 
 def add(a, b) -> Expr:
+    """Elementwise sum a + b.
+
+    The shapes must agree axis by axis, or be 1 on an axis (a scalar, a row or a column
+    broadcasts); the result has the larger shape.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> X = mg.matrix("X", m, n)
+    >>> add(X, mg.scalar("b")), add(X, mg.scalar("b")).shape
+    (X + b, (m, n))
+    """
     a, b = _align(a, b, "+")
     return make("add", (a, b), (), a.shape)
 
 
 def neg(a) -> Expr:
+    """Elementwise negation −a; the shape of a.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> neg(mg.matrix("X", m, n)), neg(mg.matrix("X", m, n)).shape
+    (−X, (m, n))
+    """
     a = to_expr(a)
     return make("neg", (a,), (), a.shape)
 
 
 def sub(a, b) -> Expr:
+    """Elementwise difference a − b; shapes broadcast as in `add`.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> x, y = mg.vector("x", n), mg.vector("y", n)
+    >>> sub(x, y), sub(x, y).shape
+    (x − y, (n, 1))
+    """
     a, b = _align(a, b, "-")
     return make("add", (a, neg(b)), (), a.shape)
 
 
 def mul(a, b) -> Expr:
-    """Elementwise (Hadamard) product; a scalar factor broadcasts."""
+    """Elementwise (Hadamard) product a ⊙ b; shapes broadcast as in `add` (a scalar
+    factor broadcasts).
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> X, x = mg.matrix("X", m, n), mg.vector("x", n)
+    >>> mul(x, x), mul(x, x).shape
+    (x ⊙ x, (n, 1))
+    >>> mul(X, x)
+    Traceback (most recent call last):
+        ...
+    matgrad.errors.ShapeError: X * x: X is m×n, x is n×1; rows m and n differ and neither is 1,
+    so they cannot be broadcast
+    """
     a, b = _align(a, b, "*")
     return make("mul", (a, b), (), a.shape)
 
 
 def div(a, b) -> Expr:
-    """Elementwise quotient."""
+    """Elementwise quotient a / b; shapes broadcast as in `add`.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> X = mg.matrix("X", m, n)
+    >>> div(X, mg.sum(X, axis=0)), div(X, mg.sum(X, axis=0)).shape
+    (X / sum(X, axis=0), (m, n))
+    """
     a, b = _align(a, b, "/")
     return make("div", (a, b), (), a.shape)
 
 
 def power(a, p) -> Expr:
-    """Elementwise power. A constant exponent is a parameter; a symbolic one goes through
-    exp(p ⊙ log a)."""
+    """Elementwise power a ** p; the shape of a (a non-scalar p broadcasts with a).
+
+    A constant exponent is a parameter; a symbolic one goes through exp(p ⊙ log a).
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> x = mg.vector("x", n)
+    >>> power(x, 2), power(x, 2).shape
+    (x², (n, 1))
+    >>> power(x, mg.scalar("b"))
+    exp(b · log(x))
+    """
     a = to_expr(a)
     if isinstance(p, Expr) and p.op == "const":
         p = p.params[0]
@@ -191,7 +322,13 @@ def power(a, p) -> Expr:
 
 
 def fn(name: str, a) -> Expr:
-    """An elementwise function from the table (exp, log, relu, ...)."""
+    """An elementwise function from the table (exp, log, relu, ...); the shape of a.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> fn("tanh", mg.matrix("X", m, n)).shape
+    (m, n)
+    """
     from .elementwise import NAMES
     if name not in NAMES:
         raise MatgradError(f"unknown elementwise function {name!r}")
@@ -203,7 +340,20 @@ def fn(name: str, a) -> Expr:
 
 
 def matmul(a, b) -> Expr:
-    """Matrix product; a 1×1 operand is a 1×1 matrix here, as in the literature."""
+    """Matrix product a b: (p×k) times (k×q) is p×q; the inner dimensions must agree.
+
+    A 1×1 operand is a 1×1 matrix here, as in the literature.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> X, w = mg.matrix("X", m, n), mg.vector("w", n)
+    >>> mg.matmul(X, w), mg.matmul(X, w).shape
+    (X w, (m, 1))
+    >>> mg.matmul(X, X)
+    Traceback (most recent call last):
+        ...
+    matgrad.errors.ShapeError: X @ X: X is m×n, X is m×n; inner dimensions n and m differ
+    """
     a, b = to_expr(a), to_expr(b)
     if a.shape[1] != b.shape[0]:
         raise ShapeError(
@@ -214,13 +364,30 @@ def matmul(a, b) -> Expr:
 
 
 def transpose(a) -> Expr:
+    """The transpose aᵀ: an m×n matrix becomes n×m (a column vector a row).
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> X = mg.matrix("X", m, n)
+    >>> mg.transpose(X), mg.transpose(X).shape
+    (Xᵀ, (n, m))
+    >>> mg.transpose(mg.vector("w", n)).shape
+    (1, n)
+    """
     a = to_expr(a)
     return make("transpose", (a,), (), (a.shape[1], a.shape[0]))
 
 
 def sum(a, axis=None) -> Expr:  # noqa: A001 - the language's name
-    """Sum of all entries, or axis=0 for a row of column sums, axis=1 for a column of row
-    sums."""
+    """Sum of all entries (a scalar), or axis=0 for a row of column sums (1×n), axis=1
+    for a column of row sums (m×1), of an m×n matrix.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> X = mg.matrix("X", m, n)
+    >>> mg.sum(X).shape, mg.sum(X, axis=0).shape, mg.sum(X, axis=1).shape
+    ((1, 1), (1, n), (m, 1))
+    """
     a = to_expr(a)
     if axis is None:
         shape = SCALAR
@@ -247,7 +414,15 @@ def _size_expr(a: Expr, axis=None) -> Expr:
 
 
 def mean(a, axis=None) -> Expr:
-    """Mean of all entries (or along an axis), as a sum divided by the count."""
+    """Mean of all entries (or along an axis), as a sum divided by the count; shapes as
+    in `sum`.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> X = mg.matrix("X", m, n)
+    >>> mg.mean(X), mg.mean(X, axis=0).shape
+    (sum(X) / (m · n), (1, n))
+    """
     a = to_expr(a)
     return div(sum(a, axis), _size_expr(a, axis))
 
@@ -259,32 +434,83 @@ def _square(a: Expr, what: str) -> None:
 
 
 def trace(a) -> Expr:
+    """The trace tr(A), the sum of the diagonal: A must be square (n×n); a scalar.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> A = mg.matrix("A", n, n)
+    >>> mg.trace(A), mg.trace(A).shape
+    (tr(A), (1, 1))
+    >>> mg.trace(mg.matrix("X", m, n))
+    Traceback (most recent call last):
+        ...
+    matgrad.errors.ShapeError: trace(X): X is m×n, not square
+    """
     a = to_expr(a)
     _square(a, "trace")
     return make("trace", (a,), (), SCALAR)
 
 
 def det(a) -> Expr:
+    """The determinant det(A): A must be square (n×n); a scalar.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> A = mg.matrix("A", n, n)
+    >>> mg.det(A), mg.det(A).shape
+    (det(A), (1, 1))
+    >>> mg.det(mg.matrix("X", m, n))
+    Traceback (most recent call last):
+        ...
+    matgrad.errors.ShapeError: det(X): X is m×n, not square
+    """
     a = to_expr(a)
     _square(a, "det")
     return make("det", (a,), (), SCALAR)
 
 
 def logdet(a) -> Expr:
-    """log det A (for det A > 0)."""
+    """log det A (for det A > 0): A must be square (n×n); a scalar.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> A = mg.matrix("A", n, n)
+    >>> mg.logdet(A), mg.logdet(A).shape
+    (log det(A), (1, 1))
+    """
     a = to_expr(a)
     _square(a, "logdet")
     return make("logdet", (a,), (), SCALAR)
 
 
 def inv(a) -> Expr:
+    """The inverse A⁻¹: A must be square (n×n), and so is its inverse.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> A = mg.matrix("A", n, n)
+    >>> mg.inv(A), mg.inv(A).shape
+    (A⁻¹, (n, n))
+    >>> mg.inv(mg.matrix("X", m, n))
+    Traceback (most recent call last):
+        ...
+    matgrad.errors.ShapeError: inv(X): X is m×n, not square
+    """
     a = to_expr(a)
     _square(a, "inv")
     return make("inv", (a,), (), a.shape)
 
 
 def diag(a) -> Expr:
-    """Vector → diagonal matrix; square matrix → vector of its diagonal."""
+    """Vector → diagonal matrix (n×1 → n×n); square matrix → vector of its diagonal
+    (n×n → n×1).
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> x, A = mg.vector("x", n), mg.matrix("A", n, n)
+    >>> mg.diag(x).shape, mg.diag(A).shape
+    ((n, n), (n, 1))
+    """
     a = to_expr(a)
     if a.shape[1] == 1 and a.shape[0] != 1:
         return make("diagmat", (a,), (), (a.shape[0], a.shape[0]))
@@ -302,7 +528,14 @@ def _vector(a: Expr, what: str) -> None:
 
 
 def outer(a, b) -> Expr:
-    """a bᵀ for column vectors a and b."""
+    """The outer product a bᵀ of column vectors: lengths m and n give an m×n matrix.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> u, x = mg.vector("u", m), mg.vector("x", n)
+    >>> mg.outer(u, x), mg.outer(u, x).shape
+    (u xᵀ, (m, n))
+    """
     a, b = to_expr(a), to_expr(b)
     _vector(a, "outer")
     _vector(b, "outer")
@@ -310,7 +543,18 @@ def outer(a, b) -> Expr:
 
 
 def dot(a, b) -> Expr:
-    """aᵀ b for column vectors of equal length."""
+    """The inner product aᵀ b of column vectors of equal length: a scalar.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> x, y = mg.vector("x", n), mg.vector("y", n)
+    >>> mg.dot(x, y), mg.dot(x, y).shape
+    (xᵀ y, (1, 1))
+    >>> mg.dot(x, mg.vector("u", m))
+    Traceback (most recent call last):
+        ...
+    matgrad.errors.ShapeError: dot(x, u): lengths n and m differ
+    """
     a, b = to_expr(a), to_expr(b)
     _vector(a, "dot")
     _vector(b, "dot")
@@ -321,20 +565,45 @@ def dot(a, b) -> Expr:
 
 
 def norm(a) -> Expr:
-    """Vector 2-norm, or Frobenius norm of a matrix."""
+    """The 2-norm of a vector, or the Frobenius norm of a matrix: a scalar.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> X = mg.matrix("X", m, n)
+    >>> mg.norm(X), mg.norm(X).shape
+    (‖X‖, (1, 1))
+    """
     a = to_expr(a)
     return make("norm", (a,), (), SCALAR)
 
 
 def logsumexp(a) -> Expr:
-    """log Σ exp(vᵢ) of a column vector."""
+    """log Σ exp(vᵢ) of a column vector (n×1): a scalar.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> v = mg.vector("v", n)
+    >>> mg.logsumexp(v), mg.logsumexp(v).shape
+    (logsumexp(v), (1, 1))
+    """
     a = to_expr(a)
     _vector(a, "logsumexp")
     return make("logsumexp", (a,), (), SCALAR)
 
 
 def softmax(a) -> Expr:
-    """exp(v) / Σ exp(vᵢ) of a column vector."""
+    """exp(v) / Σ exp(vᵢ) of a column vector: the shape of v (n×1).
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> v = mg.vector("v", n)
+    >>> mg.softmax(v), mg.softmax(v).shape
+    (softmax(v), (n, 1))
+    >>> mg.softmax(mg.matrix("X", m, n))
+    Traceback (most recent call last):
+        ...
+    matgrad.errors.ShapeError: softmax: X is m×n, not a column vector
+    """
     a = to_expr(a)
     _vector(a, "softmax")
     return make("softmax", (a,), (), a.shape)
@@ -344,7 +613,10 @@ def _elementwise(name):
     def f(a):
         return fn(name, a)
     f.__name__ = name
-    f.__doc__ = f"Elementwise {name}."
+    f.__doc__ = (f"Elementwise {name}, entry by entry: the shape of its argument.\n\n"
+                 "    >>> import matgrad as mg\n"
+                 f"    >>> mg.{name}(mg.matrix('X', 2, 3)).shape\n"
+                 "    (2, 3)\n")
     return f
 
 
