@@ -159,28 +159,37 @@ def _unbroadcast(g: Expr, shape) -> Expr:
     return ops.sum(g, axis=0)
 
 
-# Whether a node contains a placeholder, shared across calls: nodes are immutable and
-# interned, and the coefficient subtrees of successive rules overlap, so one walk each.
-_PLACEHOLDER_MEMO: "weakref.WeakKeyDictionary[Expr, bool]" = weakref.WeakKeyDictionary()
+def _memoized_bottom_up(leaf_value, combine):
+    """A predicate on expressions computed children first, memoized across calls: nodes
+    are immutable and interned, and the coefficient subtrees of successive rules
+    overlap, so each node is visited once. Iterative, since coefficients can be deep."""
+    memo: "weakref.WeakKeyDictionary[Expr, bool]" = weakref.WeakKeyDictionary()
+
+    def predicate(e: Expr) -> bool:
+        hit = memo.get(e)
+        if hit is not None:
+            return hit
+        stack = [(e, False)]
+        while stack:
+            node, ready = stack.pop()
+            if node in memo:
+                continue
+            if ready:
+                memo[node] = combine(leaf_value(node), [memo[c] for c in node.children])
+            else:
+                stack.append((node, True))
+                stack.extend((c, False) for c in node.children if c not in memo)
+        return memo[e]
+
+    return predicate
 
 
-def _has_placeholder(e: Expr) -> bool:
-    """Whether e contains a `dvar`; iterative, since coefficients can be deep."""
-    memo = _PLACEHOLDER_MEMO
-    hit = memo.get(e)
-    if hit is not None:
-        return hit
-    stack = [(e, False)]
-    while stack:
-        node, ready = stack.pop()
-        if node in memo:
-            continue
-        if ready:
-            memo[node] = node.op == "dvar" or any(memo[c] for c in node.children)
-        else:
-            stack.append((node, True))
-            stack.extend((c, False) for c in node.children if c not in memo)
-    return memo[e]
+# Whether e contains a `dvar` (a differential).
+_has_placeholder = _memoized_bottom_up(lambda n: n.op == "dvar",
+                                       lambda own, kids: own or any(kids))
+# No variables and no differentials under e: a number, whatever its spelling.
+is_number = _memoized_bottom_up(lambda n: n.op not in ("var", "dvar"),
+                                lambda own, kids: own and all(kids))
 
 
 # The identities of the Frobenius product that `adjoint` applies, by key: the text a
@@ -203,31 +212,6 @@ IDENTITIES = {
     "div": "A : B ⊘ C = (A ⊘ C) : B",
     "div-scalar": "A : B / c = (A / c) : B",
 }
-
-# Whether a cotangent is just a number (no variables, no differentials), shared across
-# calls for the same reason as the placeholder memo.
-_NUMBER_MEMO: "weakref.WeakKeyDictionary[Expr, bool]" = weakref.WeakKeyDictionary()
-
-
-def is_number(e: Expr) -> bool:
-    """No variables and no differentials under e: a number, whatever its spelling."""
-    memo = _NUMBER_MEMO
-    hit = memo.get(e)
-    if hit is not None:
-        return hit
-    stack = [(e, False)]
-    while stack:
-        node, ready = stack.pop()
-        if node in memo:
-            continue
-        if ready:
-            memo[node] = node.op not in ("var", "dvar") and all(memo[c]
-                                                                 for c in node.children)
-        else:
-            stack.append((node, True))
-            stack.extend((c, False) for c in node.children if c not in memo)
-    return memo[e]
-
 
 def adjoint(D: Expr, G: Expr, used: list | None = None) -> list[tuple[Expr, Expr]]:
     """Rewrite G : D, with D linear in placeholders, as Σ Gᵢ : dᵢ; returns [(dᵢ, Gᵢ)].
