@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CORE_DEPENDENCIES = {"numpy", "array-api-compat"}
+CORE_DEPENDENCIES = {"numpy", "array-api-compat", "latex2mathml"}
 TIMEOUT = 120
 
 
@@ -66,7 +66,7 @@ def _run(args: list, tmp_path: Path, **kw) -> subprocess.CompletedProcess:
 # ---- the metadata in the source tree ----------------------------------------------------
 
 
-def test_the_core_dependencies_are_numpy_and_array_api_compat():
+def test_the_core_dependencies_are_numpy_array_api_compat_and_latex2mathml():
     project = _pyproject()["project"]
     assert {_name(r) for r in project["dependencies"]} == CORE_DEPENDENCIES
 
@@ -84,7 +84,7 @@ def test_requirements_are_ranges_not_exact_pins():
 def test_test_tools_live_in_test_extras_not_in_the_web_extra():
     extras = _pyproject()["project"]["optional-dependencies"]
     web = {_name(r) for r in extras["web"]}
-    assert web == {"starlette", "uvicorn", "latex2mathml"}
+    assert web == {"starlette", "uvicorn"}
     assert {"pytest", "hypothesis", "httpx"} <= {_name(r) for r in extras["test"]}
     assert {_name(r) for r in extras["browser"]} == {"playwright"}
 

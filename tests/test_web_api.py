@@ -35,7 +35,7 @@ _require("latex2mathml")
 from matgrad.example import SHAPES, SOURCE, WRT  # noqa: E402
 from matgrad.web import Limits, create_app  # noqa: E402
 from matgrad.web.app import API  # noqa: E402
-from matgrad.web.mathml import to_mathml  # noqa: E402
+from matgrad.printing.mathml import to_mathml  # noqa: E402
 from matgrad.web.markdown import to_html  # noqa: E402
 
 pytestmark = pytest.mark.anyio

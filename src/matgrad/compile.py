@@ -101,6 +101,12 @@ class CompiledFunction:
     def _invoke(self, run, args, bound, buffers=None):
         try:
             return run(args, bound, buffers)
+        except OverflowError:  # a size to a large power, in Python floats
+            raise DomainError(f"{self._generated.name}: a number beyond the range of "
+                              "floating-point numbers (a size to a large power?)") from None
+        except ZeroDivisionError:  # Python numbers (sizes, constants), not arrays
+            raise DomainError(f"{self._generated.name}: division by zero in a number "
+                              "computed from sizes or constants") from None
         except Exception as err:  # a singular matrix, in whichever library raised it
             if "LinAlgError" in type(err).__name__ or "singular" in str(err).lower():
                 raise DomainError(f"{self._generated.name}: {err}") from None

@@ -5,17 +5,43 @@ Everything in the core is two-dimensional: a scalar is 1×1, a vector a column n
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Union
 
 from .errors import ShapeError
 
 
+def normal_name(name: str) -> str:
+    """A name as Python reads identifiers (NFKC): the fullwidth ｍ, the ligature ﬁ and
+    the script ℓ are m, fi and l in parsed text and in generated code, so they are the
+    same here too, wherever a variable or dimension is named.
+
+    >>> normal_name("ｍ"), normal_name("ﬁt")
+    ('m', 'fit')
+    """
+    return unicodedata.normalize("NFKC", name)
+
+
 @dataclass(frozen=True, order=True)
 class Dim:
-    """A named dimension such as m or n; its size is bound at evaluation."""
+    """A named dimension such as m or n; its size is bound at evaluation.
+
+    `dims` makes several at once; two dimensions of the same name are equal.
+
+    >>> import matgrad as mg
+    >>> m = mg.Dim("m")
+    >>> m, m == mg.dims("m n")[0]
+    (m, True)
+    >>> mg.matrix("X", m, 3).shape
+    (m, 3)
+    """
 
     name: str
+
+    def __post_init__(self):
+        if isinstance(self.name, str):
+            object.__setattr__(self, "name", normal_name(self.name))
 
     def __str__(self) -> str:
         return self.name

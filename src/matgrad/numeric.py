@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import budget
 from .dims import Dim
 from .elementwise import table
 from .errors import DomainError, MatgradError, ShapeError
@@ -169,8 +170,10 @@ def evaluate_2d(e: Expr, arrays: dict, sizes: dict, cache: dict | None = None) -
                 out = np.full((1, 1), float(_size(node.params[0], sizes)))
             elif op in ("ones", "zeros"):
                 shape = tuple(_size(s, sizes) for s in node.shape)
+                budget.require(node, shape)
                 out = np.ones(shape) if op == "ones" else np.zeros(shape)
             elif op == "eye":
+                budget.require(node, node.shape, sizes)
                 out = np.eye(_size(node.shape[0], sizes))
             elif op == "broadcast":
                 shape = tuple(_size(s, sizes) for s in node.shape)
@@ -178,7 +181,10 @@ def evaluate_2d(e: Expr, arrays: dict, sizes: dict, cache: dict | None = None) -
             elif op == "diagmat":
                 out = _Diagonal(vals[node.children[0]])
             elif op == "matmul":
-                out = _matmul_values(*(vals[c] for c in node.children))
+                a, b = (vals[c] for c in node.children)
+                if not (isinstance(a, _Diagonal) and isinstance(b, _Diagonal)):
+                    budget.require(node, node.shape, sizes)
+                out = _matmul_values(a, b)
             elif op == "transpose" and isinstance(vals[node.children[0]], _Diagonal):
                 out = vals[node.children[0]]
             elif op == "diagvec" and isinstance(vals[node.children[0]], _Diagonal):
@@ -187,6 +193,7 @@ def evaluate_2d(e: Expr, arrays: dict, sizes: dict, cache: dict | None = None) -
                 kernel = KERNELS.get(op)
                 if kernel is None:
                     raise MatgradError(f"cannot evaluate the operation {op!r}")
+                budget.require(node, node.shape, sizes)
                 out = kernel(node, *(_dense(vals[c]) for c in node.children))
             vals[node] = out
     return _dense(vals[e])

@@ -11,8 +11,8 @@ import builtins
 import numbers
 from fractions import Fraction
 
-from .dims import SCALAR, Dim, as_size, fmt_shape, is_scalar
-from .errors import MatgradError, ShapeError
+from .dims import SCALAR, Dim, as_size, fmt_shape, is_scalar, normal_name
+from .errors import DomainError, LimitError, MatgradError, ShapeError
 from .expr import Expr, make
 
 # ---- leaves ---------------------------------------------------------------------------
@@ -35,6 +35,7 @@ def var(name: str, rows=1, cols=1, *, symmetric: bool = False) -> Expr:
     """
     if not isinstance(name, str) or not name.isidentifier():
         raise MatgradError(f"variable name {name!r} is not an identifier")
+    name = normal_name(name)
     shape = (as_size(rows), as_size(cols))
     if symmetric and shape[0] != shape[1]:
         raise ShapeError(f"{name} is declared symmetric but its shape {fmt_shape(shape)} "
@@ -73,23 +74,72 @@ def matrix(name: str, rows, cols, *, symmetric: bool = False) -> Expr:
     return var(name, rows, cols, symmetric=symmetric)
 
 
-def _number(value) -> Fraction | float:
-    """Exact rationals where the input is exact, floats otherwise."""
+# Exact rationals are kept while numerator and denominator fit in this many bits; beyond,
+# a constant becomes a float, and one past the floats' range is an error. So constant
+# folding never builds a huge exact integer (slow to multiply, unprintable past Python's
+# 4 300-digit conversion limit) and never overflows where it is evaluated.
+MAX_EXACT_BITS = 64
+
+
+def _finite(v: float, value) -> float:
+    if v != v or v in (float("inf"), float("-inf")):
+        raise LimitError(f"the constant {_magnitude(value)} is beyond the range of "
+                         "floating-point numbers (about ±1.8e308)")
+    return v
+
+
+def _magnitude(value) -> str:
+    """A short statement of a number, never its thousands of digits."""
     if isinstance(value, Fraction):
-        return value
+        # from the bit lengths: str() of a huge integer is slow, and refused past 4 300 digits
+        bits = value.numerator.bit_length() - value.denominator.bit_length()
+        digits = int(bits * 0.30103) + 1
+        if digits > 20:
+            return f"{'−' if value < 0 else ''}≈10^{digits - 1}"
+        return str(value)
+    return repr(value)
+
+
+def _number(value) -> Fraction | float:
+    """Exact rationals where the input is exact and small, floats otherwise."""
     if isinstance(value, bool):
         raise MatgradError("a boolean is not a number here")
-    if isinstance(value, numbers.Integral):
-        return Fraction(int(value))
+    if isinstance(value, numbers.Integral) and not isinstance(value, Fraction):
+        value = Fraction(int(value))
+    if isinstance(value, Fraction):
+        if (value.numerator.bit_length() <= MAX_EXACT_BITS
+                and value.denominator.bit_length() <= MAX_EXACT_BITS):
+            return value
+        try:
+            v = float(value)
+        except OverflowError:
+            v = float("inf")
+        return _finite(v, value)
     if isinstance(value, numbers.Real):
         v = float(value)
-        if v != v or v in (float("inf"), float("-inf")):
-            raise MatgradError(f"the constant {v} is not a finite number")
+        if v != v:
+            raise MatgradError("the constant nan is not a number")
+        _finite(v, value)
         # builtins.abs: this module's `abs` is the elementwise function of the language
         if v.is_integer() and builtins.abs(v) < 2**53:
             return Fraction(int(v))
         return v
     raise MatgradError(f"cannot use {type(value).__name__} {value!r} in an expression")
+
+
+def number_power(c, k) -> Fraction | float:
+    """c ** k for numeric constants, under the same bounds as every constant."""
+    if isinstance(c, Fraction) and isinstance(k, int) and (
+            builtins.abs(k) * max(c.numerator.bit_length(), c.denominator.bit_length())
+            > 4 * MAX_EXACT_BITS):
+        c = float(c)  # the exact power would only be rounded afterwards
+    try:
+        return _number(c ** k)
+    except OverflowError:
+        raise LimitError(f"the constant {_magnitude(c)} to the power {k} is beyond the "
+                         "range of floating-point numbers (about ±1.8e308)") from None
+    except ZeroDivisionError:
+        raise DomainError(f"0 to the negative power {k}") from None
 
 
 def const(value) -> Expr:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from .dims import as_size
+from .dims import as_size, normal_name
 from .errors import ShapeError
 
 _SEP = re.compile(r"\s*(?:,|×|\bx\b|\s)\s*")
@@ -61,8 +61,11 @@ def parse_shapes(shapes) -> dict:
         for name, spec in shapes.items():
             if not isinstance(name, str) or not name.isidentifier():
                 raise ShapeError(f"{name!r} is not a variable name")
-            out[name] = parse_one(spec, name)
-        return out
+            key = normal_name(name)
+            if key in out:
+                raise ShapeError(f"{name} is declared twice: {_same(name, out[key][3])}")
+            out[key] = parse_one(spec, name) + (name,)
+        return {k: v[:3] for k, v in out.items()}
     if not isinstance(shapes, str):
         raise ShapeError("shapes must be a dict or a string such as 'X: m,n; w: n'")
     out = {}
@@ -85,13 +88,20 @@ def parse_shapes(shapes) -> dict:
         if not name.isidentifier():
             raise ShapeError(f"{name!r} is not a variable name", source=shapes,
                              column=start + lead, width=max(1, len(name)))
-        if name in out:
-            raise ShapeError(f"{name} is declared twice", source=shapes,
-                             column=start + lead, width=len(name))
+        key = normal_name(name)
+        if key in out:
+            raise ShapeError(f"{name} is declared twice" + (
+                f": {_same(name, out[key][3])}" if out[key][3] != name else ""),
+                source=shapes, column=start + lead, width=len(name))
         spec_col = start + len(chunk.split(":", 1)[0]) + 1
         spec_col += len(spec) - len(spec.lstrip())
-        out[name] = parse_one(spec.strip(), name, shapes, spec_col)
-    return out
+        out[key] = parse_one(spec.strip(), name, shapes, spec_col) + (name,)
+    return {k: v[:3] for k, v in out.items()}
+
+
+def _same(name: str, other: str) -> str:
+    odd = name if normal_name(name) != name else other
+    return f"{other} and {name} are the same name (Python reads {odd} as {normal_name(odd)})"
 
 
 def format_shapes(shapes: dict) -> str:

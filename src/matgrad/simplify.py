@@ -104,9 +104,7 @@ def _flatten_product(e: Expr, k, acc: _Product, known: dict | None = None) -> No
             acc.add_atom(e, k)
             return
         if _is_int(k) and abs(k) <= 64:  # larger powers stay symbolic, never blow up
-            acc.coef = acc.coef * (c ** int(k))
-            if isinstance(acc.coef, float) and acc.coef.is_integer() and abs(acc.coef) < 2**53:
-                acc.coef = Fraction(int(acc.coef))
+            acc.coef = ops._number(acc.coef * ops.number_power(c, int(k)))
             return
         acc.add_atom(e, k)
         return
@@ -149,7 +147,7 @@ def _merge_power(p: _Product, k: int, acc: _Product) -> None:
     if p.zero:
         acc.zero = True
         return
-    acc.coef = acc.coef * (p.coef ** k)
+    acc.coef = ops._number(acc.coef * ops.number_power(p.coef, k))
     for atom, j in p.scalars.items():
         acc.add_atom(atom, j * k)
     for atom, j in p.matrices.items():

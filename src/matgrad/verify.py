@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import budget
 from .dims import Dim
 from .errors import DomainError, LimitError, MatgradError, ParseError, ShapeError
 from .expr import Expr, dimensions, variables, walk
@@ -250,6 +251,7 @@ def random_point(exprs, sizes: dict, rng: np.random.Generator, positive: bool = 
             if name in values:
                 continue
             r, c = _concrete(v.shape, sizes)
+            budget.require(name, (r, c))
             pos = positive or name in positive_names
             if pos:
                 a = rng.uniform(0.5, 1.5, size=(r, c))

@@ -36,7 +36,6 @@ def main(argv: list[str]) -> int:
         print(f"error: --port must be between 0 and 65535, not {args.port}", file=sys.stderr)
         return 2
     try:
-        import latex2mathml  # noqa: F401
         import starlette  # noqa: F401
         import uvicorn
     except ImportError as err:

@@ -14,6 +14,7 @@ source except variable names, which are identifiers by construction.
 """
 from __future__ import annotations
 
+from .. import budget
 from ..errors import DomainError, MatgradError
 from ..expr import Expr, variables, walk
 from .source import BACKENDS, Generated, generate, printer_class
@@ -104,6 +105,11 @@ def build(L: Expr, wrt, backend: str = "numpy", *, definitions=None, name=None, 
         return generate_tensor(L, backend, name=name, sizes=sizes,
                                loss_name=None if loss_name == "L" else loss_name)
     L, grads, hints = derive(L, wrt, definitions=definitions)
+    seen: set = set()
+    for out in [L, *(g for _, g in grads)]:  # refuse arrays of literal sizes past the budget
+        for node in walk(out, seen):
+            seen.add(node)
+            budget.require(node, node.shape, sizes)
     arguments = variables(L)
     forward = set(walk(L))
     shown = {n: e for n, e in (definitions or {}).items() if e in forward}

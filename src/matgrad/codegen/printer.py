@@ -149,6 +149,12 @@ class CodePrinter:
             exponent = repr(float(p))
         if exponent.startswith("-"):
             exponent = f"({exponent})"
+        if is_number(x, self.plan.numbers) and not (
+                isinstance(p, Fraction) and p.denominator == 1 and abs(p) <= 64):
+            # a size is a Python int: a large or fractional power of it is taken in the
+            # arrays' floats (inf past their range, as evaluate gives), never as an exact
+            # integer of billions of digits
+            return f"{self.array_arg(x)} ** {exponent}", POW
         return f"{self.wrap(x, ATOM)} ** {exponent}", POW
 
     def _print_matmul(self, e):

@@ -107,16 +107,17 @@ class Plan:
 
 
 def schedule(outputs: list, output_names: list, arguments: list, *, hints=None,
-             needs_named_operand=None, dims=()) -> Plan:
+             needs_named_operand=None, dims=(), reserved=()) -> Plan:
     """Plan the program computing `outputs`.
 
     `hints` maps nodes to names a person chose or that the report gave (z, yhat, g);
     `needs_named_operand(node)` says whether the printer refers to node's operand twice
     (e.g. `xp.astype(z > 0, z.dtype)`), so that it must be a name; `dims` are the
-    dimensions the code uses.
+    dimensions the code uses; `reserved` are further names the module defines (the
+    backend's helper functions), which no variable, size or statement may take.
     """
     hints = dict(hints or {})
-    taken: set = set()
+    taken: set = set(reserved)
     plan = Plan(list(outputs), [], list(arguments))
     for v in arguments:
         plan.names[v] = identifier(v.params[0], taken)

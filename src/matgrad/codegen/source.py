@@ -117,7 +117,8 @@ def generate(value: Expr, grads: list, arguments: list, backend: str = "numpy", 
                 if isinstance(d, Dim) and d not in dims:
                     dims.append(d)
     plan = schedule(lowered, out_names, arguments, hints=hint_names,
-                    needs_named_operand=cls.needs_named_operand, dims=dims)
+                    needs_named_operand=cls.needs_named_operand, dims=dims,
+                    reserved=cls.helpers)
     printer = cls(plan)
     outputs_set = set(lowered)
     # gradients written in place: the caller's arrays, by the name each output is held in

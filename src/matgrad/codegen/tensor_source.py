@@ -284,7 +284,8 @@ def generate_tensor(J, backend: str = "numpy", *, name: str | None = None,
         if isinstance(d, Dim) and d not in dims:
             dims.append(d)
     plan = schedule(low_arrays, [f"f{k + 1}" for k in range(len(low_arrays))], args,
-                    needs_named_operand=cls.needs_named_operand, dims=dims)
+                    needs_named_operand=cls.needs_named_operand, dims=dims,
+                    reserved=cls.helpers)
     printer = cls(plan)
     code = TensorCode(printer, backend)
     taken = set(plan.names.values()) | set(plan.dim_names.values()) | set(plan.output_names)

@@ -4,7 +4,7 @@ The page (static HTML, CSS and JavaScript in `static/`) calls a JSON API; the AP
 the library through `service`, in worker threads bounded by `limits`. Mathematics is
 rendered to MathML on the server, so the page needs no network access.
 
-Needs the `web` extra (Starlette, uvicorn, latex2mathml), imported only when the app is
+Needs the `web` extra (Starlette, uvicorn), imported only when the app is
 created.
 """
 from .app import create_app

@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import re
 
-from .mathml import to_mathml
+from ..printing.mathml import to_mathml
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _BULLET = re.compile(r"^\s*[-*+]\s+(.*)$")

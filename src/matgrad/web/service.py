@@ -21,7 +21,7 @@ import matgrad
 
 from ..errors import DomainError, LimitError, MatgradError, ParseError
 from .limits import Limits
-from .mathml import split_aligned, to_mathml
+from ..printing.mathml import split_aligned, to_mathml
 
 BACKENDS = ("numpy", "jax", "torch")
 VERDICTS = ("correct", "transposed", "wrong-shape", "wrong-value", "undetermined")
