@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import matgrad as mg
 from matgrad import ops
+from matgrad.elementwise import table
 
 M, N, K = mg.dims("m n k")
 DIMS = (M, N, K)
@@ -37,9 +38,12 @@ MAX_DEPTH = 7
 LIMIT = 10.0  # subexpressions are scaled down to about this magnitude
 
 # every elementwise function of the language, by the domain it needs
-REAL_FUNCTIONS = ("sin", "cos", "tanh", "sigmoid", "relu", "abs", "sign", "softplus",
-                  "heaviside")
-POSITIVE_FUNCTIONS = ("log", "sqrt")
+# every elementwise function of the table, by the domain its row states (exp has its own
+# builder, which bounds its argument)
+REAL_FUNCTIONS = tuple(n for n, r in table().items() if r.domain == "real" and n != "exp")
+POSITIVE_FUNCTIONS = tuple(n for n, r in table().items() if r.domain == "positive")
+UNIT_FUNCTIONS = tuple(n for n, r in table().items() if r.domain == "unit")
+GRID = 41  # points at which a function's magnitude over an argument's range is estimated
 
 
 @dataclass(frozen=True)
@@ -201,7 +205,8 @@ class Generator:
     def _general_options(self, shape):
         r, c = shape
         opts = [self._add, self._sub_op, self._mul, self._div, self._neg, self._transpose,
-                self._matmul, self._real_fn, self._exp, self._positive_fn, self._power,
+                self._matmul, self._real_fn, self._unit_fn, self._exp, self._positive_fn,
+                self._power,
                 self._symbolic_power, self._outer]
         if shape == (1, 1):
             opts += [self._reduce, self._reduce, self._trace, self._det, self._logdet,
@@ -261,8 +266,19 @@ class Generator:
     def _real_fn(self, shape, depth):
         name = self.c.choice(REAL_FUNCTIONS)
         a = self.general(shape, depth)
-        est = {"relu": a.est, "abs": a.est, "softplus": a.est + 1.0}.get(name, 1.0)
+        est = _magnitude(name, -a.est, a.est)
+        if est > LIMIT:  # a function that grows (sinh, cosh, expm1): a bounded argument
+            a = self.bounded(shape, depth)
+            est = _magnitude(name, -a.est, a.est)
         return Term(ops.fn(name, a.expr), f"{name}({a.text})", est)
+
+    def _unit_fn(self, shape, depth):
+        """A function defined on (−1, 1) only, of 0.9 tanh(a)."""
+        name = self.c.choice(UNIT_FUNCTIONS)
+        a = self.general(shape, depth)
+        inner = ops.mul(0.9, ops.tanh(a.expr))
+        return Term(ops.fn(name, inner), f"{name}(0.9 * tanh({a.text}))",
+                    _magnitude(name, -0.9, 0.9))
 
     def _exp(self, shape, depth):
         a = self.bounded(shape, depth)
@@ -274,8 +290,11 @@ class Generator:
         if name == "log":
             est = max(abs(math.log(a.lo)), abs(math.log(a.est)), 1.0)
             return Term(ops.log(a.expr), f"log({a.text})", est)
-        return Term(ops.sqrt(a.expr), f"sqrt({a.text})", math.sqrt(a.est),
-                    lo=math.sqrt(a.lo))
+        if name == "sqrt":
+            return Term(ops.sqrt(a.expr), f"sqrt({a.text})", math.sqrt(a.est),
+                        lo=math.sqrt(a.lo))
+        return Term(ops.fn(name, a.expr), f"{name}({a.text})",
+                    max(_magnitude(name, a.lo, a.est), 1.0))
 
     def _power(self, shape, depth):
         p = self.c.choice((2, 3, -1, 0.5, -2, 1.5))
@@ -563,6 +582,14 @@ class Generator:
         return Case(t.expr, t.text, shapes, depth)
 
 
+def _magnitude(name: str, lo: float, hi: float) -> float:
+    """About the largest |f(t)| for t in [lo, hi], from the function's NumPy kernel."""
+    import numpy as np
+    with np.errstate(all="ignore"):
+        values = np.abs(table()[name].numpy(np.linspace(lo, hi, GRID)))
+    return max(float(np.max(values)), 1e-3)
+
+
 def random_case(rng: random.Random, depth: int | None = None) -> Case:
     """One case for the fuzz run."""
     g = Generator(RandomChooser(rng))
@@ -619,6 +646,7 @@ def values_close(a, b, rtol: float = 1e-6) -> bool:
 def same_value(e1, e2, seed: int = 0, points: int = 2) -> bool:
     """Whether two expressions agree at random points where both are defined."""
     import numpy as np
+
     from matgrad.numeric import evaluate_2d
     from matgrad.verify import sample
     rng = np.random.default_rng(seed)

@@ -149,9 +149,8 @@ def test_the_budget_can_be_raised_and_lowered_for_a_block():
     with budget.elements(10**9):
         assert mg.evaluate(mg.sum(mg.ones(2 * 10**7)), {}) == 2 * 10**7
     for bad in (0, -1, 2.5, True, "10"):
-        with pytest.raises(mg.LimitError):
-            with budget.elements(bad):
-                pass
+        with pytest.raises(mg.LimitError), budget.elements(bad):
+            pass
 
 
 # ---- generated code ------------------------------------------------------------------------
@@ -212,7 +211,7 @@ def test_fullwidth_and_ascii_names_are_one_name_everywhere():
     L = mg.parse("sum(ｘ) / ｍ", {"ｘ": "ｍ"})
     assert L == mg.parse("sum(x) / m", {"x": "m"})
     f = mg.compile(L)
-    value, grads = f({"x": np.ones(4)})
+    value, _ = f({"x": np.ones(4)})
     assert value == mg.evaluate(L, {"x": np.ones(4)}) == 1.0
     assert mg.vector("ｘ", 3) == mg.vector("x", 3) and mg.Dim("ｍ") == mg.Dim("m")
 
@@ -222,3 +221,40 @@ def test_two_spellings_of_one_name_are_refused_showing_both(shapes):
     with pytest.raises(mg.ShapeError) as err:
         mg.parse("sum(x)", shapes)
     assert "ｘ" in str(err.value) and "same name" in str(err.value)
+
+
+# ---- the recursion limit, shared by threads --------------------------------------------------
+
+def test_concurrent_deep_walks_never_lower_the_limit_under_each_other():
+    """Threads printing and parsing deep expressions at once: each walk keeps the room it
+    asked for until it ends (a walk that set the limit back under another one's feet
+    gave that one a RecursionError), and the limit is restored when all have ended."""
+    import sys
+    import threading
+
+    from matgrad.printing.text import to_text
+
+    before = sys.getrecursionlimit()
+    deep = mg.vector("x", 3)
+    for _ in range(3000):
+        deep = mg.tanh(deep)
+    text = "sum(" + "tanh(" * 150 + "x" + ")" * 150 + ")"
+    failures = []
+
+    def work(k):
+        try:
+            for _ in range(5):
+                if k % 2:
+                    assert len(to_text(deep)) > 3000
+                else:
+                    mg.parse(text, {"x": "n"})
+        except Exception as err:  # noqa: BLE001 - collected and reported below
+            failures.append(err)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures, failures
+    assert sys.getrecursionlimit() == before

@@ -14,10 +14,11 @@ from .expr import Expr
 from .numeric import evaluate
 from .parser import parse, parse_program
 from .report import report
-from .ops import (abs, broadcast, const, cos, det, diag, dot, exp, eye, heaviside, inv,
-                  log, logdet, logsumexp, matmul, matrix, mean, norm, ones, outer, relu,
-                  scalar, sigmoid, sign, sin, softmax, softplus, sqrt, sum, tanh, trace,
-                  transpose, var, vector, zeros)
+from .ops import (abs, arccos, arcsin, arctan, arctanh, broadcast, const, cos, cosh, det,
+                  diag, dot, erf, erfc, exp, expm1, eye, heaviside, inv, log, log1p, logdet,
+                  logsigmoid, logsumexp, matmul, matrix, mean, norm, ones, outer, relu,
+                  scalar, sigmoid, sign, sin, sinh, softmax, softplus, sqrt, sum, tan, tanh,
+                  trace, transpose, var, vector, zeros)
 from .simplify import simplify
 from .verify import verify
 from .jacobian import Derivative, derivative, hessian, jacobian
@@ -32,10 +33,11 @@ __all__ = [
     "CheckResult", "Derivation", "check", "derive",
     "compile",
     "Dim", "DomainError", "Expr", "LimitError", "MatgradError", "ParseError", "ShapeError",
-    "abs", "broadcast", "const", "cos", "det", "diag", "dims", "dot", "evaluate", "exp",
-    "eye", "grad", "gradients", "heaviside", "inv", "log", "logdet", "logsumexp", "matmul",
-    "matrix", "mean", "norm", "ones", "outer", "parse", "parse_program", "relu", "report",
-    "scalar", "sigmoid", "sign", "sin",
-    "simplify", "softmax", "softplus", "sqrt", "sum", "tanh", "trace", "transpose", "var",
-    "vector", "verify", "zeros",
+    "abs", "arccos", "arcsin", "arctan", "arctanh", "broadcast", "const", "cos", "cosh",
+    "det", "diag", "dims", "dot", "erf", "erfc", "evaluate", "exp", "expm1", "eye", "grad",
+    "gradients", "heaviside", "inv", "log", "log1p", "logdet", "logsigmoid", "logsumexp",
+    "matmul", "matrix", "mean", "norm", "ones", "outer", "parse", "parse_program", "relu",
+    "report", "scalar", "sigmoid", "sign", "sin", "sinh",
+    "simplify", "softmax", "softplus", "sqrt", "sum", "tan", "tanh", "trace", "transpose",
+    "var", "vector", "verify", "zeros",
 ]

@@ -8,10 +8,12 @@ operation sees operands of equal shape.
 from __future__ import annotations
 
 import builtins
+import math
 import numbers
 from fractions import Fraction
 
 from .dims import SCALAR, Dim, as_size, fmt_shape, is_scalar, normal_name
+from .elementwise import table
 from .errors import DomainError, LimitError, MatgradError, ShapeError
 from .expr import Expr, make
 
@@ -82,7 +84,7 @@ MAX_EXACT_BITS = 64
 
 
 def _finite(v: float, value) -> float:
-    if v != v or v in (float("inf"), float("-inf")):
+    if not math.isfinite(v):
         raise LimitError(f"the constant {_magnitude(value)} is beyond the range of "
                          "floating-point numbers (about ±1.8e308)")
     return v
@@ -117,7 +119,7 @@ def _number(value) -> Fraction | float:
         return _finite(v, value)
     if isinstance(value, numbers.Real):
         v = float(value)
-        if v != v:
+        if math.isnan(v):
             raise MatgradError("the constant nan is not a number")
         _finite(v, value)
         # builtins.abs: this module's `abs` is the elementwise function of the language
@@ -379,8 +381,7 @@ def fn(name: str, a) -> Expr:
     >>> fn("tanh", mg.matrix("X", m, n)).shape
     (m, n)
     """
-    from .elementwise import NAMES
-    if name not in NAMES:
+    if name not in table():
         raise MatgradError(f"unknown elementwise function {name!r}")
     a = to_expr(a)
     return make("fn", (a,), (name,), a.shape)
@@ -659,23 +660,46 @@ def softmax(a) -> Expr:
     return make("softmax", (a,), (), a.shape)
 
 
+_DOMAIN_TEXT = {"real": "every real number", "positive": "positive numbers",
+                "unit": "numbers strictly between −1 and 1"}
+
+
 def _elementwise(name):
+    """The public constructor of an elementwise function, from its row in the table."""
+    row = table()[name]
+
     def f(a):
         return fn(name, a)
-    f.__name__ = name
-    f.__doc__ = (f"Elementwise {name}, entry by entry: the shape of its argument.\n\n"
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = (f"Elementwise {name} ({row.text} in the printed results), entry by entry: "
+                 "the shape of its argument.\n\n"
+                 f"    Defined and differentiated on {_DOMAIN_TEXT[row.domain]}.\n\n"
                  "    >>> import matgrad as mg\n"
                  f"    >>> mg.{name}(mg.matrix('X', 2, 3)).shape\n"
                  "    (2, 3)\n")
     return f
 
 
+# One line per row of the elementwise table (tests/test_rules.py checks that they are the
+# table's rows), written out so that type checkers and editors see each name.
 exp = _elementwise("exp")
 log = _elementwise("log")
 sin = _elementwise("sin")
 cos = _elementwise("cos")
+tan = _elementwise("tan")
+arcsin = _elementwise("arcsin")
+arccos = _elementwise("arccos")
+arctan = _elementwise("arctan")
+sinh = _elementwise("sinh")
+cosh = _elementwise("cosh")
 tanh = _elementwise("tanh")
+arctanh = _elementwise("arctanh")
+log1p = _elementwise("log1p")
+expm1 = _elementwise("expm1")
+erf = _elementwise("erf")
+erfc = _elementwise("erfc")
 sigmoid = _elementwise("sigmoid")
+logsigmoid = _elementwise("logsigmoid")
 relu = _elementwise("relu")
 abs = _elementwise("abs")  # noqa: A001
 sign = _elementwise("sign")

@@ -9,7 +9,7 @@ with the ops constructors, which check every shape.
 from __future__ import annotations
 
 import ast
-import sys
+import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -18,6 +18,7 @@ from .dims import Dim, as_size
 from .elementwise import NAMES as ELEMENTWISE
 from .errors import LimitError, MatgradError, ParseError, ShapeError
 from .expr import Expr
+from .recursion import room
 from .shapespec import parse_shapes
 
 MAX_LENGTH = 100_000
@@ -313,7 +314,7 @@ def _check_syntax(src: _Source, tree: ast.Module, declared: dict, dim_names: set
                 kind = "a string" if isinstance(v, (str, bytes)) else repr(v)
                 raise src.error(ParseError, f"{kind} is not a number; only numbers are "
                                 "constants here", node)
-            if isinstance(v, float) and v != v or v in (float("inf"), float("-inf")):
+            if isinstance(v, float) and not math.isfinite(v):
                 raise src.error(ParseError, "the number is too large", node)
         elif isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name):
@@ -456,7 +457,17 @@ def _dim_names(declared: dict, extra=()) -> set:
 
 
 def parse_program(text: str, shapes=None, *, dims=()) -> Program:
-    """Parse an expression, or assignments ending in one, into a Program."""
+    """Parse an expression, or assignments ending in one, into a Program.
+
+    `shapes` declares shapes as for `parse`. The Program's `result` is the last
+    expression, `result_name` the name assigned to it, `definitions` the earlier
+    assignments (name -> expression) and `variables` the variables by name.
+
+    >>> import matgrad as mg
+    >>> p = mg.parse_program("z = X @ w; L = sum((z - y)**2)", "X: m,n; w: n; y: m")
+    >>> p.result, p.result_name, p.definitions
+    (sum((X w − y)²), 'L', {'z': X w})
+    """
     if not isinstance(text, str):
         raise ParseError(f"expected text, got {type(text).__name__}")
     if len(text) > MAX_LENGTH:
@@ -492,15 +503,8 @@ def parse_program(text: str, shapes=None, *, dims=()) -> Program:
         raise ParseError(f"cannot read the text: {err}") from None
     _check_syntax(src, tree, declared, dim_names)
 
-    limit = sys.getrecursionlimit()
-    need = 6 * MAX_DEPTH + 500
-    if need > limit:
-        sys.setrecursionlimit(need)
-    try:
+    with room(6 * MAX_DEPTH + 500):
         return _parse_checked(src, tree, declared, dim_names)
-    finally:
-        if need > limit:
-            sys.setrecursionlimit(limit)
 
 
 def _parse_checked(src, tree, declared, dim_names) -> Program:

@@ -19,6 +19,7 @@ from fractions import Fraction
 
 from . import ops
 from .dims import SCALAR
+from .elementwise import table
 from .expr import Expr, make, matmul_factors, walk
 
 _MAX_PASSES = 64
@@ -83,7 +84,7 @@ class _Product:
     def add_atom(self, atom: Expr, k) -> None:
         bucket = self.scalars if atom.shape == SCALAR else self.matrices
         bucket[atom] = bucket.get(atom, 0) + k
-        if k > 0 and atom.op == "fn" and atom.params[0] == "heaviside":
+        if k > 0 and atom.op == "fn" and table()[atom.params[0]].idempotent:
             bucket[atom] = 1  # H(x)ᵖ = H(x): the step is 0 or 1
         if bucket[atom] == 0:
             del bucket[atom]

@@ -40,6 +40,7 @@ import numpy as np
 
 from . import budget
 from .dims import Dim
+from .elementwise import table
 from .errors import DomainError, LimitError, MatgradError, ParseError, ShapeError
 from .expr import Expr, dimensions, variables, walk
 from .numeric import _dense, evaluate_2d
@@ -190,9 +191,9 @@ def format_sizes(sizes: dict) -> str:
 # ---- what the expressions need of a point ---------------------------------------------------
 
 
-# nodes whose value is positive (or non-negative) whatever their arguments: positivity
-# asked of them asks nothing of the variables below
-_POSITIVE_FNS = ("exp", "sigmoid", "softplus", "abs", "sqrt", "heaviside")
+# nodes whose value is positive (or non-negative) whatever their arguments (and the
+# elementwise functions whose row says so): positivity asked of them asks nothing of the
+# variables below
 _POSITIVE_OPS = ("softmax", "norm")
 
 
@@ -200,7 +201,6 @@ def _positive_names(exprs) -> set:
     """Variables that feed log, sqrt, a fractional or negative power, or a divisor,
     other than through a function whose value is positive anyway (exp, σ, softplus,
     |·|, an even power, ...): positive values for them make the argument positive."""
-    from .elementwise import table
     rows = table()
     roots = []
     for e in exprs:
@@ -224,12 +224,30 @@ def _positive_names(exprs) -> set:
         seen.add(node)
         if node.op == "var":
             names.add(node.params[0])
-        elif node.op in _POSITIVE_OPS or (node.op == "fn" and node.params[0] in
-                                          _POSITIVE_FNS):
+        elif node.op in _POSITIVE_OPS or (node.op == "fn" and
+                                          rows[node.params[0]].nonnegative):
             continue
         elif node.op == "pow" and float(node.params[0]) % 2 == 0:
             continue
         else:
+            stack.extend(node.children)
+    return names
+
+
+def _small_names(exprs) -> set:
+    """Variables below an argument of a function defined on (−1, 1) only (arcsin,
+    arctanh, ...): small values for them keep the argument inside."""
+    rows = table()
+    stack = [node.children[0] for e in exprs for node in walk(e)
+             if node.op == "fn" and rows[node.params[0]].domain == "unit"]
+    names: set = set()
+    seen: set = set()
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            if node.op == "var":
+                names.add(node.params[0])
             stack.extend(node.children)
     return names
 
@@ -243,8 +261,10 @@ def random_point(exprs, sizes: dict, rng: np.random.Generator, positive: bool = 
     """Random 2-D values for every variable. Square matrices are kept well-conditioned
     with a positive determinant (for inv, det, logdet); with positive=True every entry
     is positive (for log, sqrt), otherwise the entries of the variables in
-    `positive_names` are."""
+    `positive_names` are; variables feeding a function defined on (−1, 1) only (arcsin,
+    arctanh) get small entries."""
     values: dict = {}
+    small = _small_names(exprs)
     for e in exprs:
         for v in variables(e):
             name = v.params[0]
@@ -253,6 +273,10 @@ def random_point(exprs, sizes: dict, rng: np.random.Generator, positive: bool = 
             r, c = _concrete(v.shape, sizes)
             budget.require(name, (r, c))
             pos = positive or name in positive_names
+            if name in small:  # |entries| < 1/(2 max(r, c)): products and sums stay small
+                a = rng.uniform(0.1 if pos else -0.5, 0.5, size=(r, c)) / max(r, c, 2)
+                values[name] = (a + a.T) / 2 if v.params[1] else a
+                continue
             if pos:
                 a = rng.uniform(0.5, 1.5, size=(r, c))
             else:
@@ -521,17 +545,8 @@ def rounding_scale(e: Expr, values: dict, sizes: dict, cache: dict | None = None
                 slope = np.abs(p) * np.abs(cv[0]) ** (p - 1) if p != 0 else 0.0
                 s = av + _times(slope, cs[0])
             elif op == "fn":
-                name = node.params[0]
-                if name == "exp":
-                    s = av * (1.0 + cs[0])
-                elif name == "log":
-                    s = av + _times(1 / np.abs(cv[0]), cs[0])
-                elif name == "sqrt":
-                    s = av + _times(1 / (2 * av), cs[0])
-                elif name in ("sign", "heaviside"):
-                    s = av
-                else:  # sin, cos, tanh, sigmoid, relu, abs, softplus: slope at most 1
-                    s = av + cs[0]
+                slope = table()[node.params[0]].slope(cv[0], av)
+                s = av + _times(np.abs(slope), cs[0])
             elif op == "norm":
                 s = av + np.linalg.norm(np.broadcast_to(cs[0], cv[0].shape))
             elif op == "logsumexp":

@@ -2,12 +2,15 @@
 
 Generated code asks `array_api_compat` for the namespace of its arguments and calls only
 functions of the array API standard, so one function runs on NumPy, CuPy, PyTorch and
-Dask arrays (and JAX's). Functions the standard lacks (sigmoid, softplus, a guarded
-log-determinant) are small helpers written out next to the function.
+Dask arrays (and JAX's). Functions the standard lacks (sigmoid, softplus, the error
+function, a guarded log-determinant) are small helpers written out next to the function.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..dims import SCALAR
+from ..elementwise import table
 from .printer import ATOM, CodePrinter
 from .schedule import is_number
 
@@ -20,6 +23,22 @@ HELPERS = {
     "softplus": '''def softplus(xp, x):
     """log(1 + exp(x)), without overflow."""
     return xp.maximum(x, 0.0) + xp.log1p(xp.exp(-xp.abs(x)))
+''',
+    "logsigmoid": '''def logsigmoid(xp, x):
+    """log(1 / (1 + exp(-x))), without overflow."""
+    return xp.minimum(x, 0.0) - xp.log1p(xp.exp(-xp.abs(x)))
+''',
+    # The array API has no error function: SciPy's ufunc (which NumPy, Dask and CuPy
+    # arrays dispatch), imported where it is used, so that code without erf needs no SciPy.
+    "erf": '''def erf(xp, x):
+    """The error function, entry by entry."""
+    import scipy.special
+    return xp.asarray(scipy.special.erf(x))
+''',
+    "erfc": '''def erfc(xp, x):
+    """The complementary error function 1 - erf(x), entry by entry."""
+    import scipy.special
+    return xp.asarray(scipy.special.erfc(x))
 ''',
     "add_diagonal": '''def add_diagonal(xp, a, d):
     """a + diag(d) for a square a computed for this alone: written into a's diagonal
@@ -145,11 +164,6 @@ class ArrayApiPrinter(CodePrinter):
             return self.call(self.fn("astype"), f"{text} > 0", f"{text}.dtype")
         return self.call(self.fn("astype"), f"({text}) > 0", self.dtype())
 
-    def fn_sigmoid(self, x):
-        return self.call(self.helper("sigmoid"), *self.helper_args(), self.array_arg(x))
-
-    def fn_softplus(self, x):
-        return self.call(self.helper("softplus"), *self.helper_args(), self.array_arg(x))
 
     # ---- writing an output into a caller's NumPy array ----------------------------------
     def statement_into(self, node, target: str) -> str | None:
@@ -178,4 +192,7 @@ class ArrayApiPrinter(CodePrinter):
 
 
 UFUNCS = {"add": "add", "mul": "multiply", "div": "divide"}
-UNARY_UFUNCS = frozenset({"exp", "log", "sin", "cos", "tanh", "sqrt", "abs"})
+# elementwise functions whose NumPy kernel is the ufunc of the same name, which can write
+# into an array
+UNARY_UFUNCS = frozenset(name for name, row in table().items()
+                         if row.numpy is getattr(np, name, None))

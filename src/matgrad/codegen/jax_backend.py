@@ -81,8 +81,6 @@ class JaxPrinter(ArrayApiPrinter):
     def _print_softmax(self, e):
         return self.call("jax.nn.softmax", self.arg(e.children[0]), "axis=0")
 
-    def fn_relu(self, x):
-        return self.call("jax.nn.relu", self.array_arg(x))
 
     def fn_heaviside(self, x):
         text = self.array_arg(x)
@@ -90,8 +88,4 @@ class JaxPrinter(ArrayApiPrinter):
             return f"({text} > 0).astype({text}.dtype)", ATOM
         return f"(({text}) > 0).astype({self.dtype()})", ATOM
 
-    def fn_sigmoid(self, x):
-        return self.call("jax.nn.sigmoid", self.array_arg(x))
 
-    def fn_softplus(self, x):
-        return self.call("jax.nn.softplus", self.array_arg(x))

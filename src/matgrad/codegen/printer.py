@@ -10,6 +10,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ..dims import SCALAR, Dim
+from ..elementwise import table
 from ..errors import MatgradError
 from ..expr import Expr
 from .schedule import Plan, implicit_operands, is_number
@@ -192,9 +193,14 @@ class CodePrinter:
         raise NotImplementedError
 
     def _print_fn(self, e):
+        """An elementwise function, spelt as its row in the table says for this backend."""
         name = e.params[0]
         x = e.children[0]
-        method = getattr(self, "fn_" + name, None)
-        if method is not None:
-            return method(x)
-        return self.call(self.fn(name), self.array_arg(x))
+        spelling = table()[name].code[self.backend]
+        if spelling == "printer":
+            return getattr(self, "fn_" + name)(x)
+        if spelling == "helper":
+            return self.call(self.helper(name), *self.helper_args(), self.array_arg(x))
+        if "." in spelling:
+            return self.call(spelling, self.array_arg(x))
+        return self.call(self.fn(spelling), self.array_arg(x))

@@ -80,8 +80,6 @@ class TorchPrinter(ArrayApiPrinter):
     def _print_softmax(self, e):
         return self.call("torch.softmax", self.arg(e.children[0]), "dim=0")
 
-    def fn_relu(self, x):
-        return self.call("torch.relu", self.array_arg(x))
 
     def fn_heaviside(self, x):
         text = self.array_arg(x)
@@ -89,8 +87,4 @@ class TorchPrinter(ArrayApiPrinter):
             return f"({text} > 0).to({text}.dtype)", ATOM
         return f"(({text}) > 0).to({self.dtype()})", ATOM
 
-    def fn_sigmoid(self, x):
-        return self.call("torch.sigmoid", self.array_arg(x))
 
-    def fn_softplus(self, x):
-        return self.call("torch.nn.functional.softplus", self.array_arg(x))

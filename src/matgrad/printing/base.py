@@ -6,12 +6,12 @@ Intermediates given in `names` print as their name.
 """
 from __future__ import annotations
 
-import sys
 from fractions import Fraction
 
 from ..dims import SCALAR
 from ..errors import LimitError
 from ..expr import Expr
+from ..recursion import room
 
 # Precedence, loosest to tightest.
 SUM, PRODUCT, MATMUL, UNARY, POSTFIX, ATOM = 1, 2, 3, 4, 5, 6
@@ -32,15 +32,8 @@ class Printer:
     def __call__(self, e: Expr) -> str:
         if e.depth > MAX_PRINT_DEPTH:
             raise LimitError(f"expression too deep to print ({e.depth} levels)")
-        limit = sys.getrecursionlimit()
-        need = 4 * e.depth + 200
-        if need > limit:
-            sys.setrecursionlimit(need)
-        try:
+        with room(6 * e.depth + 500):  # visit, _print_op, call, genexpr per level
             return self.visit(e, root=True)[0]
-        finally:
-            if need > limit:
-                sys.setrecursionlimit(limit)
 
     def visit(self, e: Expr, root: bool = False) -> tuple[str, int]:
         if not root and e in self.names:

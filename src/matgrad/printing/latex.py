@@ -5,14 +5,10 @@ import re
 from fractions import Fraction
 
 from ..dims import SCALAR
+from ..elementwise import table
 from ..expr import Expr
 from .base import ATOM, MATMUL, POSTFIX, PRODUCT, Printer
 from .symbols import latex_name
-
-_FN = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tanh": r"\tanh",
-       "sigmoid": r"\sigma", "relu": r"\operatorname{relu}", "abs": r"\operatorname{abs}",
-       "sign": r"\operatorname{sign}", "softplus": r"\operatorname{softplus}",
-       "heaviside": "H"}
 
 
 class LatexPrinter(Printer):
@@ -92,7 +88,7 @@ class LatexPrinter(Printer):
         name = e.params[0]
         if name == "sqrt":
             return r"\sqrt{" + self.visit(e.children[0])[0] + "}", ATOM
-        return self.call(_FN[name], e.children[0])
+        return self.call(table()[name].latex, e.children[0])
 
     def _print_sum(self, e: Expr):
         axis = e.params[0]

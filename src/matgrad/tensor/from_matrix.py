@@ -18,14 +18,13 @@ turns an index the term no longer mentions into its size: Σ_a dv_r = m dv_r.
 """
 from __future__ import annotations
 
-import sys
-
 from ..errors import MatgradError
 from ..expr import Expr
+from ..recursion import room
 from .terms import Delta, Factor, Term, check_size, fresh, multiply, scale, sum_over
 
 
-def axis_index(size) -> "object":
+def axis_index(size) -> object:
     """A fresh index for an axis, or None for an axis of size 1 (no index)."""
     return None if size == 1 else fresh(size)
 
@@ -163,12 +162,5 @@ def linear_to_tensor(D: Expr, out: tuple, inputs: dict, simplifier=None) -> list
             return check_size(sum_over(out, [t]))
         raise MatgradError(f"internal: the operation {op!r} is not linear")
 
-    limit = sys.getrecursionlimit()
-    need = 4 * D.depth + 200
-    if need > limit:
-        sys.setrecursionlimit(need)
-    try:
+    with room(6 * D.depth + 500):
         return lin(D, *out)
-    finally:
-        if need > limit:
-            sys.setrecursionlimit(limit)
