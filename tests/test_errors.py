@@ -215,7 +215,7 @@ GOOD = {"X": np.ones((3, 2)), "w": np.ones(2)}
     ({"X": np.ones((3, 2))}, MatgradError, "no value given for w"),
     ({"X": np.ones((3, 2)), "w": np.ones(3)}, ShapeError, "dimension n is 2 from X but 3"),
     ({"X": np.ones(6), "w": np.ones(2)}, ShapeError, "value is 1-D"),
-    ({"X": "abc", "w": np.ones(2)}, MatgradError, "not numeric"),
+    ({"X": "abc", "w": np.ones(2)}, MatgradError, "X is text"),
     ({"X": [[1, 2], [3]], "w": np.ones(2)}, MatgradError, "not numeric"),
     ({"X": np.ones((2, 2, 2)), "w": np.ones(2)}, ShapeError, "3 axes"),
 ])

@@ -25,6 +25,7 @@ from .codegen.load import load
 from .dims import SCALAR, Dim
 from .errors import DomainError, MatgradError, ShapeError
 from .expr import Expr
+from .values import as_float_array, refuse_unusable
 
 _MAX_SPECIALISED = 16
 
@@ -84,6 +85,7 @@ class CompiledFunction:
             if checked is not None:  # plain arrays of shapes already checked
                 layouts, bound, run = checked
                 args = [_fast_layout(values[n], s) for n, s in zip(self.variables, layouts)]
+                self._check_symmetric(args)
                 return self._invoke(run, args, bound)
         args, bound = self.bind(values, sizes, layout=self.backend != "jax")
         if out is not None:
@@ -233,8 +235,9 @@ class CompiledFunction:
             name = v.params[0]
             if name not in values:
                 raise MatgradError(f"no value given for {name}")
+            refuse_unusable(name, values[name])
             raw.append(values[name])
-        arrays = _convert(raw, self.backend)
+        arrays = _convert(raw, self.variables, self.backend)
         out = []
         for v, a in zip(self._vars, arrays):
             shaped = _Shape(_declared_shape(v, tuple(a.shape)))
@@ -258,33 +261,50 @@ class CompiledFunction:
         for d, _ in self._generated.size_parameters:
             if d not in bound:
                 raise ShapeError(f"the size of dimension {d} is unknown; give it in sizes=")
+        self._check_symmetric(out)
         return out, bound
 
+    def _check_symmetric(self, args: list) -> None:
+        """A variable declared symmetric must have a symmetric value, as in evaluate
+        (checked in the arrays' own library, on their device)."""
+        for v, a in zip(self._vars, args):
+            if not v.params[1]:
+                continue
+            import array_api_compat
+            xp = array_api_compat.array_namespace(a)
+            at = xp.permute_dims(a, (1, 0))
+            if not bool(xp.all(xp.abs(a - at) <= 1e-8 + 1e-5 * xp.abs(at))):
+                raise MatgradError(f"{v.params[0]} is declared symmetric but its value is not")
 
-def _convert(raw: list, backend: str) -> list:
+
+def _convert(raw: list, names: list, backend: str) -> list:
     """The values as arrays of the backend, scalars included (as 0-d arrays)."""
     if backend == "jax":
+        import jax
         import jax.numpy as jnp
-        return [jnp.asarray(a) for a in raw]
+        return [a if isinstance(a, jax.Array) else jnp.asarray(as_float_array(n, a))
+                for n, a in zip(names, raw)]
     if backend == "torch":
         import torch
         ref = next((a for a in raw if isinstance(a, torch.Tensor)), None)
         dtype = ref.dtype if ref is not None else torch.float64
         device = ref.device if ref is not None else None
         return [a if isinstance(a, torch.Tensor) else
-                torch.as_tensor(_numeric(a), dtype=dtype, device=device) for a in raw]
+                torch.as_tensor(as_float_array(n, a), dtype=dtype, device=device)
+                for n, a in zip(names, raw)]
     foreign = [a for a in raw if _is_array(a) and not isinstance(a, np.ndarray)]
     if not foreign:
-        return [_numeric(a) for a in raw]
+        return [as_float_array(n, a) for n, a in zip(names, raw)]
     import array_api_compat
     xp = array_api_compat.array_namespace(foreign[0])
     device = array_api_compat.device(foreign[0])
     out = []
-    for a in raw:
+    for n, a in zip(names, raw):
         if _is_array(a) and not isinstance(a, np.ndarray):
             out.append(a)
         else:
-            out.append(xp.asarray(_numeric(a), dtype=foreign[0].dtype, device=device))
+            out.append(xp.asarray(as_float_array(n, a), dtype=foreign[0].dtype,
+                                  device=device))
     return out
 
 
@@ -330,16 +350,6 @@ def _fast_layout(a, layout):
 
 def _is_array(a) -> bool:
     return hasattr(a, "shape") and hasattr(a, "dtype") and not isinstance(a, np.generic)
-
-
-def _numeric(a) -> np.ndarray:
-    """A NumPy array of floats (floating arrays keep their precision)."""
-    if isinstance(a, np.ndarray) and a.dtype.kind == "f":
-        return a
-    try:
-        return np.asarray(a, dtype=float)
-    except (TypeError, ValueError):
-        raise MatgradError(f"a value is not numeric: {type(a).__name__}") from None
 
 
 class _Shape:

@@ -13,13 +13,11 @@ from .dims import Dim
 from .elementwise import table
 from .errors import DomainError, MatgradError, ShapeError
 from .expr import Expr, walk
+from .values import as_float_array, require_symmetric
 
 
 def _as_2d(name: str, value, shape) -> np.ndarray:
-    try:
-        a = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise MatgradError(f"the value of {name} is not numeric") from None
+    a = as_float_array(name, value)
     r, c = shape
     if a.ndim == 0:
         a = a.reshape(1, 1)
@@ -66,8 +64,8 @@ def bind(expr_or_exprs, values: dict, sizes: dict | None = None):
                 elif want != got:
                     raise ShapeError(f"{name} must be {node.shape[0]}×{node.shape[1]}, but "
                                      f"its value has shape {a.shape}")
-            if node.params[1] and not np.allclose(a, a.T):
-                raise MatgradError(f"{name} is declared symmetric but its value is not")
+            if node.params[1]:
+                require_symmetric(name, a)
             arrays[name] = a
     return arrays, bound
 

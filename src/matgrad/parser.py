@@ -18,7 +18,7 @@ from .dims import Dim, as_size
 from .elementwise import NAMES as ELEMENTWISE
 from .errors import LimitError, MatgradError, ParseError, ShapeError
 from .expr import Expr
-from .recursion import room
+from .recursion import room, steady
 from .shapespec import parse_shapes
 
 MAX_LENGTH = 100_000
@@ -483,7 +483,8 @@ def parse_program(text: str, shapes=None, *, dims=()) -> Program:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     src = _Source(text)
     try:
-        with warnings.catch_warnings():  # e.g. "invalid decimal literal" for 1if
+        # steady: ast.parse fails if another thread changes the recursion limit meanwhile
+        with warnings.catch_warnings(), steady():  # e.g. "invalid decimal literal" for 1if
             warnings.simplefilter("ignore")
             tree = ast.parse(text, mode="exec")
     except SyntaxError as err:

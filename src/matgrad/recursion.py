@@ -5,7 +5,10 @@ Their depth is bounded by the input's (the parser's and the printer's depth limi
 they raise Python's recursion limit to what that depth needs. The limit is one number
 for the whole interpreter, shared by every thread (the web server runs derivations in
 threads): so it is raised to the largest need of the walks in progress, and set back
-only when the last of them ends, never lowered under a walk that is still running.
+only when the last of them ends, never lowered under a walk that is still running. And
+Python's own `ast.parse` fails (a SystemError, "AST constructor recursion depth
+mismatch") if the limit changes while it runs in another thread, so the parser runs it
+inside `steady()`, during which no walk changes the limit.
 
 >>> import sys
 >>> before = sys.getrecursionlimit()
@@ -24,6 +27,13 @@ import threading
 _lock = threading.Lock()
 _needs: list[int] = []  # of the walks in progress, in any thread
 _original: list[int] = []  # the limit before the first of them began
+
+
+@contextlib.contextmanager
+def steady():
+    """Run the block while the recursion limit does not change."""
+    with _lock:
+        yield
 
 
 @contextlib.contextmanager
