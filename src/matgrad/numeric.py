@@ -173,8 +173,9 @@ def evaluate_2d(e: Expr, arrays: dict, sizes: dict, cache: dict | None = None) -
             elif op == "eye":
                 budget.require(node, node.shape, sizes)
                 out = np.eye(_size(node.shape[0], sizes))
-            elif op == "broadcast":
+            elif op == "broadcast":  # a view, but what uses it allocates its shape
                 shape = tuple(_size(s, sizes) for s in node.shape)
+                budget.require(node, shape)
                 out = np.broadcast_to(vals[node.children[0]], shape)
             elif op == "diagmat":
                 out = _Diagonal(vals[node.children[0]])
