@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # torch extra's range is already met and pip fetches no other build of it.
 TORCH  ?= 2.13.0
 
-.PHONY: demo test dist dist-build bench fuzz clean
+.PHONY: demo test dist dist-build docs bench fuzz clean
 
 CORE   := $(VENV)/.core-installed
 
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "torch==$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[test,browser,web,jax,torch,dask]" "build>=1"
+	$(BIN)/python -m pip install --quiet -e ".[test,browser,web,jax,torch,dask,docs]" "build>=1"
 	touch $(STAMP) $(CORE)
 
 demo: $(CORE)
@@ -59,6 +59,13 @@ dist: dist-build
 
 test: dist-build
 	$(SMOKE_ENV) $(BIN)/python -m pytest -q tests src/matgrad
+
+# The documentation site: the pages of docs/ (mkdocs.yml), the README as the home page and
+# the API reference generated from the docstrings, built offline into build/site/ (open
+# build/site/index.html; nothing is fetched from a network). --strict fails the build on
+# any warning: a broken link, a page left out of the navigation, a name not found.
+docs: $(STAMP)
+	$(BIN)/python -m mkdocs build --strict --site-dir build/site
 
 # Benchmarks: derivation speed, the size of the steps, Hessians, compiled code against JAX/PyTorch/SymPy.
 # Comparison libraries come from benchmarks/requirements.txt, never from matgrad's deps.

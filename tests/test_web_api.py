@@ -24,7 +24,7 @@ def _require(module: str):
     except ImportError:
         if os.environ.get("CI") == "true":
             raise
-        pytest.skip(f"{module} is not installed (pip install -e '.[web]')",
+        pytest.skip(f"{module} is not installed (pip install -e \".[web,test]\")",
                     allow_module_level=True)
 
 
@@ -33,9 +33,9 @@ _require("starlette")
 _require("latex2mathml")
 
 from matgrad.example import SHAPES, SOURCE, WRT  # noqa: E402
+from matgrad.printing.mathml import to_mathml  # noqa: E402
 from matgrad.web import Limits, create_app  # noqa: E402
 from matgrad.web.app import API  # noqa: E402
-from matgrad.printing.mathml import to_mathml  # noqa: E402
 from matgrad.web.markdown import to_html  # noqa: E402
 
 pytestmark = pytest.mark.anyio
@@ -83,7 +83,7 @@ async def test_page_is_self_contained(client):
     assert refs, "the page links its script and style sheet"
     for ref in refs:  # nothing from elsewhere: same-origin paths or inline data only
         assert ref == "" or ref.startswith(("/", "data:")), ref
-    for name in ("page.js", "page.css"):
+    for name in ("page.js", "theme.js", "page.css"):
         f = await client.get(f"/static/{name}")
         assert f.status_code == 200 and f.text
         assert not re.search(r"https?://", f.text), f"{name} refers to another site"
@@ -96,7 +96,7 @@ async def test_openapi_describes_every_route(client):
     assert schema["openapi"].startswith("3.")
     served = {route.path for route in create_app().routes}
     expected = {"/", "/static/{name}", "/api/openapi.json", "/api/example",
-                "/api/features"} | {f"/api/{name}" for name in API}
+                "/api/features", "/api/gallery"} | {f"/api/{name}" for name in API}
     assert set(schema["paths"]) == served == expected
     for name, (_, accepted, required) in API.items():
         body = schema["paths"][f"/api/{name}"]["post"]["requestBody"]["content"][

@@ -29,7 +29,8 @@ try:
 except ImportError:
     if os.environ.get("CI") == "true":
         raise
-    pytest.skip("httpx is not installed (pip install -e '.[web]')", allow_module_level=True)
+    pytest.skip("httpx is not installed (pip install -e \".[web,test]\")",
+                allow_module_level=True)
 
 
 async def _client(host: str, port: int, request: bytes, deadline: float,

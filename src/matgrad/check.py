@@ -63,7 +63,21 @@ class Counterexample:
 
 @dataclass
 class CheckResult:
-    """The verdict on a claimed gradient, and why."""
+    """The verdict on a claimed gradient, and why.
+
+    `verdict` is "correct", "transposed", "wrong-shape", "wrong-value" or
+    "undetermined"; `ok` is true when it is "correct"; `expected` is the true gradient
+    and `claim` the claim, parsed; `str()` explains the verdict.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> X, w = mg.matrix("X", m, n), mg.vector("w", n)
+    >>> r = mg.check(mg.sum((X @ w) ** 2), X, "2 * w @ (X @ w).T")
+    >>> r.verdict, r.ok
+    ('transposed', False)
+    >>> r.expected
+    2 · X w wᵀ
+    """
 
     verdict: str
     message: str
@@ -81,6 +95,13 @@ class CheckResult:
 
     def _repr_markdown_(self) -> str:
         return "```\n" + self.message + "\n```"
+
+    def _repr_html_(self) -> str:
+        from .display import check_html
+        return check_html(self)
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        p.text(self.message)
 
 
 def _array_text(a: np.ndarray) -> str:

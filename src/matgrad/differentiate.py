@@ -209,7 +209,14 @@ def grad(L: Expr, x, *, simplify: bool = True) -> Expr:
 
 
 def gradients(L: Expr, wrt, *, simplify: bool = True) -> list:
-    """[∂L/∂x for x in wrt], derived in one reverse pass sharing all intermediates."""
+    """[∂L/∂x for x in wrt], derived in one reverse pass sharing all intermediates.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> X, w, y = mg.matrix("X", m, n), mg.vector("w", n), mg.vector("y", m)
+    >>> mg.gradients(mg.sum((X @ w - y) ** 2), [X, w])
+    [2 · (X w − y) wᵀ, 2 · Xᵀ (X w − y)]
+    """
     if isinstance(wrt, (Expr, str)):
         wrt = [wrt]
     gs = raw_gradients(L, list(wrt))

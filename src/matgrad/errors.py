@@ -6,7 +6,22 @@ from __future__ import annotations
 
 
 class MatgradError(ValueError):
-    """Base class of every error matgrad raises on bad input."""
+    """Base class of every error matgrad raises on bad input.
+
+    It is a `ValueError`. An error about text carries the source and the column, and its
+    message shows the line with a caret under the offending part.
+
+    >>> import matgrad as mg
+    >>> try:
+    ...     mg.parse("X @ y", shapes={"X": "m,n", "y": "m"})
+    ... except mg.MatgradError as e:
+    ...     print(e)
+    X @ y: X is m×n, y is m×1; inner dimensions n and m differ
+      X @ y
+      ^^^^^
+    >>> issubclass(mg.MatgradError, ValueError)
+    True
+    """
 
     def __init__(self, message: str, *, source: str | None = None,
                  column: int | None = None, width: int = 1):
@@ -36,16 +51,49 @@ class MatgradError(ValueError):
 
 
 class ParseError(MatgradError):
-    """Text that is not in the language: syntax, unknown names or functions."""
+    """Text that is not in the language: syntax, unknown names or functions.
+
+    >>> import matgrad as mg
+    >>> mg.parse("frobnicate(x)")
+    Traceback (most recent call last):
+        ...
+    matgrad.errors.ParseError: unknown function 'frobnicate'
+      frobnicate(x)
+      ^^^^^^^^^^
+    """
 
 
 class ShapeError(MatgradError):
-    """Shapes that do not fit, or that cannot be inferred."""
+    """Shapes that do not fit, or that cannot be inferred.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> mg.matrix("X", m, n) @ mg.vector("y", m)
+    Traceback (most recent call last):
+        ...
+    matgrad.errors.ShapeError: X @ y: X is m×n, y is m×1; inner dimensions n and m differ
+    """
 
 
 class DomainError(MatgradError):
-    """A request the mathematics does not allow (e.g. the gradient of a non-scalar)."""
+    """A request the mathematics does not allow (e.g. the gradient of a non-scalar).
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> X, w = mg.matrix("X", m, n), mg.vector("w", n)
+    >>> mg.grad(X @ w, w)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    matgrad.errors.DomainError: the gradient needs a scalar expression, but this one is m×1; ...
+    """
 
 
 class LimitError(MatgradError):
-    """Input beyond a documented limit (length, depth, time)."""
+    """Input beyond a documented limit (length, depth, time).
+
+    >>> import matgrad as mg
+    >>> mg.parse("x" * 100_001)
+    Traceback (most recent call last):
+        ...
+    matgrad.errors.LimitError: the expression is 100001 characters long; the limit is 100000
+    """

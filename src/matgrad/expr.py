@@ -17,7 +17,24 @@ _lock = threading.Lock()
 
 
 class Expr:
-    """A matrix expression. Operators follow the language: + - * / ** @ and .T."""
+    """A matrix expression. Operators follow the language: + - * / ** @ and .T.
+
+    Expressions are built with matgrad's functions (`matrix`, `vector`, `parse`, ...),
+    never with `Expr()`. They are immutable and know their shape; equal expressions are
+    the same object. `repr` prints the mathematics; `to_text(unicode=False)` the
+    language, which parses back.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> X, w = mg.matrix("X", m, n), mg.vector("w", n)
+    >>> e = (X @ w).T
+    >>> e, e.shape
+    ((X w)ᵀ, (1, m))
+    >>> e is (X @ w).T
+    True
+    >>> print(e.to_text(unicode=False))
+    (X @ w).T
+    """
 
     __slots__ = ("op", "children", "params", "shape", "_hash", "_depth", "__weakref__")
 
@@ -75,6 +92,10 @@ class Expr:
     def _repr_latex_(self) -> str:
         from .printing.latex import to_latex
         return f"$${to_latex(self)}$$"
+
+    def _repr_html_(self) -> str:
+        from .display import expr_html
+        return expr_html(self)
 
     def to_text(self, **kw) -> str:
         from .printing.text import to_text

@@ -103,6 +103,17 @@ class Derivative:
     where the result has more than two axes or no matrix form), `vec` the Kronecker form
     d vec(F) = K d vec(X) (where F or X is a matrix and one exists). `layout` says how a
     matrix form is laid out. `matgrad.evaluate(J, values)` gives the full array.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> X, w = mg.matrix("X", m, n), mg.vector("w", n)
+    >>> J = mg.jacobian(X @ w, X)
+    >>> J.shape, J.expr is None
+    ((m, m, n), True)
+    >>> print(J.index_notation())
+    ∂(X w)ᵢ/∂Xⱼₖ = δᵢⱼ wₖ
+    >>> print(J.vec_text())
+    d vec(X w) = (wᵀ ⊗ Iₘ) d vec(X)
     """
 
     kind: str  # "jacobian", "hessian" or "derivative"
@@ -283,6 +294,13 @@ class Derivative:
 
     def _repr_latex_(self) -> str:
         return f"$${self.to_latex()}$$"
+
+    def _repr_html_(self) -> str:
+        from .display import derivative_html
+        return derivative_html(self)
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        p.text(self.describe())
 
     # ---- the chain rule ------------------------------------------------------------
     def contract(self, G) -> Expr:

@@ -98,6 +98,13 @@ class GradientReport:
     def _repr_latex_(self) -> str:
         return f"$${self.to_latex()}$$"
 
+    def _repr_html_(self) -> str:
+        from .display import report_html
+        return report_html(self)
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        p.text(self.to_text())
+
     def _repr_markdown_(self) -> str:
         """The LaTeX as displayed mathematics, then the numeric check when there is one.
 
@@ -145,6 +152,14 @@ def report(L: Expr, wrt=None, *, definitions: dict | None = None,
     `definitions` maps names to intermediate expressions of L (from assignments in the
     input); shared subexpressions without a name get one (z, u, ... forward; g, h, ...
     back-propagated).
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> X, w = mg.matrix("X", m, n), mg.vector("w", n)
+    >>> print(mg.report(mg.sum(mg.relu(X @ w)), [w]))
+          L = sum(relu(X w))   (scalar)
+    gradients
+      ∂L/∂w = Xᵀ H(X w)        (n)
     """
     if wrt is None:
         wrt = variables(L)

@@ -181,7 +181,27 @@ def substitute(e: Expr, mapping: dict) -> Expr:
 
 @dataclass
 class Derivation:
-    """The steps from dL to ∂L/∂x, with the intermediates they name."""
+    """The steps from dL to ∂L/∂x, with the intermediates they name.
+
+    `derive` makes one. `steps` are its lines, `result` is ∂L/∂x in terms of the
+    variables and `gradient` as the last line writes it; `str()` is the aligned text,
+    and `checked()` checks every line numerically.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> X, w, y = mg.matrix("X", m, n), mg.vector("w", n), mg.vector("y", m)
+    >>> d = mg.derive(mg.sum((X @ w - y) ** 2), w)
+    >>> print(d)
+      where z = X w − y
+         dL = 2 · z : dz      (differential of a squared norm: d sum(A²) = 2A : dA)
+            = 2 · z : X dw    (dz = X dw)
+            = 2 · Xᵀ z : dw   (A : BC = Bᵀ A : C)
+      ∂L/∂w = 2 · Xᵀ z        (n, the shape of w)
+    >>> d.gradient, d.result
+    (2 · Xᵀ z, 2 · Xᵀ (X w − y))
+    >>> d.checked().failing
+    []
+    """
 
     loss: Expr
     x: Expr
@@ -534,6 +554,13 @@ class Derivation:
 
     def _repr_latex_(self) -> str:
         return f"$${self.to_latex()}$$"
+
+    def _repr_html_(self) -> str:
+        from .display import derivation_html
+        return derivation_html(self)
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        p.text(self.to_text())
 
 
 _FAILED_MARK = "✗ DOES NOT HOLD"

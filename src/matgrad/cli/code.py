@@ -106,7 +106,6 @@ def _not_scalar(program, args, wrt) -> str:
 def _tensor_code(program, args, wrt) -> str:
     """The source of a function returning the Jacobian or Hessian, with a comment line
     naming it."""
-    from ..codegen import generate_source
     from ..errors import MatgradError
     from . import tensors
     if args.layout is not None and args.kind != "jacobian":
@@ -120,10 +119,5 @@ def _tensor_code(program, args, wrt) -> str:
     [(_, d)] = tensors.derivatives(program, args.kind, names, order,
                                    args.layout or "numerator", args.shape, args.expr,
                                    command="matgrad code")
-    result = "J" if d.kind == "jacobian" else "H" if d.kind == "hessian" else "D"
-    source = generate_source(d, [] if d.expr is not None else None, args.backend,
-                             name=args.name, loss_name=result)
-    lines = tensors.text_block(d, unicode=False).splitlines()
-    comment = [f"# {result} = {lines[0]}"] + [f"# {x}" for x in lines[1:]
-                                                if x.startswith("where ")]
-    return "\n".join(comment) + "\n" + source
+    from ..tensor_report import source
+    return source(d, args.backend, name=args.name)

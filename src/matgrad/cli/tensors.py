@@ -4,18 +4,19 @@ options, the derivatives they ask the library for, and how those are printed.
 A derivative is printed with its name and shape: in matrix notation where it is a matrix,
 in index notation always, and in its Kronecker (vec) form where it has one. `--verify`
 runs the library's own check of a derivative (`Derivative.verify`: its index form against
-central finite differences of the next-lower derivative along random directions).
+central finite differences of the next-lower derivative along random directions). The
+choice of derivative, its LaTeX forms and the check's line are `matgrad.tensor_report`'s,
+which the web page uses too.
 """
 from __future__ import annotations
 
 import argparse
-import math
 import shlex
-from fractions import Fraction
 
+from .. import tensor_report
 from . import diagnostic
 
-KINDS = ("jacobian", "hessian")
+KINDS = tensor_report.KINDS
 
 
 def add_options(p: argparse.ArgumentParser, kind: str) -> None:
@@ -66,7 +67,6 @@ def derivatives(program, kind: str, wrt: list | None, order: int, layout: str = 
                 command: str = "matgrad") -> list:
     """[(variable name, Derivative)] for each variable of wrt (default: all)."""
     from ..errors import MatgradError
-    from ..jacobian import derivative, hessian, jacobian
     F = program.result
     names = wrt if wrt is not None else list(program.variables)
     if not names:
@@ -96,17 +96,9 @@ def derivatives(program, kind: str, wrt: list | None, order: int, layout: str = 
         raise MatgradError("--layout denominator applies to first derivatives (--order 1); "
                            "higher derivatives have the function's axes first")
     name = program.result_name or None
-    out = []
-    for n in names:
-        x = program.variables[n]
-        if kind == "jacobian" and order == 1:
-            d = jacobian(F, x, layout=layout, name=name)
-        elif kind == "hessian" and order == 2:
-            d = hessian(F, x, name=name)
-        else:
-            d = derivative(F, x, order, name=name)
-        out.append((n, d))
-    return out
+    return [(n, tensor_report.derivative_of(kind, F, program.variables[n], order, layout,
+                                            name))
+            for n in names]
 
 
 def _command(head: str, expr, names, shape, middle: list, tail: list) -> str:
@@ -119,125 +111,12 @@ def _command(head: str, expr, names, shape, middle: list, tail: list) -> str:
 # ---- text ---------------------------------------------------------------------------------
 
 
-def text_block(d, *, unicode: bool) -> str:
-    """The derivative's description: name and shape, matrix form, index notation, vec
-    form. ASCII throughout without unicode."""
-    out = d.describe(unicode=unicode)
-    return out if unicode else out.replace("×", " x ")
+text_block = tensor_report.text_block
 
 
 def heading(d) -> str:
     """The first line of the ASCII description: name, shape and layout."""
     return text_block(d, unicode=False).splitlines()[0]
-
-
-# ---- LaTeX --------------------------------------------------------------------------------
-
-
-def latex_rows(d) -> list[str]:
-    """The rows of an aligned environment: the name's definition, the matrix form, the
-    index notation and the vec form, each where there is one."""
-    from ..printing.symbols import latex_name
-    rows = []
-    if d.name:
-        F = latex_name(d.name)
-        if d.of.op != "var":
-            rows.append(f"{F} &= {d.of.to_latex()}")
-    elif d.of.op == "var":
-        F = d.of.to_latex()
-    else:
-        F = r"\left(" + d.of.to_latex() + r"\right)"
-    x = d.wrt.to_latex()
-    k = d.order
-    if d.expr is not None:
-        up = f"^{{{k}}}" if k > 1 else ""
-        down = f"^{{{k}}}" if k > 1 else ""
-        rows.append(rf"\frac{{\partial{up} {F}}}{{\partial {x}{down}}} &= {d.expr.to_latex()}")
-    rows.append(d.index_notation(latex=True).replace(" = ", " &= ", 1))
-    if d.vec is not None:
-        K = vec_latex(d.vec)
-        vec_x = r"\operatorname{vec}\left(" + x + r"\right)"
-        if d.kind == "hessian":
-            rows.append(rf"\frac{{\partial^{{2}} {F}}}{{\partial {vec_x}^{{2}}}} &= {K}")
-        else:
-            grouped = rf"\left({K}\right)" if len(d.vec.terms) > 1 else K
-            rows.append(rf"\mathrm{{d}} \operatorname{{vec}}\left({F}\right) &= {grouped} "
-                        rf"\, \mathrm{{d}} {vec_x}")
-    return rows
-
-
-def vec_latex(vec) -> str:
-    """LaTeX of a Kronecker form K = Σ c (P ⊗ Q) [K_rs] or c diag(vec S)."""
-    from ..tensor.vec import COMMUTED, DIAG
-    if not vec.terms:
-        return "0"
-    r, s = vec.input_shape
-    commutation = f"K_{{{r},{s}}}"
-    out = []
-    for n, t in enumerate(vec.terms):
-        if t.kind == DIAG:
-            body = (r"\operatorname{diag}\left(\operatorname{vec}\left(" + t.Q.to_latex()
-                    + r"\right)\right)")
-        elif t.kind == COMMUTED and t.P.op == "eye" and t.Q.op == "eye":
-            body = commutation
-        else:
-            body = (r"\left(" + _operand_latex(t.P) + r" \otimes " + _operand_latex(t.Q)
-                    + r"\right)")
-            if t.kind == COMMUTED:
-                body += " " + commutation
-        c = t.coef
-        negative = c < 0
-        c = -c if negative else c
-        if c != 1:
-            body = f"{_number_latex(c)} \\cdot {body}"
-        if n == 0:
-            out.append(("-" if negative else "") + body)
-        else:
-            out.append((" - " if negative else " + ") + body)
-    return "".join(out)
-
-
-def _operand_latex(e) -> str:
-    if e.op == "eye":
-        return f"I_{{{e.shape[0]}}}"
-    text = e.to_latex()
-    if e.op in ("add", "sub", "mul", "div", "neg", "matmul"):
-        return r"\left(" + text + r"\right)"
-    return text
-
-
-def _number_latex(c) -> str:
-    if isinstance(c, Fraction) and c.denominator != 1:
-        return rf"\frac{{{c.numerator}}}{{{c.denominator}}}"
-    if isinstance(c, Fraction):
-        return str(c.numerator)
-    if isinstance(c, float) and c.is_integer():
-        return str(int(c))
-    return str(c)
-
-
-# ---- the numeric check --------------------------------------------------------------------
-
-
-def verification(d, sizes, *, unicode: bool) -> tuple[bool, str]:
-    """(passed, the line that says so), from the library's check of the derivative."""
-    from ..verify import TOLERANCE
-    points = 3
-    err = d.verify(points=points, sizes=sizes)
-    label = d.label(unicode=unicode)
-    if d.order == 1:
-        lower = "the function"
-    elif d.kind == "hessian":
-        lower = "the gradient"
-    else:
-        lower = f"the derivative of order {d.order - 1}"
-    ok = math.isfinite(err) and err <= TOLERANCE  # NaN fails
-    if ok:
-        return True, (f"verified numerically: {label} (its index form) matches central "
-                      f"finite differences of {lower} along random directions at {points} "
-                      f"random points (largest relative error {err:.1e})")
-    return False, (f"VERIFICATION FAILED for {label}: largest relative error {err:.1e} "
-                   f"against central finite differences of {lower} exceeds {TOLERANCE:.0e}")
 
 
 # ---- the commands -------------------------------------------------------------------------
@@ -277,23 +156,23 @@ def main(kind: str, argv: list[str], parser: argparse.ArgumentParser) -> int:
         unicode = not args.ascii and not args.latex
         checks = []
         if args.verify:
-            checks = [verification(d, sizes, unicode=unicode) for _, d in results]
+            checks = [tensor_report.verification(d, sizes, unicode=unicode)
+                      for _, d in results]
         if args.latex:
-            rows = list(dict.fromkeys(row for _, d in results for row in latex_rows(d)))
-            print("\\begin{aligned}\n" + " \\\\\n".join(rows) + "\n\\end{aligned}")
+            print(tensor_report.aligned([d for _, d in results]))
             for _, d in results:
                 print(f"% {heading(d)}")
-            for _, line in checks:
-                print(f"% {line}")
+            for c in checks:
+                print(f"% {c.text}")
         else:
             blocks = []
             for n, (_, d) in enumerate(results):
                 block = d.explain(unicode=unicode) if explain else \
                     text_block(d, unicode=unicode)
                 if checks:
-                    block += "\n" + checks[n][1]
+                    block += "\n" + checks[n].text
                 blocks.append(block)
             print("\n\n".join(blocks))
-        return 0 if all(ok for ok, _ in checks) else 1
+        return 0 if all(c.ok for c in checks) else 1
 
     return run(go)

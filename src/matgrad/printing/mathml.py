@@ -1,11 +1,22 @@
 r"""LaTeX to MathML on the server, so the page renders mathematics with no script and no
 network: Chromium displays MathML natively.
 
-The conversion is latex2mathml's; two things are added around it. Alignment
+The conversion is latex2mathml's; three things are added around it. Alignment
 environments (`aligned`, `align*`, ...) become a MathML table row by row, because
-latex2mathml does not lay them out. And the output is rebuilt through a whitelist of
-MathML elements and attributes, because the converter copies `\text{...}` verbatim and the
-text may come from a user. Where conversion fails, the LaTeX is shown as code.
+latex2mathml does not lay them out. The converter's output is retouched where a browser
+would set it unlike TeX (`_typeset`): the Frobenius colon is a spaced operator, not a
+letter (g : dX, not g:dX); function names are upright identifiers, not operators with
+wide spacing on both sides (sum(z), relu′(t), d sum); a slash is not spaced (∂L/∂z);
+a prime follows its base instead of being a superscript of one; a hat is the spacing
+accent ˆ, not the ASCII caret; ⊤ in A⁻ᵀ is a symbol, not an operator set apart from
+its sign; and a single upright letter (the differential's d) stays upright. And the
+output is rebuilt through a whitelist of MathML elements and attributes, because the
+converter copies `\text{...}` verbatim and the text may come from a user. Where
+conversion fails, the LaTeX is shown as code.
+
+For text that mixes words and formulas (a rule note, a verdict), `prose_html` and
+`mixed_html` write the words as HTML text and each formula as its own `<math>`, so
+that the line wraps.
 
 >>> to_mathml("x^2")
 '<math display="inline"><mrow><msup><mi>x</mi><mn>2</mn></msup></mrow></math>'
@@ -46,6 +57,119 @@ def to_mathml(latex: str, display: str = "inline") -> str:
     if inner is None:
         return f'<code class="latex">{html.escape(latex)}</code>'
     return f'<math display="{display}">{inner}</math>'
+
+
+def mixed_html(latex: str) -> str:
+    r"""HTML for inline LaTeX that mixes words and formulas: its top-level ``\text{...}``
+    groups become plain (escaped) text and the formulas between them MathML, ``;\ ``
+    between two formulas becomes "; " in text, and a chain of equations is one `<math>`
+    element per side, so that a long line wraps like a sentence (a browser does not
+    break a line inside a `<math>` element).
+
+    >>> mixed_html(r"\text{so }x\text{ is <b>}")
+    'so <math display="inline"><mrow><mi>x</mi></mrow></math> is &lt;b&gt;'
+    """
+    from .prose import text_unescape
+    out: list = []
+
+    def text(t: str) -> None:  # one space where text and spacing commands meet
+        if out and out[-1][-1:] == " " and t[:1] == " ":
+            t = t[1:]
+        if t:
+            out.append(t)
+
+    for is_text, piece in _segments(latex):
+        if is_text:
+            text(html.escape(text_unescape(piece), quote=False))
+            continue
+        body = _TRAILING_SPACES.sub("", _LEADING_SPACES.sub("", piece))
+        if _LEADING_SPACES.match(piece):
+            text(" ")
+        if body:
+            # <wbr>: a place to wrap, with no space beyond the relation's own
+            out.append("<wbr>".join(to_mathml(side) for side in _relations(body)))
+            if _TRAILING_SPACES.search(piece):
+                text(" ")
+    return "".join(out)
+
+
+def prose_html(text: str) -> str:
+    """HTML for plain text with Unicode mathematics (a rule note, a line of a verdict):
+    words as text, formulas as MathML (`prose.prose_latex` tells them apart).
+
+    >>> prose_html("m×n, the shape of X")  # doctest: +ELLIPSIS
+    '<math display="inline">...<mo>×</mo>...</math>, the shape of <math ...<mi>X</mi>...'
+    """
+    from .prose import prose_latex
+    return mixed_html(prose_latex(text))
+
+
+_TEXT = "\\text{"
+_DELIMITER = re.compile(r"\\(left|right)(?![A-Za-z])")
+# spacing commands (and white space) at the ends of a formula; not "\\ " (a line break)
+_SPACE = r"(?:\s|(?<!\\)\\[ ,;]|(?<!\\)\\quad(?![A-Za-z]))"
+_LEADING_SPACES = re.compile(rf"^{_SPACE}+")
+_TRAILING_SPACES = re.compile(rf"{_SPACE}+$")
+
+
+def _relations(latex: str) -> list[str]:
+    r"""A chain of equations cut before each top-level ``=``: ``a = b = c`` as ``a``,
+    ``= b``, ``= c``, so that a browser may wrap it between them."""
+    cuts, depth, i = [], 0, 0
+    while i < len(latex):
+        m = _DELIMITER.match(latex, i)
+        if m:
+            depth += 1 if m.group(1) == "left" else -1
+            i = m.end()
+            continue
+        ch = latex[i]
+        if ch == "\\":
+            i += 2
+            continue
+        depth += (ch == "{") - (ch == "}")
+        if ch == "=" and depth == 0 and i > 0:
+            cuts.append(i)
+        i += 1
+    pieces = [latex[a:b].strip() for a, b in zip([0] + cuts, cuts + [len(latex)])]
+    return [p for p in pieces if p]
+
+
+def _segments(latex: str) -> list:
+    r"""(is text, LaTeX) pieces: the bodies of ``\text{...}`` groups outside any braces
+    or ``\left ... \right`` pair, the formulas between them, and "; " for a top-level
+    ``;\ `` between formulas."""
+    out, depth, start, i = [], 0, 0, 0
+    while i < len(latex):
+        if depth == 0 and latex.startswith(_TEXT, i):
+            end, inner = i + len(_TEXT), 1
+            while end < len(latex) and inner:
+                if latex[end] == "\\":
+                    end += 2
+                    continue
+                inner += (latex[end] == "{") - (latex[end] == "}")
+                end += 1
+            out.append((False, latex[start:i]))
+            out.append((True, latex[i + len(_TEXT):end - 1 if inner == 0 else end]))
+            start = i = end
+            continue
+        if depth == 0 and latex.startswith(";\\ ", i):
+            out.append((False, latex[start:i]))
+            out.append((True, "; "))
+            start = i = i + 3
+            continue
+        m = _DELIMITER.match(latex, i)
+        if m:
+            depth += 1 if m.group(1) == "left" else -1
+            i = m.end()
+            continue
+        ch = latex[i]
+        if ch == "\\":
+            i += 2
+            continue
+        depth += (ch == "{") - (ch == "}")
+        i += 1
+    out.append((False, latex[start:]))
+    return [(t, p) for t, p in out if p]
 
 
 def split_aligned(latex: str) -> list[list[str]] | None:
@@ -132,14 +256,94 @@ def unnest_text(latex: str) -> str:
         i = end
 
 
+# \mathrm{d}: the converter drops "upright" from a single letter, but not from a group
+_UPRIGHT_LETTER = re.compile(r"\\mathrm\{([A-Za-z])\}")
+
+
 def _inner(latex: str) -> str | None:
     """The sanitised content of latex2mathml's `<math>` element, or None on failure."""
     from latex2mathml.converter import convert
     try:
-        root = ET.fromstring(convert(unnest_text(latex)))
+        root = ET.fromstring(convert(_UPRIGHT_LETTER.sub(r"{\\rm \1}", unnest_text(latex))))
     except Exception:  # the converter raises bare Exceptions on malformed LaTeX
         return None
+    _typeset(root)
     return "".join(_clean(child) for child in root)
+
+
+_MML = "{http://www.w3.org/1998/Math/MathML}"
+_PRIMES = frozenset("′″‴'")
+_ACCENTS = {"^": "ˆ", "~": "˜"}  # \hat and \tilde, as the converter writes them
+_OPENING = frozenset("([{|‖⟨")
+THIN_SPACE = "0.1667em"  # TeX's \, : after an operator name applied without brackets
+THICK_SPACE = "0.2778em"  # TeX's \; : around a binary operator such as the colon
+
+
+def _local(el) -> str:
+    return el.tag.rsplit("}", 1)[-1]
+
+
+def _opens(el) -> bool:
+    """Whether el begins with an opening bracket (so a function name before it needs no
+    space)."""
+    while el is not None:
+        if _local(el) == "mo":
+            return (el.text or "").strip()[:1] in _OPENING
+        if _local(el) not in ("mrow", "msup", "msub", "msubsup"):
+            return False
+        el = el[0] if len(el) else None
+    return False
+
+
+def _is_name(el) -> bool:
+    """A function name as the converter writes it (`<mo>sum</mo>`, `<mi>log</mi>`)."""
+    text = (el.text or "").strip()
+    return _local(el) in ("mi", "mo") and len(text) > 1 and text.isalpha() and not len(el)
+
+
+def _typeset(root) -> None:
+    """Retouch the converter's MathML so that a browser sets it as TeX would (see the
+    module docstring); iterative, so any depth is fine."""
+    stack = [root]
+    while stack:
+        parent = stack.pop()
+        kids = list(parent)
+        for i, el in enumerate(kids):
+            tag, text = _local(el), (el.text or "").strip()
+            following = kids[i + 1] if i + 1 < len(kids) else None
+            if tag == "mi" and text == ":":
+                el.tag = _MML + "mo"
+                el.set("lspace", THICK_SPACE)
+                el.set("rspace", THICK_SPACE)
+            elif tag == "mo" and text == "⊤":
+                el.tag = _MML + "mi"
+                el.set("mathvariant", "normal")
+            elif _is_name(el):
+                # a function name: upright, set apart (as TeX's \operatorname) from what
+                # stands before it and from a bare operand after it
+                el.tag = _MML + "mi"
+                preceding = kids[i - 1] if i > 0 else None
+                if preceding is not None and _local(preceding) not in ("mo", "mspace") \
+                        and not _is_name(preceding):
+                    space = ET.Element(_MML + "mspace", {"width": THIN_SPACE})
+                    parent.insert(list(parent).index(el), space)
+                if following is not None and (_is_name(following) or (
+                        _local(following) not in ("mo", "mspace") and not _opens(following))):
+                    space = ET.Element(_MML + "mspace", {"width": THIN_SPACE})
+                    parent.insert(list(parent).index(el) + 1, space)
+            elif tag == "mover" and len(el) == 2 and (el[1].text or "").strip() in _ACCENTS:
+                # ŷ: the spacing accent, not the ASCII caret, which is set far too large
+                el[1].text = _ACCENTS[el[1].text.strip()]
+            elif tag == "mo" and text == "/":
+                el.set("lspace", "0")  # a slash is ordinary in TeX: ∂L/∂z, 1/2
+                el.set("rspace", "0")
+            elif tag == "msup" and len(el) == 2 and (el[1].text or "").strip() in _PRIMES \
+                    and not len(el[1]):
+                el.tag = _MML + "mrow"  # f′: the prime glyph is raised already
+                el[1].tag = _MML + "mo"
+                el[1].set("lspace", "0")
+                el[1].set("rspace", "0")
+            stack.append(el)
 
 
 def _clean(el) -> str:

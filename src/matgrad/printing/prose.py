@@ -32,12 +32,14 @@ How a token is classified, in order:
    ("2-norm") are words.
 
 2. ``(`` and ``[`` open prose where a word follows them and they do not touch what is
-   before ("(Matrix Cookbook eq. 46)"); the bracket that closes them is prose too.
+   before ("(Matrix Cookbook eq. 46)"), or where they do not touch what is before and
+   enclose words ("(z is m×1, X is m×n)"); the bracket that closes them is prose too.
 
 3. Numbers and punctuation take the side of their neighbours (skipping other numbers
    and punctuation): punctuation is prose when a neighbour is, a number when both are.
-   A colon right after a word with a space after it is punctuation ("norm: d sum");
-   a colon with spaces around it is the Frobenius product.
+   A colon right after a word with a space after it is punctuation ("norm: d sum"), and
+   so is a colon that ends the text ("read off G:"); a colon with spaces around it is
+   the Frobenius product.
 
 Everything else is mathematics. Spaces between prose and mathematics go into the
 ``\text{...}``; spaces inside mathematics are kept and mean nothing to LaTeX.
@@ -116,7 +118,7 @@ _COMPOUND = r"(?P<compound>(?:[A-Za-z]+|[0-9]+)(?:-(?:[A-Za-z]+|[0-9]+))+)"
 _REST = re.compile(
     rf"(?P<ident>[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+)"
     rf"|(?P<word>(?:{_LETTER})+(?:['’](?:{_LETTER})+)*)"
-    rf"|(?P<number>[0-9]+(?:\.[0-9]+)?)"
+    rf"|(?P<number>[0-9]+(?:\.[0-9]+)?(?:e[+-]?[0-9]+(?![A-Za-z]))?)"
     rf"|(?P<ellipsis>\.\.\.)"
     rf"|(?P<script>[\^_])"
     rf"|(?P<char>.[{_COMB}]*)", re.S)
@@ -297,9 +299,11 @@ def _classify(toks: list) -> None:
     for i, t in enumerate(toks):
         if t.kind == "char" and t.text == ":":
             p, q = prev(i), nxt(i)
-            if not t.gap and p is not None and p.kind in ("word", "compound") and (
-                    q is None or q.gap):
+            if not t.gap and p is not None and (p.kind in ("word", "compound") and (
+                    q is None or q.gap) or q is None):  # "norm: d sum", "read off G:"
                 t.role = "colon"
+                if q is None:
+                    t.cls = "text"  # the end of a sentence
             else:
                 t.cls = "math"
         elif t.kind == "char" and t.text not in _PUNCT and t.text not in "()[]":
@@ -346,9 +350,20 @@ def _classify(toks: list) -> None:
             prose = (p is None or t.gap or p.cls == "text") and q is not None and \
                 q.kind in ("word", "compound") and q.cls == "text"
             t.cls = "text" if prose else "math"
-            stack.append(t)
+            stack.append(i)
         elif t.text in ")]":
-            t.cls = stack.pop().cls if stack else "math"
+            opened = stack.pop() if stack else None
+            t.cls = toks[opened].cls if opened is not None else "math"
+            o = toks[opened] if opened is not None else None
+            if o is not None and o.cls == "math" and (opened == 0 or o.gap) and any(
+                    u.cls == "text" and u.kind in ("word", "compound")
+                    for u in toks[opened + 1:i]):
+                o.cls = t.cls = "text"  # an aside with words in it: (z is m×1, X is m×n)
+    for i, t in enumerate(toks):  # a colon after a closing aside ends a sentence too
+        p, q = prev(i), nxt(i)
+        if t.kind == "char" and t.text == ":" and not t.gap and p is not None and \
+                p.kind == "char" and p.text in ")]" and p.cls == "text" and (q is None or q.gap):
+            t.cls, t.role = "", "colon"
     # 3. numbers and punctuation, by their neighbours
     neutral = [i for i, t in enumerate(toks) if not t.cls]
     for i in neutral:
@@ -422,6 +437,51 @@ def _text_escape(text: str) -> str:
         else:
             out.append(_unknown(ch, text_mode=True))
     return "".join(out)
+
+
+_ACCENTED = re.compile(r"\\(.)\{(.)\}")
+_CODE_POINT = re.compile(r"\[U\+([0-9A-F]{4,6})\]")
+
+
+@lru_cache(maxsize=1)
+def _unescapes() -> tuple:
+    """(LaTeX, character) pairs undoing `_text_escape`, longest first (for a LaTeX
+    spelling shared by two characters, the first one listed)."""
+    pairs: dict = {}
+    for ch, tex in _TEXT_ESCAPES.items():
+        if len(tex) > 1:
+            pairs.setdefault(tex, ch)
+    return tuple(sorted(pairs.items(), key=lambda p: -len(p[0])))
+
+
+def text_unescape(body: str) -> str:
+    r"""The characters that the body of a ``\text{...}`` written here stands for: the
+    inverse of the escaping of prose (accents recombined, code points restored).
+
+    >>> text_unescape(r"\{a\_b\} caf\'{e} 50\%")
+    '{a_b} café 50%'
+    """
+    marks = {letter: mark for mark, letter in _TEXT_ACCENTS.items()}
+    out, i = [], 0
+    while i < len(body):
+        for tex, ch in _unescapes():
+            if body.startswith(tex, i):
+                out.append(ch)
+                i += len(tex)
+                break
+        else:
+            m = _ACCENTED.match(body, i)
+            c = _CODE_POINT.match(body, i)
+            if m and m.group(1) in marks:
+                out.append(m.group(2) + marks[m.group(1)])
+                i = m.end()
+            elif c:
+                out.append(chr(int(c.group(1), 16)))
+                i = c.end()
+            else:
+                out.append(body[i])
+                i += 1
+    return unicodedata.normalize("NFC", "".join(out))
 
 
 def _unknown(ch: str, text_mode: bool = False) -> str:
@@ -571,9 +631,10 @@ def _render_math(t: _Tok, q: _Tok | None, gap: bool, out: _Math, nesting: int) -
         out.atom(_word_latex(t, q), gap)
     elif t.kind == "ident":
         out.atom(latex_name(t.text), gap)
-    elif t.kind in ("number", "compound"):
-        out.atom(t.text if t.kind == "number" else r"\text{" + _text_escape(t.text) + "}",
-                 gap)
+    elif t.kind == "number":
+        out.atom(_number_latex(t.text), gap)
+    elif t.kind == "compound":
+        out.atom(r"\text{" + _text_escape(t.text) + "}", gap)
     elif t.kind == "ellipsis":
         out.atom(r"\ldots", gap)
     elif t.role == "punct" or t.role == "colon":
@@ -584,6 +645,14 @@ def _render_math(t: _Tok, q: _Tok | None, gap: bool, out: _Math, nesting: int) -
             out.atom(_MATH_PUNCT.get(ch, ch), gap)
     else:
         out.atom(_char_latex(t, nesting), gap)
+
+
+def _number_latex(text: str) -> str:
+    """A number; in scientific notation (1.5e-09) as 1.5 × 10⁻⁹."""
+    mantissa, e, exponent = text.partition("e")
+    if not e:
+        return text
+    return rf"{mantissa}\times 10^{{{int(exponent)}}}"
 
 
 def _word_latex(t: _Tok, q: _Tok | None) -> str:

@@ -13,7 +13,9 @@ from importlib import resources
 
 from .limits import Limits
 
-STATIC = {"page.js": "text/javascript; charset=utf-8", "page.css": "text/css; charset=utf-8"}
+STATIC = {"page.js": "text/javascript; charset=utf-8",
+          "theme.js": "text/javascript; charset=utf-8",  # before the page is drawn
+          "page.css": "text/css; charset=utf-8"}
 SECURITY_HEADERS = [
     (b"content-security-policy",
      b"default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
@@ -26,8 +28,11 @@ SECURITY_HEADERS = [
 API = {
     "parse": ("parse_only", ("expr", "shapes"), ("expr",)),
     "derive": ("derive", ("expr", "shapes", "wrt", "sizes"), ("expr",)),
+    "jacobian": ("jacobian", ("expr", "shapes", "wrt", "sizes", "order", "layout"), ("expr",)),
+    "hessian": ("hessian", ("expr", "shapes", "wrt", "sizes", "order"), ("expr",)),
     "steps": ("steps", ("expr", "shapes", "wrt", "sizes"), ("expr",)),
-    "code": ("code", ("expr", "shapes", "wrt", "backend"), ("expr",)),
+    "code": ("code", ("expr", "shapes", "wrt", "backend", "kind", "order", "layout"),
+             ("expr",)),
     "check": ("check", ("expr", "shapes", "variable", "claim", "sizes"),
               ("expr", "variable", "claim")),
 }
@@ -81,6 +86,9 @@ def create_app(limits: Limits | None = None):
     async def features(request):
         return JSONResponse(service.features())
 
+    async def gallery(request):
+        return JSONResponse(service.gallery())
+
     def endpoint(name: str):
         fn_name, accepted, required = API[name]
         fn = getattr(service, fn_name)
@@ -106,7 +114,7 @@ def create_app(limits: Limits | None = None):
 
     routes = [Route("/", index), Route("/static/{name}", static_file),
               Route("/api/openapi.json", openapi), Route("/api/example", example),
-              Route("/api/features", features)]
+              Route("/api/features", features), Route("/api/gallery", gallery)]
     routes += [Route(f"/api/{name}", endpoint(name), methods=["POST"]) for name in API]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.limits = limits
@@ -157,7 +165,8 @@ async def _read_json(request, limit: int) -> dict:
 
 
 def _fields(body: dict, accepted: tuple, required: tuple) -> dict:
-    """The known string fields of a request body (a list is accepted for wrt)."""
+    """The known string fields of a request body (a list is accepted for wrt, and a
+    whole number for order)."""
     unknown = sorted(set(body) - set(accepted))
     if unknown:
         raise RequestError(400, f"unknown field(s) {', '.join(map(repr, unknown))}; "
@@ -172,6 +181,8 @@ def _fields(body: dict, accepted: tuple, required: tuple) -> dict:
             value = ",".join(value)
         if value is None:
             value = ""
+        if name == "order" and isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
         if not isinstance(value, str):
             raise RequestError(400, f"the field {name!r} must be a string")
         out[name] = value

@@ -1,6 +1,6 @@
 """The bounds one web request must stay within, so that no request can hang or exhaust
-the server: sizes of the inputs, nesting depth of the expression, time of a derivation,
-and how many derivations may be in flight at once.
+the server: sizes of the inputs, nesting depth of the expression, order of a
+derivative, time of a derivation, and how many derivations may be in flight at once.
 
 >>> Limits().max_expr_length
 4000
@@ -18,6 +18,7 @@ class Limits:
     max_claim_length: int = 4000        # characters of a claimed gradient
     max_wrt_names: int = 32             # variables to differentiate by
     max_depth: int = 200                # nesting depth of the parsed expression
+    max_order: int = 4                  # order of a Jacobian or Hessian (its axes grow)
     timeout_s: float = 10.0             # one derivation, queueing included
     workers: int = 4                    # threads that derive
     max_pending: int = 32               # distinct derivations in flight (then: busy)

@@ -2,7 +2,10 @@ r"""A small Markdown to HTML renderer for derivations, with the mathematics as M
 
 It knows what a derivation writes: paragraphs, headings, lists, pipe tables, fenced
 code, inline code, bold, and mathematics between `$...$`, `$$...$$`, `\(...\)` or
-`\[...\]`. All other text is escaped, so nothing in the input becomes markup.
+`\[...\]`. All other text is escaped, so nothing in the input becomes markup. Inline
+mathematics that mixes words and formulas (a rule such as
+`$\text{chain rule through relu};\ \mathrm{d}\hat{y} = ...$`) is written as text with
+formulas in it, so that it wraps on a narrow screen (`printing.mathml.mixed_html`).
 
 >>> to_html("We have $x$ **here**.")
 '<p>We have <math display="inline"><mrow><mi>x</mi></mrow></math> <strong>here</strong>.</p>'
@@ -14,7 +17,7 @@ from __future__ import annotations
 import html
 import re
 
-from ..printing.mathml import to_mathml
+from ..printing.mathml import mixed_html, to_mathml
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 _BULLET = re.compile(r"^\s*[-*+]\s+(.*)$")
@@ -53,7 +56,7 @@ def inline(text: str) -> str:
             if kind == "block":
                 out.append(to_mathml(body, "block"))
             elif kind == "math":
-                out.append(to_mathml(body))
+                out.append(mixed_html(body))
             elif kind == "code":
                 out.append(f"<code>{html.escape(body, quote=False)}</code>")
             else:
