@@ -268,25 +268,52 @@ async def test_request_errors(client):
     assert (await client.get("/api/derive")).status_code == 405
 
 
+# a derivation that takes many seconds: a 190-deep product chain with one shared matrix
+SLOW = "y.T @ " + "A @ (" * 190 + "x" + ")" * 190
+SLOW_SHAPES = "A: n,n; x: n; y: n"
+
+
 async def test_time_limit():
     """A derivation over the time limit is answered with a LimitError, not a hang."""
-    slow = "trace(" + " @ ".join(["inv(A)"] * 150) + ")"
-    async with client_for(create_app(Limits(timeout_s=0.01))) as c:
+    async with client_for(create_app(Limits(timeout_s=0.5))) as c:
         start = time.monotonic()
-        r = await c.post("/api/derive", json={"expr": slow, "shapes": "A: n,n"})
+        r = await c.post("/api/derive", json={"expr": SLOW, "shapes": SLOW_SHAPES})
         assert time.monotonic() - start < 5
     err = assert_error(r, 400, "LimitError", "expr")
     assert "longer than" in err["message"]
 
 
 async def test_busy_when_too_many_derivations_are_in_flight():
-    slow = "trace(" + " @ ".join(["inv(A)"] * 150) + ")"
-    app = create_app(Limits(timeout_s=0.01, max_pending=1, workers=1))
+    import anyio
+    app = create_app(Limits(timeout_s=3, max_pending=1, workers=1))
     async with client_for(app) as c:
-        first = await c.post("/api/derive", json={"expr": slow, "shapes": "A: n,n"})
-        assert_error(first, 400, "LimitError")  # still running in its worker
+        answers = {}
+
+        async def first():
+            answers["slow"] = await c.post("/api/derive",
+                                           json={"expr": SLOW, "shapes": SLOW_SHAPES})
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(first)
+            await anyio.sleep(0.5)
+            answers["other"] = await c.post("/api/derive",
+                                            json={"expr": "sum(x)", "shapes": "x: n"})
+        assert_error(answers["other"], 503, "Busy")
+
+
+async def test_a_runaway_is_stopped_and_frees_its_worker():
+    """A derivation past its time is stopped (its process killed): the next request is
+    served at once by a fresh worker, not refused as busy."""
+    app = create_app(Limits(timeout_s=0.5, max_pending=1, workers=1))
+    async with client_for(app) as c:
+        first = await c.post("/api/derive", json={"expr": SLOW, "shapes": SLOW_SHAPES})
+        assert_error(first, 400, "LimitError")
+        assert "was stopped" in first.json()["error"]["message"]
+        start = time.perf_counter()
         second = await c.post("/api/derive", json={"expr": "sum(x)", "shapes": "x: n"})
-        assert_error(second, 503, "Busy")
+        assert second.status_code == 200, second.text
+        assert time.perf_counter() - start < 5
+        pool = app.state.runner._pool
+        assert all(w.alive for w in pool._all)  # the stopped worker was replaced
 
 
 async def test_identical_requests_share_one_result(client):
@@ -328,7 +355,8 @@ def _without(monkeypatch, feature: str):
 ])
 async def test_missing_feature_is_reported_not_faked(monkeypatch, feature, path, body, name):
     _without(monkeypatch, feature)
-    async with client_for(create_app()) as c:
+    # in_process: the patch is in this process, where the derivation must run to see it
+    async with client_for(create_app(Limits(in_process=True))) as c:
         err = assert_error(await c.post(path, json=body), 501, "Unavailable")
         assert name in err["message"]
         assert (await c.get("/api/features")).json()[feature]["available"] is False
@@ -349,14 +377,15 @@ async def test_steps(client):
         assert "every line checked numerically" in d["markdown"]
 
 
-async def test_steps_report_a_line_that_fails(client, monkeypatch):
+async def test_steps_report_a_line_that_fails(monkeypatch):
     """The mark is the guard: were a line false, the answer lists it and the rendering
     marks it (a false line is simulated here; the derivation never produces one)."""
     from matgrad.steps import Derivation
     monkeypatch.setattr(Derivation, "verify",
                         lambda self, **kw: [0.0] * (len(self.steps) - 2) + [0.5, 0.0])
-    r = await client.post("/api/steps", json={"expr": SOURCE, "shapes": SHAPES,
-                                              "wrt": "X", "sizes": "m=6, n=2"})
+    async with client_for(create_app(Limits(in_process=True))) as client:
+        r = await client.post("/api/steps", json={"expr": SOURCE, "shapes": SHAPES,
+                                                  "wrt": "X", "sizes": "m=6, n=2"})
     assert r.status_code == 200, r.text
     d = r.json()["derivations"][0]
     assert d["failing"] == [d["count"] - 2]

@@ -11,6 +11,9 @@ import datetime
 import json
 import os
 import platform
+import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -60,7 +63,22 @@ async def _client(host: str, port: int, request: bytes, deadline: float,
         writer.close()
 
 
-async def _load(url: str) -> dict:
+def _runaway_body(k: int) -> str:
+    """A derivation that takes many seconds (a 190-deep product chain with one shared
+    matrix); k makes each one distinct, so that none shares another's computation."""
+    chain = f"y{k}.T @ " + "A @ (" * 190 + "x" + ")" * 190
+    return json.dumps({"expr": chain, "shapes": f"A: n,n; x: n; y{k}: n"})
+
+
+async def _runaway(url: str, k: int, answers: list) -> None:
+    """One derivation that runs until the server stops it at its time limit."""
+    async with httpx.AsyncClient(timeout=120) as c:
+        r = await c.post(url + "api/derive", content=_runaway_body(k),
+                         headers={"content-type": "application/json"})
+        answers.append(r)
+
+
+async def _load(url: str, runaways: int = 0) -> dict:
     parts = urlsplit(url)
     body = json.dumps({"expr": SOURCE, "shapes": SHAPES, "wrt": ",".join(WRT)}).encode()
     request = (f"POST /api/derive HTTP/1.1\r\nHost: {parts.netloc}\r\n"
@@ -70,11 +88,16 @@ async def _load(url: str) -> dict:
     assert first.status_code == 200, first.text
     latencies: list[float] = []
     failures: list[str] = []
+    stopped: list = []
+    slow = [asyncio.ensure_future(_runaway(url, k, stopped)) for k in range(runaways)]
+    if runaways:
+        await asyncio.sleep(0.5)  # they are deriving in the workers
     deadline = time.monotonic() + SECONDS
     t0 = time.monotonic()
     await asyncio.gather(*(_client(parts.hostname, parts.port, request, deadline, latencies,
                                    failures) for _ in range(CLIENTS)))
     elapsed = time.monotonic() - t0
+    await asyncio.gather(*slow)
     latencies.sort()
 
     def pct(p):
@@ -82,7 +105,7 @@ async def _load(url: str) -> dict:
     return {"requests": len(latencies), "errors": len(failures), "failures": failures[:5],
             "seconds": elapsed, "rps": len(latencies) / elapsed,
             "p50_ms": 1000 * pct(50), "p99_ms": 1000 * pct(99),
-            "max_ms": 1000 * latencies[-1]}
+            "max_ms": 1000 * latencies[-1], "stopped": stopped}
 
 
 def test_fifty_clients_for_ten_seconds(server):
@@ -95,6 +118,45 @@ def test_fifty_clients_for_ten_seconds(server):
     assert result["errors"] == 0, result["failures"]
     assert result["requests"] >= CLIENTS
     _record(result)
+
+
+@pytest.fixture
+def quick_server():
+    """`matgrad serve` whose derivations are stopped after 2 s."""
+    proc = subprocess.Popen([sys.executable, "-m", "matgrad", "serve", "--port", "0",
+                             "--timeout", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    m = re.search(r"http://127\.0\.0\.1:\d+/", line)
+    if not m:
+        proc.kill()
+        pytest.fail(f"matgrad serve did not start: {line}{proc.stderr.read()}")
+    yield m.group(0)
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_fifty_clients_while_four_runaways_are_stopped(quick_server):
+    """Four derivations that would run for many seconds fill the four workers; the
+    page's other requests are still answered, quickly, and the runaways are stopped at
+    the server's time limit (their processes killed), each with a LimitError, not left
+    running."""
+    server = quick_server
+    result = asyncio.run(_load(server, runaways=4))
+    print(f"\nload test with 4 runaways: {result['requests']} requests, "
+          f"{result['errors']} errors, p50 {result['p50_ms']:.1f} ms, "
+          f"p99 {result['p99_ms']:.1f} ms, max {result['max_ms']:.1f} ms")
+    assert result["errors"] == 0, result["failures"]
+    assert result["p99_ms"] < 1000
+    assert len(result["stopped"]) == 4
+    for r in result["stopped"]:
+        assert r.status_code == 400 and "was stopped" in r.json()["error"]["message"]
+    # the workers were replaced: an uncached derivation is served at once
+    t0 = time.perf_counter()
+    r = httpx.post(server + "api/derive", json={"expr": "sum(exp(q) * q)", "shapes": "q: n"},
+                   timeout=60)
+    assert r.status_code == 200, r.text
+    assert time.perf_counter() - t0 < 5
 
 
 def _record(result: dict) -> None:

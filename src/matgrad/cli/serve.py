@@ -10,6 +10,7 @@ import socket
 import sys
 
 DEFAULT_PORT = 8765
+MAX_CONNECTIONS = 128  # open connections at once (then 503)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -28,6 +29,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds one derivation may take (default 10)")
     return p
+
+
+def _hosts(host: str, port: int, shown: str) -> tuple:
+    """The Host headers to answer to: the address bound, and `localhost` for a loopback
+    one. Bound to every address (0.0.0.0, ::), the names are not known: any Host."""
+    if host in ("0.0.0.0", "::", ""):
+        return ()
+    names = [f"{shown}:{port}"]
+    if host.startswith("127.") or host == "::1":
+        names += [f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}"]
+    return tuple(dict.fromkeys(names))
 
 
 def main(argv: list[str]) -> int:
@@ -60,8 +72,12 @@ def main(argv: list[str]) -> int:
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     print(f"matgrad: serving on http://{shown}:{port}/  (Ctrl+C to stop)", flush=True)
-    config = uvicorn.Config(create_app(limits), log_level="warning", access_log=False,
-                            timeout_graceful_shutdown=2)
+    app = create_app(limits, hosts=_hosts(host, port, shown))
+    # connections beyond the cap are answered 503 at once; an idle connection is closed
+    # after 5 s; a request's head may not exceed 64 KiB while it trickles in
+    config = uvicorn.Config(app, log_level="warning", access_log=False,
+                            timeout_graceful_shutdown=2, limit_concurrency=MAX_CONNECTIONS,
+                            timeout_keep_alive=5, h11_max_incomplete_event_size=64 * 1024)
     try:
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:

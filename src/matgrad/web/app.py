@@ -1,7 +1,7 @@
 """The ASGI application: the page, its static files and the JSON API (Starlette).
 
 Each API route reads a small JSON body (bounded in size), hands the work to the Runner
-(worker threads, a time limit, a cache) and returns what `service` computed. The page is
+(worker processes, a time limit, a cache) and returns what `service` computed. The page is
 plain HTML, CSS and JavaScript from this package; the Content-Security-Policy allows
 nothing from elsewhere.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from importlib import resources
 
 from .limits import Limits
@@ -45,8 +46,14 @@ class RequestError(Exception):
         self.message = message
 
 
-def create_app(limits: Limits | None = None):
+def create_app(limits: Limits | None = None, *, hosts: tuple = ()):
     """The Starlette application serving the page and the API.
+
+    `hosts` are the Host headers the server answers to (`matgrad serve` passes the
+    address it is bound to, e.g. "127.0.0.1:8765" and "localhost:8765"), so that a
+    page elsewhere that renames itself to 127.0.0.1 (DNS rebinding) is refused; empty,
+    any Host is accepted. Either way a request that names an Origin must come from the
+    page's own.
 
     >>> app = create_app(Limits(timeout_s=5))
     >>> app.state.limits.timeout_s
@@ -91,7 +98,6 @@ def create_app(limits: Limits | None = None):
 
     def endpoint(name: str):
         fn_name, accepted, required = API[name]
-        fn = getattr(service, fn_name)
 
         async def handle(request):
             try:
@@ -102,7 +108,7 @@ def create_app(limits: Limits | None = None):
                                                "message": err.message}},
                                     status_code=err.status)
             key = (name,) + tuple(args.get(f, "") for f in accepted)
-            status, out = await runner.run(key, lambda: fn(**args, limits=limits))
+            status, out = await runner.run(key, fn_name, args)
             return JSONResponse(out, status_code=status)
 
         return handle
@@ -116,10 +122,65 @@ def create_app(limits: Limits | None = None):
               Route("/api/openapi.json", openapi), Route("/api/example", example),
               Route("/api/features", features), Route("/api/gallery", gallery)]
     routes += [Route(f"/api/{name}", endpoint(name), methods=["POST"]) for name in API]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    async def not_found(request, exc):
+        return JSONResponse({"error": {"kind": "NotFound", "field": None,
+                                       "message": f"nothing at {request.url.path}"}},
+                            status_code=404)
+
+    async def not_allowed(request, exc):
+        return JSONResponse({"error": {"kind": "MethodNotAllowed", "field": None,
+                                       "message": f"{request.method} is not accepted at "
+                                                  f"{request.url.path}"}},
+                            status_code=405)
+
+    async def failed(request, exc):  # a bug in matgrad: still an answer in JSON
+        return JSONResponse({"error": {"kind": "InternalError", "field": None,
+                                       "message": "the server failed on this request; "
+                                                  "this is a bug in matgrad"}},
+                            status_code=500)
+
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={404: not_found, 405: not_allowed, 500: failed})
     app.state.limits = limits
     app.state.runner = runner
-    return _with_headers(app)
+    return _with_headers(_same_origin(app, tuple(h.lower() for h in hosts)))
+
+
+def _refuse(status: int, kind: str, message: str):
+    body = json.dumps({"error": {"kind": kind, "field": None, "message": message}}).encode()
+
+    async def respond(send):
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+    return respond
+
+
+def _same_origin(app, hosts: tuple):
+    """Refuse a request whose Host is not one the server answers to, or whose Origin is
+    not the page's own: a page elsewhere cannot use the local server (cross-site
+    requests, DNS rebinding)."""
+
+    async def guarded(scope, receive, send):
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1")
+                   for k, v in scope.get("headers", [])}
+        host = headers.get("host", "").lower()
+        if hosts and host not in hosts:
+            return await _refuse(421, "WrongHost", f"this server does not answer to the "
+                                 f"host {host[:100]!r}")(send)
+        origin = headers.get("origin")
+        if origin is not None and origin.lower() not in (f"http://{host}",
+                                                          f"https://{host}"):
+            return await _refuse(403, "CrossOrigin", "requests from other pages are not "
+                                 "accepted: open the page this server serves")(send)
+        return await app(scope, receive, send)
+
+    guarded.state = app.state  # type: ignore[attr-defined]
+    guarded.routes = app.routes  # type: ignore[attr-defined]
+    return guarded
 
 
 def _with_headers(app):
@@ -142,26 +203,61 @@ def _with_headers(app):
     return wrapped
 
 
+MAX_JSON_DEPTH = 20  # nesting of a request body: the fields are strings, lists of them
+BODY_SECONDS = 10  # to receive a whole request body (a trickle is cut off)
+
+
 async def _read_json(request, limit: int) -> dict:
-    """The request body as a JSON object, refusing bodies over `limit` bytes."""
+    """The request body as a JSON object, refusing bodies over `limit` bytes, nested
+    deeper than MAX_JSON_DEPTH or not received within BODY_SECONDS."""
+    import asyncio
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise RequestError(413, f"the request body is {declared} bytes; this server "
                                 f"accepts up to {limit}")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise RequestError(413, f"the request body is larger than {limit} bytes, the "
-                                    "limit on this server")
-        chunks.append(chunk)
+    chunks: list = []
+
+    async def receive():
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise RequestError(413, f"the request body is larger than {limit} bytes, "
+                                        "the limit on this server")
+            chunks.append(chunk)
     try:
-        body = json.loads(b"".join(chunks) or b"null")
-    except (ValueError, UnicodeDecodeError) as err:
+        await asyncio.wait_for(receive(), BODY_SECONDS)
+    except asyncio.TimeoutError:
+        raise RequestError(408, f"the request body did not arrive within {BODY_SECONDS} "
+                                "s") from None
+    raw = b"".join(chunks) or b"null"
+    if _depth(raw) > MAX_JSON_DEPTH:
+        raise RequestError(400, f"the request body is nested more than {MAX_JSON_DEPTH} "
+                                "levels deep")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as err:
         raise RequestError(400, f"the request body is not JSON ({err})") from None
     if not isinstance(body, dict):
         raise RequestError(400, "the request body must be a JSON object")
     return body
+
+
+_BRACKETS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _depth(raw: bytes) -> int:
+    """The deepest nesting of brackets in JSON text, strings skipped (before parsing, so
+    that a body nested 30 000 deep costs a scan, not the parser's recursion)."""
+    depth = deepest = 0
+    for m in _BRACKETS.finditer(raw):
+        token = m.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return deepest
 
 
 def _fields(body: dict, accepted: tuple, required: tuple) -> dict:

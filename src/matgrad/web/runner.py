@@ -1,11 +1,12 @@
-"""Running derivations off the event loop, bounded in time and number.
+"""Running derivations off the event loop, bounded in time, memory and number.
 
-A derivation is CPU work; it runs in a small pool of worker threads so the server keeps
-answering while it runs. Each request waits at most `timeout_s` (queueing included) and
-then gets a LimitError. Python cannot stop a thread, so a derivation that overran keeps
-its worker until it finishes; it still counts as in flight, and once `max_pending`
-distinct derivations are in flight new ones are refused as busy instead of queueing
-without end. The input bounds (length, depth) keep any single derivation short.
+A derivation is CPU work; it runs in one of a few worker processes
+(`matgrad.isolation.Pool`), so the server keeps answering while it runs, and a
+derivation that runs past `timeout_s` is stopped for good: its process is killed (its
+CPU freed at once) and a fresh one takes its place. Each worker's address space is
+limited to `memory_bytes`. A request waits at most `timeout_s` for its answer, queueing
+included; once `max_pending` distinct derivations are in flight, new ones are refused as
+busy instead of queueing without end.
 
 Results are cached by their inputs (a derivation and its numeric check are
 deterministic), and identical requests that arrive together share one computation.
@@ -14,11 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 import traceback
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import LimitError, MatgradError
+from ..isolation import Pool
+from . import service
 from .limits import Limits
 from .service import InputError, Unavailable, error_payload
 
@@ -30,15 +35,25 @@ class Busy(Exception):
 
 
 class Runner:
-    """Runs `fn()` in a worker thread; answers (HTTP status, JSON body)."""
+    """Runs `service.<name>(**args)` in a worker process; answers (HTTP status, JSON)."""
 
     def __init__(self, limits: Limits):
         self.limits = limits
-        self._pool = ThreadPoolExecutor(limits.workers, thread_name_prefix="matgrad-derive")
+        # one thread per worker process, each waiting on its process's answer
+        self._threads = ThreadPoolExecutor(limits.workers, thread_name_prefix="matgrad-wait")
+        self._pool: Pool | None = None
+        self._pool_lock = threading.Lock()
         self._cache: OrderedDict = OrderedDict()
         self._inflight: dict = {}
 
-    async def run(self, key, fn) -> tuple[int, dict]:
+    def _workers(self) -> Pool:
+        # started on the first derivation: an app that only serves the page starts none
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = Pool(self.limits.workers, memory=self.limits.memory_bytes)
+            return self._pool
+
+    async def run(self, key, name: str, args: dict) -> tuple[int, dict]:
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
@@ -49,29 +64,64 @@ class Runner:
                 return 503, {"error": {
                     "kind": "Busy", "message": "the server is busy with other derivations; "
                     "try again in a moment"}}
-            fut = asyncio.wrap_future(self._pool.submit(_answer, fn))
+            deadline = time.monotonic() + self.limits.timeout_s
+            fut = asyncio.wrap_future(self._threads.submit(self._call, name, args, deadline))
             self._inflight[key] = fut
             fut.add_done_callback(lambda f, key=key: self._settle(key, f))
         try:
             # shield: one waiter timing out must not cancel the others' computation
-            return await asyncio.wait_for(asyncio.shield(fut), self.limits.timeout_s)
+            return await asyncio.wait_for(asyncio.shield(fut), self.limits.timeout_s + 1)
         except asyncio.TimeoutError:
-            err = LimitError(f"the derivation took longer than {self.limits.timeout_s:g} s, "
-                             "the limit on this server; try a smaller expression")
+            return _too_long(self.limits)
+
+    def _call(self, name: str, args: dict, deadline: float) -> tuple[int, dict]:
+        left = deadline - time.monotonic()
+        if left <= 0:  # waited its whole time for a worker
+            return _too_long(self.limits)
+        if self.limits.in_process:
+            return _answer_for(name, args, self.limits)
+        try:
+            return self._workers().call(_answer_for, name, args, self.limits, timeout=left)
+        except LimitError as err:  # stopped at the time or memory limit
+            if "longer than" in err.message:
+                return _too_long(self.limits)
             return 400, {"error": error_payload(err, "expr")}
+        except MatgradError as err:
+            return 400, {"error": error_payload(err, None)}
 
     def _settle(self, key, fut) -> None:
         self._inflight.pop(key, None)
         if fut.cancelled() or fut.exception() is not None:
             return
         status, body = fut.result()
-        if status in (200, 400):  # deterministic answers only
+        if status in (200, 400) and not _timed_out(body):  # deterministic answers only
             self._cache[key] = (status, body)
             while len(self._cache) > self.limits.cache_size:
                 self._cache.popitem(last=False)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop every worker process, busy or not, and the threads waiting on them."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
+
+def _too_long(limits: Limits) -> tuple[int, dict]:
+    err = LimitError(f"the derivation took longer than {limits.timeout_s:g} s, the limit "
+                     "on this server, and was stopped; try a smaller expression")
+    return 400, {"error": {**error_payload(err, "expr"), "timeout": True}}
+
+
+def _timed_out(body: dict) -> bool:
+    return bool(body.get("error", {}).get("timeout")) if isinstance(body, dict) else False
+
+
+def _answer_for(name: str, args: dict, limits: Limits) -> tuple[int, dict]:
+    """In a worker process: (status, body) for service.<name>(**args)."""
+    fn = getattr(service, name)
+    return _answer(lambda: fn(**args, limits=limits))
 
 
 def _answer(fn) -> tuple[int, dict]:

@@ -137,10 +137,13 @@ def variable_names(program, wrt: str, limits: Limits = Limits()) -> list[str]:
                                                width=len(name)))
         if name not in names:
             names.append(name)
+    names = names or list(program.variables)  # none named: every variable, as many
     if len(names) > limits.max_wrt_names:
-        raise InputError("wrt", LimitError(f"at most {limits.max_wrt_names} variables at "
-                                           "once"))
-    return names or list(program.variables)
+        named = "" if wrt.strip() else (f"the expression has {len(names)} variables and "
+                                        "none was named; ")
+        raise InputError("wrt", LimitError(f"{named}at most {limits.max_wrt_names} "
+                                           "variables at once"))
+    return names
 
 
 def sizes_of(program, sizes: str, limits: Limits = Limits()) -> dict:
