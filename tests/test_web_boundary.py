@@ -18,7 +18,7 @@ import pytest
 httpx = pytest.importorskip("httpx", reason='the web tests need pip install -e ".[web,test]"')
 pytest.importorskip("starlette", reason='the web tests need pip install -e ".[web,test]"')
 
-from matgrad.web import Limits, create_app  # noqa: E402
+from matgrad.web import create_app  # noqa: E402
 
 pytestmark = pytest.mark.anyio
 BODY = {"expr": "sum((X @ w - y)**2)", "shapes": "X: m,n; w: n"}

@@ -38,7 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         _utf8_streams()
-        status = _dispatch(argv)
+        argv, timeout = _timeout(argv)
+        if timeout is None:
+            status = _dispatch(argv)
+        else:  # in a worker process, stopped for good when the time is up
+            from ..isolation import call
+            sys.stdout.flush()
+            status = call(_dispatch_in_worker, argv, timeout=timeout)
         sys.stdout.flush()
         return status
     except SystemExit:  # argparse: --help (0) or a usage error (2), already printed
@@ -50,6 +56,52 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as err:  # noqa: BLE001 - every failure becomes a one-line message
         return report_error(err)
+
+
+def add_timeout_option(p) -> None:
+    """`--timeout SECONDS`, which `main` takes out of the arguments before the command
+    sees them: the command then runs in a worker process that is stopped at the limit."""
+    p.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="stop the work after this many seconds (it runs in a separate "
+                        "process, which is killed then); exit status 2")
+
+
+def _timeout(argv: list[str]) -> tuple[list[str], float | None]:
+    """(the arguments without --timeout, its value) for every command but serve, whose
+    --timeout is the limit of each derivation it serves."""
+    if argv and argv[0] == "serve":
+        return argv, None
+    out, value, it = [], None, iter(range(len(argv)))
+    for i in it:
+        arg = argv[i]
+        if arg == "--timeout" or arg.startswith("--timeout="):
+            text = arg.split("=", 1)[1] if "=" in arg else (
+                argv[i + 1] if i + 1 < len(argv) else "")
+            if "=" not in arg:
+                next(it, None)
+            try:
+                value = float(text)
+            except ValueError:
+                value = -1.0
+            if not value > 0:
+                from ..errors import MatgradError
+                raise MatgradError(f"--timeout must be a positive number of seconds, not "
+                                   f"{text!r}")
+            continue
+        out.append(arg)
+    return out, value
+
+
+def _dispatch_in_worker(argv: list[str]) -> int:
+    """_dispatch in a worker process: its output written before it returns, and
+    argparse's exits (--help, a usage error) as exit statuses."""
+    try:
+        return _dispatch(argv)
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else EXIT_ERROR
+    finally:
+        _flush()
+        sys.stderr.flush()
 
 
 def _dispatch(argv: list[str]) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import run
+from . import add_timeout_option, run
 
 EXAMPLES = """\
 examples:
@@ -43,6 +43,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--sizes", default=None,
                    help="sizes of dimensions at the random points, e.g. 'm=7, n=5' "
                         "(default: distinct sizes at which the loss is defined)")
+    add_timeout_option(p)
     return p
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from . import diagnostic, run
+from . import add_timeout_option, diagnostic, run
 
 EXAMPLES = """\
 examples:
@@ -55,6 +55,7 @@ def parser() -> argparse.ArgumentParser:
                    help="numpy: array-API code for NumPy, CuPy, PyTorch and Dask arrays "
                         "(default); jax; torch")
     p.add_argument("--name", default=None, help="the function's name")
+    add_timeout_option(p)
     return p
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from . import commands_text, diagnostic, run
+from . import add_timeout_option, commands_text, diagnostic, run
 
 EXAMPLES = """\
 examples:
@@ -64,6 +64,7 @@ def _options(p: argparse.ArgumentParser, expression: bool) -> None:
                    help="print LaTeX (standard output is then LaTeX alone)")
     p.add_argument("--ascii", action="store_true",
                    help="print in the input language (ASCII) instead of Unicode")
+    add_timeout_option(p)
     if expression:
         p.add_argument("--verify", action="store_true",
                        help="check each gradient against central finite differences")
