@@ -456,18 +456,25 @@ def _dim_names(declared: dict, extra=()) -> set:
     return out
 
 
-def parse_program(text: str, shapes=None, *, dims=()) -> Program:
+def parse_program(text: str, shapes=None, *, dims=(), syntax: str = "auto") -> Program:
     """Parse an expression, or assignments ending in one, into a Program.
 
     `shapes` declares shapes as for `parse`. The Program's `result` is the last
     expression, `result_name` the name assigned to it, `definitions` the earlier
     assignments (name -> expression) and `variables` the variables by name.
+    Statements are separated by ``;`` or line breaks (and by ``,`` in the mathematical
+    notations). `syntax` is "python", "math", "latex" or "auto", as for `parse`.
 
     >>> import matgrad as mg
     >>> p = mg.parse_program("z = X @ w; L = sum((z - y)**2)", "X: m,n; w: n; y: m")
     >>> p.result, p.result_name, p.definitions
     (sum((X w − y)²), 'L', {'z': X w})
+    >>> mg.parse_program("z = X w, L = ‖z − y‖²", "X: m,n; w: n; y: m").result
+    ‖X w − y‖²
     """
+    from .syntax import NOTATIONS, detect
+    from .syntax.detect import is_certain
+
     if not isinstance(text, str):
         raise ParseError(f"expected text, got {type(text).__name__}")
     if len(text) > MAX_LENGTH:
@@ -476,6 +483,43 @@ def parse_program(text: str, shapes=None, *, dims=()) -> Program:
     if "\x00" in text:
         raise ParseError("the text contains a NUL character", source=text.replace("\x00", "?"),
                          column=text.index("\x00"))
+    if syntax not in NOTATIONS:
+        raise MatgradError(f"syntax must be one of {', '.join(NOTATIONS)}, not {syntax!r}")
+    notation = detect(text) if syntax == "auto" else syntax
+    if notation == "python":
+        if syntax == "python":
+            _refuse_superscripts(text)
+        return _parse_python(text, shapes, dims)
+    if syntax == "auto" and not is_certain(text):
+        try:  # X w, 2x, tr A: no Python, perhaps mathematics; or a Python typo
+            return _parse_notation(text, shapes, dims, notation)
+        except MatgradError as err:
+            if not getattr(err, "grammar", False):
+                raise  # mathematics, with a mistake in it
+        return _parse_python(text, shapes, dims)  # its error, about the Python expected
+    return _parse_notation(text, shapes, dims, notation)
+
+
+def _parse_notation(text: str, shapes, dims, notation: str) -> Program:
+    from .syntax import read
+    declared = parse_shapes(shapes)
+    dim_names = _dim_names(declared, dims)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return read(text, declared, dim_names, notation)
+
+
+def _refuse_superscripts(text: str) -> None:
+    """Python reads Aᵀ as a name AT and x² as x2 (identifiers are NFKC-normalised): in
+    the Python-like syntax a superscript is an error, never a silent new variable."""
+    from .syntax.detect import SUPERSCRIPTS
+    for i, ch in enumerate(text):
+        if ch in SUPERSCRIPTS:
+            raise ParseError(f"{ch!r} is mathematical notation, which Python would read as "
+                             "part of a name; write .T, inv(...) or ** here, or use "
+                             "syntax='math'", source=text, column=i)
+
+
+def _parse_python(text: str, shapes, dims) -> Program:
     declared = parse_shapes(shapes)
     dim_names = _dim_names(declared, dims)
     # Python ends lines at \r\n, \r and \n; one kind keeps line and column arithmetic
@@ -581,13 +625,21 @@ def _example(name: str, r, c) -> str:
     return f"'{name}: {rows},{cols or 'n'}'"
 
 
-def parse(text: str, shapes=None, *, dims=()) -> Expr:
-    """Parse text in the language into an expression.
+def parse(text: str, shapes=None, *, dims=(), syntax: str = "auto") -> Expr:
+    r"""Parse text in the language into an expression.
+
+    `syntax` is "python" (the Python-like language), "math" (mathematical text as
+    matgrad prints it: xᵀ A x, ‖X w − y‖²), "latex" (\\frac{1}{2}\\|Ax - b\\|^2) or
+    "auto" (the default), which tells them apart: a backslash or brace is LaTeX, a
+    character only mathematics uses (ᵀ ‖ · − ² ...), ^ or a juxtaposition is
+    mathematical text, anything else Python-like.
 
     >>> import matgrad as mg
     >>> L = mg.parse("sum((relu(X @ w + b) - y)**2) / m",
     ...              shapes={"X": "m,n", "w": "n", "b": "scalar", "y": "m"})
     >>> L.shape
     (1, 1)
+    >>> mg.parse(r"\|Ax - b\|^2 + x^\top x", {"A": "m,n", "x": "n", "b": "m"})
+    ‖A x − b‖² + xᵀ x
     """
-    return parse_program(text, shapes, dims=dims).result
+    return parse_program(text, shapes, dims=dims, syntax=syntax).result

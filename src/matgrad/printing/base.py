@@ -17,6 +17,9 @@ from ..recursion import room
 SUM, PRODUCT, MATMUL, UNARY, POSTFIX, ATOM = 1, 2, 3, 4, 5, 6
 
 MAX_PRINT_DEPTH = 20000
+# operands that print as a scalar where a sibling shows the shape (x + 1, a X): with no
+# such sibling, they keep their shape (a · 1ₘ − 1ₘ), or it would be lost
+_STRETCHED = ("broadcast", "ones", "zeros")
 
 
 class Printer:
@@ -77,7 +80,7 @@ class Printer:
 
     def _print_add(self, e: Expr):
         terms = self._terms(e)
-        implicit = any(t.op != "broadcast" for _, t in terms)
+        implicit = any(t.op not in _STRETCHED for _, t in terms)
         parts = []
         for i, (sign, t) in enumerate(terms):
             text = self.operand(t, SUM + (1 if i and sign < 0 else 0), implicit)
@@ -116,7 +119,7 @@ class Printer:
 
     def _print_mul(self, e: Expr):
         factors = self._factors(e)
-        implicit = e.shape == SCALAR or any(f.op != "broadcast" for f in factors)
+        implicit = e.shape == SCALAR or any(f.op not in _STRETCHED for f in factors)
         text = ""
         prev = None
         for i, f in enumerate(factors):
@@ -132,7 +135,7 @@ class Printer:
 
     def _print_div(self, e: Expr):
         a, b = e.children
-        implicit = e.shape == SCALAR or a.op != "broadcast" or b.op != "broadcast"
+        implicit = e.shape == SCALAR or a.op not in _STRETCHED or b.op not in _STRETCHED
         return self.divide(self.operand(a, PRODUCT, implicit),
                            self.operand(b, PRODUCT + 1, implicit), a, b), PRODUCT
 

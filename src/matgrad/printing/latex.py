@@ -57,11 +57,12 @@ class LatexPrinter(Printer):
         return rf"\mathbf{{0}}_{{{sub}}}", ATOM
 
     def _print_eye(self, e: Expr):
-        return "I", ATOM
+        return ("1" if e.shape == (1, 1) else "I"), ATOM  # the 1×1 identity is 1
 
     def _print_broadcast(self, e: Expr):
         from ..ops import ones
-        return self.wrap(e.children[0], PRODUCT) + r" \, " + self._print_ones(
+        # \odot, not \,: a row stretched over m×n is x ⊙ 1, where x 1 would be a product
+        return self.wrap(e.children[0], PRODUCT) + r" \odot " + self._print_ones(
             ones(*e.shape))[0], PRODUCT
 
     def _print_matmul(self, e: Expr):

@@ -77,8 +77,8 @@ class TextPrinter(Printer):
         return self._shape_call("zeros", e.shape), ATOM
 
     def _print_eye(self, e: Expr):
-        if self.unicode:
-            return "I", ATOM
+        if self.unicode:  # the 1×1 identity is the number 1 (an I would read as any size)
+            return ("1" if e.shape == (1, 1) else "I"), ATOM
         return f"eye({self._size(e.shape[0])})", ATOM
 
     def _shape_call(self, fname, shape) -> str:
@@ -120,6 +120,8 @@ class TextPrinter(Printer):
         if self.unicode:
             text = str(p) if isinstance(p, Fraction) else repr(p)
             sup = superscript(text)
+            if p == -1 and x.shape[0] == x.shape[1] != 1:  # A⁻¹ is the inverse
+                return self.wrap(x, ATOM) + "^∘" + self.paren(text), POSTFIX
             if sup is not None:
                 return self.wrap(x, ATOM) + sup, POSTFIX
             return self.wrap(x, ATOM) + "^" + self.paren(text), POSTFIX

@@ -1,0 +1,755 @@
+"""From the written tree to an expression: names, juxtaposition, shapes, constructors.
+
+Both mathematical notations read into the same `Node` tree; this module gives it its
+meaning, in three passes over each statement:
+
+1. resolve names: a declared or assigned name is a variable, a dimension name a number,
+   a function's name before its argument a call (`log x`, `tr A`, `log det A`), a run of
+   letters that is no known name but splits into known ones a product (`Xw` is X w when
+   X and w are declared; in LaTeX a run of letters is always one letter per factor), `I`
+   an identity of inferred size;
+2. infer undeclared shapes by unification, as the Python-like parser does;
+3. build with the `ops` constructors, which check every shape. Juxtaposition is the
+   matrix product where the inner dimensions agree and otherwise, with a scalar factor,
+   the product by that scalar (`2 X w`, `λ w`).
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from .. import ops
+from ..dims import SCALAR, Dim, as_size
+from ..elementwise import table
+from ..errors import MatgradError, ParseError, ShapeError
+from ..parser import FUNCTIONS, MAX_DEPTH, Program, _example, _Sizes, _Unknown, _vars
+from ..recursion import room
+from .names import LATEX_GREEK, text_name
+from .tree import Node
+
+# ---- function words ---------------------------------------------------------------------
+
+
+def _words() -> dict:
+    """A written function name -> the language's function: the Python-like names, the
+    elementwise table's text and LaTeX spellings (σ, H, \\tanh, \\operatorname{relu}),
+    and the usual short forms (tr)."""
+    words = {name: name for name in FUNCTIONS}
+    words.update({"tr": "trace", "Tr": "trace", "max": "max", "log det": "logdet"})
+    for row in table().values():
+        for spelling in (row.text, row.latex):
+            word = spelling.lstrip("\\")
+            if word.startswith("operatorname{"):
+                word = word[len("operatorname{"):-1]
+            if " " in word or "\\" in word:  # log σ, \log\sigma: log before sigmoid
+                first, second = word.replace("\\", " ").split()
+                words[" ".join((first, _read_word(second)))] = row.name
+                continue
+            words.setdefault(_read_word(word), row.name)
+    return words
+
+
+def _read_word(word: str) -> str:
+    return LATEX_GREEK.get(word) or text_name(word) or word
+
+
+WORDS = _words()
+# words that are also a letter (σ, H): a function only when called as σ(z), else a name
+LETTER_WORDS = {w for w in WORDS if len(w) == 1 or w in LATEX_GREEK.values()}
+SIZE_FREE = ("ones", "zeros", "eye")
+POSTFIX = ("transpose", "sup", "invT", "powexpr")
+
+
+class Context:
+    """What the builder knows: declared shapes, dimension names, the text."""
+
+    def __init__(self, text: str, declared: dict, dim_names: set):
+        self.text = text
+        self.declared = declared
+        self.dim_names = set(dim_names)
+        self.locals: dict = {}  # assigned name -> its type (pass 2) or Expr (pass 3)
+
+    def error(self, cls, message: str, node: Node) -> MatgradError:
+        return cls(message, source=self.text, column=node.start, width=node.width)
+
+    def known(self, name: str) -> bool:
+        return name in self.declared or name in self.locals or name in self.dim_names
+
+
+# ---- pass 1: names and juxtaposition ------------------------------------------------------
+
+
+class Resolver:
+    """Rewrites names, chains and applications into var, dim, call, juxt and eye nodes."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.unknown: dict = {}  # name -> first node, for undeclared variables
+
+    def __call__(self, node: Node) -> Node:
+        kind = node.kind
+        if kind == "name":
+            return self.name(node)
+        if kind == "chain":
+            return self.chain(node)
+        if kind == "apply":
+            return self.juxt(self.apply(node, []))
+        if kind in ("ones", "zeros", "eye"):
+            return node
+        if kind in POSTFIX and node.args[0].kind == "name":
+            # xy² in LaTeX, Axᵀ with A and x declared: the script is on the last letter
+            target = self.name(node.args[0])
+            rest = tuple(self(a) for a in node.args[1:])
+            if target.kind == "juxt":
+                last = target.args[1]
+                inner = Node(kind, (last, *rest), node.value, last.start, node.end,
+                             node.extra)
+                return Node("juxt", (target.args[0], inner), None, node.start, node.end)
+            return Node(kind, (target, *rest), node.value, node.start, node.end, node.extra)
+        args = tuple(self(a) if isinstance(a, Node) else a for a in node.args)
+        kwargs = {k: self(v) for k, v in node.extra.get("kwargs", {}).items()}
+        extra = dict(node.extra, kwargs=kwargs) if kwargs else node.extra
+        return Node(kind, args, node.value, node.start, node.end, extra)
+
+    # -- names --
+    def lookup(self, node: Node) -> str:
+        """The name a name node stands for: as written, if declared so, else its reading."""
+        raw = node.extra.get("raw")
+        if raw is not None and raw in self.ctx.declared:
+            return raw
+        return node.value
+
+    def name(self, node: Node, split: bool = True) -> Node:
+        name = self.lookup(node)
+        if name.startswith("__"):
+            raise self.ctx.error(ParseError, f"the name {name} is not allowed", node)
+        if self.ctx.known(name):
+            return self.leaf(name, node)
+        base, sub = node.extra.get("base"), node.extra.get("sub")
+        if base == "I" and sub and not self.ctx.known("I"):
+            return Node("eye", (), (sub, sub), node.start, node.end)
+        if name == "I":
+            return Node("eye", (), None, node.start, node.end)
+        if name in WORDS and name not in LETTER_WORDS:
+            raise self.ctx.error(ParseError, f"{name} is a function: give it an argument, "
+                                 f"as {name}(…)", node)
+        if split:
+            pieces = self.split(node, name)
+            if pieces is not None:
+                return self.juxt(pieces)
+        return self.leaf(name, node)
+
+    def leaf(self, name: str, node: Node) -> Node:
+        if name in self.ctx.locals:
+            return Node("local", (), name, node.start, node.end)
+        if name in self.ctx.declared:
+            return Node("var", (), name, node.start, node.end)
+        if name in self.ctx.dim_names:
+            return Node("dim", (), name, node.start, node.end)
+        self.unknown.setdefault(name, node)
+        return Node("var", (), name, node.start, node.end)
+
+    def split(self, node: Node, name: str):
+        """A run of letters as a product of names: one letter per factor in LaTeX; in
+        mathematical text only where every piece is a known name (Xw with X and w
+        declared), and an error that asks where it splits more than one way."""
+        if node.extra.get("letters"):
+            if len(name) < 2 or not name.isalpha() or not name.isascii():
+                return None
+            return [self.leaf(ch, Node("name", (), ch, node.start + i, node.start + i + 1))
+                    for i, ch in enumerate(name)]
+        if not node.extra.get("splittable") or len(name) < 2:
+            return None
+        ways = self.segmentations(name)
+        if not ways:
+            return None
+        if len(ways) > 1:
+            options = " or ".join(" ".join(w) for w in ways[:2])
+            raise self.ctx.error(ParseError, f"{name} is not a declared name and reads as "
+                                 f"{options}; put spaces between the factors", node)
+        out, pos = [], node.start
+        for piece in ways[0]:
+            out.append(self.leaf(piece, Node("name", (), piece, pos, pos + len(piece))))
+            pos += len(piece)
+        return out
+
+    def segmentations(self, name: str) -> list:
+        known = [k for k in (*self.ctx.declared, *self.ctx.locals, *self.ctx.dim_names)
+                 if k and name.find(k) >= 0]
+        ways: dict = {len(name): [[]]}
+        for i in range(len(name) - 1, -1, -1):
+            found = []
+            for k in known:
+                if name.startswith(k, i) and i + len(k) in ways:
+                    found += [[k, *rest] for rest in ways[i + len(k)]][:2]
+            if found:
+                ways[i] = found[:2]
+        return ways.get(0, [])
+
+    # -- functions and juxtaposition --
+    def word(self, node: Node):
+        """The function a name node names, or None (a variable, or no function)."""
+        if node.kind != "name":
+            return None
+        name = self.lookup(node)
+        if name in WORDS and not self.ctx.known(name):
+            return WORDS[name]
+        return None
+
+    def chain(self, node: Node) -> Node:
+        items: list = []
+        for item in node.args:
+            if items and self.is_log(items[-1]):
+                joined = _join_log(item)
+                if joined is not None:
+                    items[-1:] = []
+                    item = joined
+            if item.kind == "apply":
+                items.extend(self.apply(item, items))
+            else:
+                items.append(item)
+        return self.juxt(self.applications(items))
+
+    def is_log(self, node: Node) -> bool:
+        return node.kind == "name" and self.lookup(node) == "log" and not self.ctx.known("log")
+
+    def apply(self, node: Node, before: list) -> list:
+        """A call written against its name: f(x) for a function f, else a product by the
+        parenthesised factor (X(w + b) is X (w + b))."""
+        target, args = node.args[0], node.args[1:]
+        kwargs = node.extra.get("kwargs", {})
+        fname = self.word(target) if target.kind == "name" else None
+        name = self.lookup(target) if target.kind == "name" else None
+        if target.kind == "name" and name in WORDS and name in self.ctx.declared:
+            raise self.ctx.error(ParseError, f"{name} is both a declared variable and a "
+                                 f"function: write {name} (…) with a space for the product, "
+                                 f"or {WORDS[name]}(…) for the function", target)
+        if fname is None and target.kind == "name" and len(args) == 1 and not kwargs \
+                and not self.ctx.known(name) and name not in WORDS and \
+                not target.extra.get("letters") and self.split(target, name) is None:
+            raise self.ctx.error(ParseError, f"unknown function {name!r}; if {name} is a "
+                                 f"variable, declare its shape or write {name} (…) with a "
+                                 "space", target)
+        if fname is not None:
+            call = Node("call", tuple(args), fname, node.start, node.end,
+                        {"kwargs": kwargs} if kwargs else {})
+            # log before a call of det or σ: log det, log σ
+            if before and before[-1].kind == "name" and self.lookup(before[-1]) == "log" \
+                    and not self.ctx.known("log"):
+                combined = WORDS.get("log " + self.lookup(target))
+                if combined:
+                    head = before.pop()
+                    return [Node("call", tuple(args), combined, head.start, node.end,
+                                 call.extra)]
+            return [call]
+        if len(args) != 1 or kwargs:
+            raise self.ctx.error(ParseError, f"{name or 'this'} is not a function, so it "
+                                 "takes no arguments", target)
+        group = Node("group", (args[0],), None, args[0].start - 1, node.end)
+        return [target, group]
+
+    def applications(self, items: list) -> list:
+        """Function names before their argument: log x, tr A, log det A; a function name
+        before more than one factor is ambiguous and asks for parentheses."""
+        out: list = []
+        i = 0
+        while i < len(items):
+            item = items[i]
+            fname = self.word(item)
+            if fname is None or (self.lookup(item) in LETTER_WORDS):
+                out.append(item)
+                i += 1
+                continue
+            if self.lookup(item) == "log" and i + 1 < len(items):
+                nxt = items[i + 1]
+                combined = WORDS.get("log " + self.lookup(nxt)) if nxt.kind == "name" else None
+                if combined:
+                    item = Node("name", (), combined, item.start, nxt.end)
+                    fname = combined
+                    i += 1
+            rest = items[i + 1:]
+            if not rest:
+                raise self.ctx.error(ParseError, f"{self.lookup(item)} needs an argument", item)
+            if len(rest) > 1 and self.word(rest[0]) is None:
+                raise self.ctx.error(ParseError, f"{self.lookup(item)} is followed by "
+                                     f"{len(rest)} factors: write the argument in "
+                                     "parentheses, as f(A B) or f(A) B", item)
+            arg = rest[0] if len(rest) == 1 else Node(
+                "chain", tuple(rest), None, rest[0].start, rest[-1].end)
+            out.append(Node("call", (arg,), fname, item.start, arg.end))
+            break
+        return out
+
+    def juxt(self, items: list) -> Node:
+        resolved = []
+        for item in items:
+            resolved.append(self.name(item) if item.kind == "name" else self(item))
+        node = resolved[0]
+        for item in resolved[1:]:
+            node = Node("juxt", (node, item), None, node.start, item.end)
+        return node
+
+
+def _join_log(item: Node):
+    """log before det(A)² or σ(z)ᵀ: the call log det(A) or log σ(z), under its scripts."""
+    if item.kind in POSTFIX:
+        inner = _join_log(item.args[0])
+        if inner is None:
+            return None
+        return Node(item.kind, (inner, *item.args[1:]), item.value, item.start, item.end,
+                    item.extra)
+    if item.kind != "apply" or item.args[0].kind != "name":
+        return None
+    target = item.args[0]
+    word = "log " + target.value
+    if word not in WORDS:
+        return None
+    name = Node("name", (), word, target.start, target.end, {"base": word})
+    return Node("apply", (name, *item.args[1:]), None, item.start, item.end, item.extra)
+
+
+# ---- literal numbers --------------------------------------------------------------------
+
+
+def literal(node: Node):
+    """The number a node writes (2, −3, 1/2, (−1)), or None."""
+    kind = node.kind
+    if kind == "num":
+        return node.value
+    if kind in ("group", "pos"):
+        return literal(node.args[0])
+    if kind == "neg":
+        v = literal(node.args[0])
+        return None if v is None else -v
+    if kind == "div":
+        a, b = (literal(x) for x in node.args)
+        if isinstance(a, int) and isinstance(b, int) and b != 0 and \
+                node.args[0].kind == node.args[1].kind == "num":
+            return Fraction(a, b)
+    return None
+
+
+# ---- pass 2: shapes ---------------------------------------------------------------------
+
+
+class Infer:
+    """A (rows, cols) pair for every node; undeclared variables and sizes are solved."""
+
+    def __init__(self, ctx: Context, resolver: Resolver):
+        self.ctx = ctx
+        self.sizes = _Sizes()
+        self.types: dict = {n: (r, c) for n, (r, c, _s) in ctx.declared.items()}
+        for name in resolver.unknown:
+            self.types[name] = (_Unknown(name + ".rows"), _Unknown(name + ".cols"))
+        self.free: dict = {}  # id(eye/ones node) -> its type
+        self.sizeless: set = set()  # the unknown sizes of I and 1 written without a size
+
+    def scalar(self, t) -> bool:
+        return all(self.sizes.find(s) == 1 for s in t)
+
+    def elementwise(self, a, b):
+        if self.scalar(a):
+            return b
+        if self.scalar(b):
+            return a
+        out = []
+        for p, q in zip(a, b):
+            fp, fq = self.sizes.find(p), self.sizes.find(q)
+            if (fp == 1 and fq in self.sizeless) or (fq == 1 and fp in self.sizeless):
+                # a 1 broadcast against I or 1 of unknown size says nothing of that size
+                # (I ⊙ r for a row r is n×n): it stays unknown, so that it is asked for
+                out.append(fq if fp == 1 else fp)
+            elif isinstance(fp, _Unknown) or isinstance(fq, _Unknown):
+                self.sizes.unify(fp, fq)
+                out.append(self.sizes.find(fp))
+            else:
+                out.append(fq if fp == 1 else fp)
+        return tuple(out)
+
+    def __call__(self, node: Node):
+        kind = node.kind
+        if kind in ("num", "dim", "norm"):
+            if kind == "norm":
+                self(node.args[0])
+            return (1, 1)
+        if kind == "var":
+            return self.types[node.value]
+        if kind == "local":
+            return self.ctx.locals[node.value]
+        if kind in ("eye", "ones", "zeros"):
+            return self.constructor(node)
+        args = [self(a) for a in node.args if isinstance(a, Node)]
+        for v in node.extra.get("kwargs", {}).values():
+            self(v)
+        if kind in ("group", "neg", "pos", "abs"):
+            return args[0]
+        if kind in ("add", "sub", "mul", "div"):
+            return self.elementwise(*args)
+        if kind == "frob":
+            self.elementwise(*args)
+            return (1, 1)
+        if kind == "thin" and all(self.sizes.known(x) for x in (*args[0], *args[1])):
+            a, b = args
+            if self.sizes.find(a[1]) != self.sizes.find(b[0]):
+                return self.elementwise(a, b)
+        if kind in ("juxt", "thin"):
+            a, b = args
+            if self.scalar(a):
+                return b
+            if self.scalar(b):
+                return a
+            self.sizes.unify(a[1], b[0])
+            return (a[0], b[1])
+        if kind == "transpose":
+            return (args[0][1], args[0][0])
+        if kind == "invT":
+            self.sizes.unify(*args[0])
+            return (args[0][1], args[0][0])
+        if kind == "sup":
+            r, c = (self.sizes.find(s) for s in args[0])
+            if node.value == -1 and not node.extra.get("hadamard") and 1 not in (r, c) \
+                    and not (self.sizes.known(r) and self.sizes.known(c)):
+                self.sizes.unify(r, c)  # A⁻¹ of an undeclared A: the inverse, so square
+            return args[0]
+        if kind == "powexpr":
+            a, b = args
+            return a if self.scalar(b) else self.elementwise(a, b)
+        if kind == "call":
+            return self.call(node, args)
+        raise self.ctx.error(ParseError, "this is not part of the language", node)
+
+    def constructor(self, node: Node):
+        if node.value is not None:
+            r, c = (_size(self.ctx, s, node) for s in node.value)
+            return (r, c)
+        if node.kind == "eye":
+            u = _Unknown("I")
+            t = (u, u)
+        else:
+            t = (_Unknown("1.rows"), 1)
+        self.sizeless.add(t[0])
+        self.free[id(node)] = t
+        return t
+
+    def call(self, node: Node, args):
+        name = node.value
+        axis = _axis(self.ctx, node)
+        if name in SIZE_FREE:
+            sizes = [_size(self.ctx, _size_text(self.ctx, a), a) for a in node.args]
+            if name == "eye":
+                return (sizes[0], sizes[0])
+            return (sizes[0], sizes[1] if len(sizes) > 1 else 1)
+        if name in ("sum", "mean"):
+            r, c = args[0]
+            return (1, 1) if axis is None else ((1, c) if axis == 0 else (r, 1))
+        if name in ("trace", "det", "logdet"):
+            self.sizes.unify(args[0][0], args[0][1])
+            return (1, 1)
+        if name == "inv":
+            self.sizes.unify(args[0][0], args[0][1])
+            return args[0]
+        if name == "diag":
+            r, c = (self.sizes.find(s) for s in args[0])
+            if c == 1 and r != 1:
+                return (r, r)
+            if self.sizes.known(r) and self.sizes.known(c):
+                return (r, 1)
+            if not self.sizes.known(c):
+                raise self.ctx.error(ShapeError, "cannot tell whether the argument of diag "
+                                     "is a vector or a matrix; declare its shape", node)
+            self.sizes.unify(r, c)
+            return (r, 1)
+        if name in ("outer", "dot"):
+            (ar, ac), (br, bc) = args
+            self.sizes.unify(ac, 1)
+            self.sizes.unify(bc, 1)
+            if name == "dot":
+                self.sizes.unify(ar, br)
+                return (1, 1)
+            return (ar, br)
+        if name in ("norm", "logsumexp"):
+            if name == "logsumexp":
+                self.sizes.unify(args[0][1], 1)
+            return (1, 1)
+        if name == "softmax":
+            self.sizes.unify(args[0][1], 1)
+            return args[0]
+        if name == "max":
+            return self.elementwise(*args)
+        return args[0]  # elementwise
+
+
+def _size_text(ctx: Context, node: Node):
+    """A size written as an argument (ones(m, n)): a dimension name or a whole number."""
+    v = literal(node)
+    if isinstance(v, int) and v >= 1:
+        return v
+    if node.kind in ("dim", "var", "local") and node.value in ctx.dim_names:
+        return node.value
+    raise ctx.error(ParseError, "a size here must be a dimension name or a positive integer",
+                    node)
+
+
+def _size(ctx: Context, s, node: Node):
+    """A size from its text: a whole number, or a dimension (declared or new)."""
+    if isinstance(s, int):
+        return s
+    if isinstance(s, str) and s.isdigit():
+        return int(s)
+    if isinstance(s, str) and s.isidentifier():
+        ctx.dim_names.add(s)
+        return Dim(s)
+    raise ctx.error(ParseError, f"cannot read the size {s!r}", node)
+
+
+def _axis(ctx: Context, node: Node):
+    if node.value not in ("sum", "mean"):
+        return None
+    kwargs = node.extra.get("kwargs", {})
+    for k in kwargs:
+        if k != "axis":
+            raise ctx.error(ParseError, f"{node.value}() takes no keyword {k!r}", kwargs[k])
+    axis_node = node.args[1] if len(node.args) == 2 else kwargs.get("axis")
+    if axis_node is None:
+        return None
+    v = literal(axis_node)
+    if v in (0, 1) and isinstance(v, int):
+        return v
+    raise ctx.error(ParseError, "axis must be 0 or 1", axis_node)
+
+
+# ---- pass 3: building -------------------------------------------------------------------
+
+_ARITY = {**{k: v[:2] for k, v in FUNCTIONS.items()}, "max": (2, 2)}
+
+
+class Build:
+    def __init__(self, ctx: Context, infer: Infer, variables: dict, notation: str):
+        self.ctx = ctx
+        self.infer = infer
+        self.variables = variables
+        self.notation = notation
+
+    def located(self, node: Node, thunk):
+        try:
+            return thunk()
+        except MatgradError as err:
+            if err.source is not None:
+                raise
+            raise err.at(self.ctx.text, node.start, node.width) from None
+
+    def __call__(self, node: Node):
+        kind = node.kind
+        v = literal(node) if kind in ("num", "neg", "div", "group") else None
+        if v is not None:
+            return self.located(node, lambda: ops.const(v))
+        if kind == "var":
+            return self.variables[node.value]
+        if kind == "local":
+            return self.ctx.locals[node.value]
+        if kind == "dim":
+            return ops.dim_value(Dim(node.value))
+        if kind in ("eye", "ones", "zeros"):
+            return self.constructor(node)
+        if kind == "call":
+            return self.call(node)
+        args = [self(a) for a in node.args]
+        if kind in ("group", "pos"):
+            return args[0]
+        f = {"add": ops.add, "sub": ops.sub, "mul": ops.mul, "div": ops.div,
+             "neg": ops.neg, "transpose": ops.transpose, "abs": ops.abs,
+             "juxt": self.juxt, "thin": self.thin, "frob": self.frob, "norm": self.norm,
+             "sup": lambda x: self.sup(node, x), "powexpr": ops.power,
+             "invT": lambda x: ops.inv(ops.transpose(x))}.get(kind)
+        if f is None:
+            raise self.ctx.error(ParseError, "this is not part of the language", node)
+        if kind == "norm":
+            return self.located(node, lambda: self.norm(node, args[0]))
+        return self.located(node, lambda: f(*args))
+
+    def juxt(self, a, b):
+        # a number before a factor is a coefficient (2x, 1/2 ‖r‖²); otherwise the matrix
+        # product, or the product by a scalar where the inner dimensions differ
+        if _coefficient(a) or a.shape[1] != b.shape[0] and (
+                a.shape == SCALAR or b.shape == SCALAR):
+            return ops.mul(a, b)
+        return ops.matmul(a, b)
+
+    def thin(self, a, b):
+        """a \\, b: the matrix product where it fits, else the elementwise product (the
+        printer writes \\, between a scalar and a factor, which may be broadcast)."""
+        if a.shape[1] == b.shape[0] and not _coefficient(a) and not (
+                _stretched(a) or _stretched(b)):
+            return ops.matmul(a, b)
+        return ops.mul(a, b)
+
+    def frob(self, a, b):
+        if a.shape != b.shape:
+            raise ShapeError(f"A : B needs operands of one shape: {a} is "
+                             f"{_shape(a)}, {b} is {_shape(b)}")
+        return ops.sum(ops.mul(a, b))
+
+    def norm(self, node: Node, x):
+        if node.value == "2" and x.shape[0] != 1 and x.shape[1] != 1:
+            raise ShapeError("the 2-norm of a matrix (its largest singular value) is not "
+                             "supported; ‖X‖_F, the Frobenius norm, is")
+        return ops.norm(x)
+
+    def sup(self, node: Node, x):
+        p = node.value
+        square = x.shape[0] == x.shape[1] and x.shape != SCALAR
+        if node.extra.get("hadamard") or not square:
+            return ops.power(x, p)
+        if p == -1:
+            return ops.inv(x)
+        if node.extra.get("ask"):
+            raise ShapeError(f"a power of a square matrix is ambiguous here: write "
+                             f"^{{\\circ {p}}} for the elementwise power, or the product "
+                             "for the matrix power")
+        return ops.power(x, p)
+
+    def constructor(self, node: Node):
+        if node.value is not None:
+            r, c = (as_size(_size(self.ctx, s, node)) for s in node.value)
+        else:
+            t = self.infer.free[id(node)]
+            r, c = (self.infer.sizes.find(s) for s in t)
+            if isinstance(r, _Unknown) or isinstance(c, _Unknown):
+                what = "I" if node.kind == "eye" else "this ones vector"
+                hint = "Iₙ or I_{n}" if node.kind == "eye" else "1ₙ or \\mathbf{1}_{n}"
+                raise self.ctx.error(ShapeError, f"cannot infer the size of {what} from its "
+                                     f"use; write its size, as {hint}", node)
+        if node.kind == "eye":
+            return self.located(node, lambda: ops.eye(r) if r == c else _not_square(r, c))
+        return getattr(ops, node.kind)(r, c)
+
+    def call(self, node: Node):
+        name = node.value
+        kwargs = node.extra.get("kwargs", {})
+        lo, hi = _ARITY[name]
+        n = len(node.args) + len(kwargs)
+        if not lo <= n <= hi:
+            want = str(lo) if lo == hi else f"{lo} or {hi}"
+            raise self.ctx.error(ParseError, f"{name}() takes {want} argument(s), got {n}",
+                                 node)
+        if kwargs and name not in ("sum", "mean"):
+            raise self.ctx.error(ParseError, f"{name}() takes no keyword arguments", node)
+        if name in SIZE_FREE:
+            sizes = [_size(self.ctx, _size_text(self.ctx, a), a) for a in node.args]
+            return getattr(ops, name)(*sizes)
+        axis = _axis(self.ctx, node)
+        args = [self(a) for a in (node.args[:1] if name in ("sum", "mean") else node.args)]
+        if name == "max":
+            return self.located(node, lambda: self.relu(node, *args))
+        if name in ("sum", "mean"):
+            return self.located(node, lambda: getattr(ops, name)(args[0], axis))
+        if name in table():
+            return self.located(node, lambda: ops.fn(name, args[0]))
+        return self.located(node, lambda: getattr(ops, name)(*args))
+
+    def relu(self, node: Node, a, b):
+        for zero, x in ((a, b), (b, a)):
+            if zero.op == "const" and zero.params[0] == 0:
+                return ops.relu(x)
+        raise ParseError("max(·, ·) is read only as max(0, x), the relu")
+
+
+def _coefficient(e) -> bool:
+    """A number, a dimension or a fraction of these (2, m, 2/m, \\frac{1}{m})."""
+    if e.op == "div":
+        return all(_coefficient(c) for c in e.children)
+    return e.op in ("const", "dim")
+
+
+def _stretched(e) -> bool:
+    """A scalar stretched to a shape, as the printer writes it (s ⊙ 1ₘₓₙ)."""
+    if e.op == "mul":
+        return any(c.op in ("ones", "broadcast") for c in e.children)
+    return e.op in ("ones", "broadcast")
+
+
+def _shape(e) -> str:
+    from ..dims import fmt_shape
+    return fmt_shape(e.shape)
+
+
+def _not_square(r, c):
+    raise ShapeError(f"the identity must be square, not {r}×{c}")
+
+
+# ---- a whole program --------------------------------------------------------------------
+
+
+def build_program(text: str, statements: list, declared: dict, dim_names: set,
+                  notation: str) -> Program:
+    """The Program of parsed statements: (target name or None, target node, value node)."""
+    if not statements:
+        raise ParseError("the expression is empty")
+    for i, (target, tnode, _value) in enumerate(statements):
+        if target is None and i != len(statements) - 1:
+            raise ParseError("only the last statement may be a bare expression; name this "
+                             "one with 'name = ...'", source=text, column=_value.start,
+                             width=_value.width)
+    with room(6 * MAX_DEPTH + 500):
+        return _program(text, statements, declared, dim_names, notation)
+
+
+def _program(text, statements, declared, dim_names, notation) -> Program:
+    ctx = Context(text, declared, dim_names)
+    resolver = Resolver(ctx)
+    resolved, assigned = [], set()
+    for target, tnode, value in statements:
+        node = resolver(value)
+        if target is not None:
+            if target in declared or target in resolver.unknown:
+                raise ctx.error(ParseError, f"{target} is a variable; an intermediate needs "
+                                "a new name", tnode)
+            if target in assigned:
+                raise ctx.error(ParseError, f"{target} is assigned twice", tnode)
+            if target in WORDS or target in ctx.dim_names:
+                raise ctx.error(ParseError, f"{target} is already a function or dimension "
+                                "name", tnode)
+            assigned.add(target)
+            ctx.locals[target] = None
+        resolved.append((target, node))
+
+    infer = Infer(ctx, resolver)
+    ctx.locals = {}
+    for target, node in resolved:
+        t = infer(node)
+        if target is not None:
+            ctx.locals[target] = t
+
+    variables: dict = {}
+    for name, node in resolver.unknown.items():
+        r, c = (infer.sizes.find(s) for s in infer.types[name])
+        missing = [axis for axis, s in (("rows", r), ("columns", c)) if isinstance(s, _Unknown)]
+        if missing:
+            raise ctx.error(ShapeError, f"cannot infer the shape of {name} (its "
+                            f"{' and '.join(missing)}) from its use; declare it, e.g. "
+                            f"{_example(name, r, c)}", node)
+    for name, (r, c, sym) in declared.items():
+        variables[name] = ops.var(name, r, c, symmetric=sym)
+    for name in resolver.unknown:
+        r, c = (infer.sizes.find(s) for s in infer.types[name])
+        try:
+            variables[name] = ops.var(name, as_size(r), as_size(c))
+        except MatgradError as err:
+            raise err.at(text, resolver.unknown[name].start,
+                         resolver.unknown[name].width) from None
+
+    build = Build(ctx, infer, variables, notation)
+    ctx.locals = {}
+    definitions: dict = {}
+    result, result_name = None, None
+    for target, node in resolved:
+        value = build(node)
+        if target is not None:
+            ctx.locals[target] = value
+            definitions[target] = value
+        result, result_name = value, target
+    if result_name is not None:
+        definitions.pop(result_name)
+    used = {n.params[0] for n in _vars(result, definitions)}
+    return Program(result=result, definitions=definitions, result_name=result_name,
+                   variables={k: v for k, v in variables.items() if k in used},
+                   inferred=tuple(n for n in resolver.unknown if n in used), source=text)
