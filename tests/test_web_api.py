@@ -497,3 +497,21 @@ def test_serve_refuses_a_bad_port():
     out = subprocess.run([sys.executable, "-m", "matgrad", "serve", "--port", "70000"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "--port" in out.stderr
+
+
+@pytest.mark.parametrize("expr, notation", [
+    ("sum((X @ w - y)**2)", "python"),
+    ("‖X w − y‖²", "math"),
+    (r"\|Xw - y\|^2", "latex"),
+])
+async def test_the_answer_says_which_notation_it_read(client, expr, notation):
+    r = await client.post("/api/derive", json={"expr": expr, "shapes": "X: m,n; w: n; y: m"})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["notation"] == notation
+    from matgrad.web import service
+    python = service.derive("sum((X @ w - y)**2)", "X: m,n; w: n; y: m")
+
+    def gradient(rows):
+        return next(row["right_text"] for row in rows if row["name"] == "w")
+    assert gradient(out["rows"]) == gradient(python["rows"])  # the same ∂L/∂w

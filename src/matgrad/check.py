@@ -35,6 +35,7 @@ import numpy as np
 from .dims import Dim, fmt_shape
 from .errors import MatgradError, ParseError, ShapeError
 from .expr import Expr, dimensions, matmul_factors, variables, walk
+from .recursion import steady
 
 VERDICTS = ("correct", "transposed", "wrong-shape", "wrong-value", "undetermined")
 
@@ -139,7 +140,8 @@ def _unknown_names(claim: str, known: set) -> None:
     """A name in the claim that the loss does not know is an error, not a verdict."""
     from .parser import FUNCTIONS
     try:
-        tree = ast.parse(claim, mode="exec")
+        with steady():  # ast.parse fails if another thread changes the recursion limit
+            tree = ast.parse(claim, mode="exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return  # the parser reports it, with a caret
     assigned = {t.id for s in tree.body if isinstance(s, ast.Assign) for t in s.targets
@@ -188,8 +190,9 @@ def _clash(claim: str, err: ShapeError, parse_part) -> str:
     if err.column is None:
         return err.message
     try:
-        tree = ast.parse(claim, mode="exec")
-    except SyntaxError:  # pragma: no cover - the parser got this far
+        with steady():
+            tree = ast.parse(claim, mode="exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # e.g. not Python
         return err.message
     for node in ast.walk(tree):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
@@ -474,7 +477,6 @@ _ANSWER = "The correct answer: "
 
 
 def _compare(L, x, C, expected, names, claim_text, what, answer, points, seed, sizes):
-    from .printing.text import to_text
     try:
         samples = _points(L, C, expected, points, seed, sizes)
     except _NoPoint as err:

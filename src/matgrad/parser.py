@@ -47,6 +47,7 @@ class Program:
     variables: dict = field(default_factory=dict)  # name -> Expr
     inferred: tuple = ()  # names whose shapes were inferred
     source: str = ""
+    notation: str = "python"  # the notation it was read in: python, math or latex
 
 
 # ---- positions --------------------------------------------------------------------------
@@ -505,7 +506,9 @@ def _parse_notation(text: str, shapes, dims, notation: str) -> Program:
     declared = parse_shapes(shapes)
     dim_names = _dim_names(declared, dims)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return read(text, declared, dim_names, notation)
+    program = read(text, declared, dim_names, notation)
+    program.notation = notation
+    return program
 
 
 def _refuse_superscripts(text: str) -> None:

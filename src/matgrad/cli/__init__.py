@@ -58,6 +58,14 @@ def main(argv: list[str] | None = None) -> int:
         return report_error(err)
 
 
+def add_syntax_option(p) -> None:
+    """`--syntax`: the notation of the expression (auto tells them apart)."""
+    p.add_argument("--syntax", choices=("auto", "python", "math", "latex"), default="auto",
+                   help="the notation of the expression: python (X.T @ w), math (the "
+                        "Unicode matgrad prints: Xᵀ w, ‖r‖²), latex (X^\\top w); "
+                        "default auto, which tells them apart")
+
+
 def add_timeout_option(p) -> None:
     """`--timeout SECONDS`, which `main` takes out of the arguments before the command
     sees them: the command then runs in a worker process that is stopped at the limit."""

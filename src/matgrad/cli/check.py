@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import add_timeout_option, run
+from . import add_syntax_option, add_timeout_option, run
 
 EXAMPLES = """\
 examples:
@@ -43,6 +43,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--sizes", default=None,
                    help="sizes of dimensions at the random points, e.g. 'm=7, n=5' "
                         "(default: distinct sizes at which the loss is defined)")
+    add_syntax_option(p)
     add_timeout_option(p)
     return p
 
@@ -55,7 +56,7 @@ def main(argv: list[str]) -> int:
         from ..errors import MatgradError
         from ..parser import parse_program
         from .derive import not_scalar_message
-        program = parse_program(args.expr, args.shape)
+        program = parse_program(args.expr, args.shape, syntax=args.syntax)
         if program.result.shape != (1, 1):
             raise MatgradError(not_scalar_message(program, args.expr, args.shape,
                                                   [args.wrt.strip()]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from . import add_timeout_option, diagnostic, run
+from . import add_syntax_option, add_timeout_option, diagnostic, run
 
 EXAMPLES = """\
 examples:
@@ -55,6 +55,7 @@ def parser() -> argparse.ArgumentParser:
                    help="numpy: array-API code for NumPy, CuPy, PyTorch and Dask arrays "
                         "(default); jax; torch")
     p.add_argument("--name", default=None, help="the function's name")
+    add_syntax_option(p)
     add_timeout_option(p)
     return p
 
@@ -69,7 +70,7 @@ def main(argv: list[str]) -> int:
         from .derive import check_wrt, inferred_note
         if args.name is not None and not args.name.isidentifier():
             raise MatgradError(f"--name {args.name!r} is not a Python identifier")
-        program = parse_program(args.expr, args.shape)
+        program = parse_program(args.expr, args.shape, syntax=args.syntax)
         note = inferred_note(program)
         if note:
             diagnostic(note)

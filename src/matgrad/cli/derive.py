@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from . import add_timeout_option, commands_text, diagnostic, run
+from . import add_syntax_option, add_timeout_option, commands_text, diagnostic, run
 
 EXAMPLES = """\
 examples:
@@ -56,6 +56,7 @@ def _options(p: argparse.ArgumentParser, expression: bool) -> None:
         p.add_argument("--shape", "--shapes", dest="shape", default=None, metavar="DECLS",
                        help="declarations, e.g. 'X: m,n; w: n; b: scalar' (others inferred "
                             "from use)")
+        add_syntax_option(p)
     p.add_argument("--sizes", default=None, metavar="SIZES",
                    help=f"{checks}izes of dimensions at the random "
                         "points, e.g. 'm=7, n=5' (default: distinct sizes at which the "
@@ -176,7 +177,8 @@ def _main(args) -> int:
             print(f"{lead}  {SOURCE}")
             print(f"{lead}  shapes: {SHAPES}\n")
         program = parse_program(SOURCE if demo else args.expr,
-                                SHAPES if demo else args.shape)
+                                SHAPES if demo else args.shape,
+                                syntax=getattr(args, "syntax", "auto"))
         wrt = list(WRT) if demo else _wrt(args.wrt)
         check_wrt(program, wrt)
         note = inferred_note(program)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import add_timeout_option, tensors
+from . import add_syntax_option, add_timeout_option, tensors
 
 EXAMPLES = """\
 examples:
@@ -32,6 +32,7 @@ def parser() -> argparse.ArgumentParser:
                     "notation (with its vec form) for a matrix.",
         epilog=EXAMPLES)
     tensors.add_options(p, "hessian")
+    add_syntax_option(p)
     add_timeout_option(p)
     return p
 

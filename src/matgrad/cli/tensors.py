@@ -142,7 +142,7 @@ def main(kind: str, argv: list[str], parser: argparse.ArgumentParser) -> int:
         if args.sizes is not None and not args.verify:
             raise MatgradError("--sizes sets the sizes of the numeric check; use it with "
                                "--verify")
-        program = parse_program(args.expr, args.shape)
+        program = parse_program(args.expr, args.shape, syntax=args.syntax)
         note = inferred_note(program)
         if note:
             diagnostic(note)

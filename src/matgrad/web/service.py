@@ -236,6 +236,7 @@ def _describe(program) -> dict:
                 for n, v in program.variables.items() if n in program.inferred}
     return {"shapes": all_shapes(program), "inferred": list(program.inferred),
             "inferred_shapes": format_shapes(inferred),
+            "notation": program.notation,  # python, math or latex, as it was read
             "variables": [{"name": n, "shape": shape_label(v)}
                           for n, v in program.variables.items()]}
 

@@ -544,9 +544,12 @@ function renderCounterexample(ce) {
 // ---- shapes pre-filled from the expression -------------------------------------------
 
 let inferTimer = null;
+const NOTATIONS = { math: "Read as mathematical text.", latex: "Read as LaTeX." };
+
 function showInferred(data) {
-  $("inferred").textContent = data && data.inferred.length
-    ? `Inferred: ${data.inferred_shapes}.` : "";
+  const read = data && NOTATIONS[data.notation] ? NOTATIONS[data.notation] + " " : "";
+  $("inferred").textContent = read + (data && data.inferred.length
+    ? `Inferred: ${data.inferred_shapes}.` : "");
 }
 
 function scheduleInference() {
