@@ -111,3 +111,31 @@ def test_conventions_at_kinks():
     at = {"x": np.array([0.0, 1.0, -1.0])}
     assert list(mg.evaluate(g_relu, at)) == [0.0, 1.0, 0.0]
     assert list(mg.evaluate(g_abs, at)) == [0.0, 1.0, -1.0]
+
+
+@pytest.mark.parametrize("backend", ["evaluate", "numpy", "jax", "torch"])
+def test_the_norm_has_the_subgradient_zero_at_zero(backend, rng):
+    """‖A‖ at A = 0: the subgradient 0 (PyTorch's convention), where A/‖A‖ is 0/0. A
+    dead layer (every entry of Cᵀx negative) gives the gradient 0, which is what central
+    differences give; evaluate and every backend agree."""
+    import numpy as np
+    if backend in ("jax", "torch"):
+        pytest.importorskip(backend)
+    n_, k_ = 4, 3
+    C = np.abs(rng.standard_normal((n_, k_))) + 0.1
+    xv = -np.abs(rng.standard_normal(n_)) - 0.1  # Cᵀx < 0 entrywise: relu(Cᵀx) = 0
+    L = mg.parse("cos(norm(relu(C.T @ x))) + 2 * norm(relu(C.T @ x)) + sum(x)",
+                 {"C": "n,k", "x": "n"})
+    x = next(v for v in mg.expr.variables(L) if v.name == "x")
+    values = {"C": C, "x": xv}
+    if backend == "evaluate":
+        g = np.asarray(mg.evaluate(mg.grad(L, x), values), dtype=float).reshape(-1)
+    else:
+        g = np.asarray(mg.compile(L, [x], backend=backend)(values)[1]["x"],
+                       dtype=float).reshape(-1)
+    h = 1e-6
+    fd = [(mg.evaluate(L, {"C": C, "x": xv + h * e}) - mg.evaluate(L, {"C": C, "x": xv - h * e}))
+          / (2 * h) for e in np.eye(n_)]
+    assert np.all(np.isfinite(g))
+    assert np.allclose(g, fd, atol=1e-5)
+    assert np.allclose(g, 1.0)  # only sum(x) is alive

@@ -13,6 +13,7 @@ from .dims import Dim
 from .elementwise import table
 from .errors import DomainError, MatgradError, ShapeError
 from .expr import Expr, walk
+from .rules import reciprocal_of_norm
 from .values import as_float_array, require_symmetric
 
 
@@ -106,12 +107,17 @@ def _sum(a, axis):
     return np.sum(a, axis=axis, keepdims=True)
 
 
+def _zero_at_kink(node, out, divisor):
+    """0 where a norm divided by is 0 (rules.reciprocal_of_norm)."""
+    return np.where(divisor == 0, 0.0, out) if reciprocal_of_norm(node) else out
+
+
 KERNELS = {
     "add": lambda n, a, b: a + b,
     "neg": lambda n, a: -a,
     "mul": lambda n, a, b: a * b,
-    "div": lambda n, a, b: a / b,
-    "pow": lambda n, a: np.power(a, float(n.params[0])),
+    "div": lambda n, a, b: _zero_at_kink(n, a / b, b),
+    "pow": lambda n, a: _zero_at_kink(n, np.power(a, float(n.params[0])), a),
     "matmul": lambda n, a, b: a @ b,
     "transpose": lambda n, a: a.T,
     "sum": lambda n, a: _sum(a, n.params[0]),

@@ -106,8 +106,22 @@ def _fn(node, d):
     return ops.mul(row.derivative(a, node), d[0])
 
 
+def reciprocal_of_norm(node) -> bool:
+    """Whether node divides by a norm (x / ‖A‖, ‖A‖⁻ᵏ): where that norm is 0, evaluate
+    and every code backend take the quotient as 0. That is the subgradient 0 of ‖A‖ at
+    A = 0 (PyTorch's convention), where A/‖A‖ would be 0/0: the gradient of
+    cos(‖relu(Cᵀx)‖) at a dead layer is 0, as its finite differences are, not NaN."""
+    if node.op == "div":
+        divisor = node.children[1]
+        if divisor.op == "broadcast":
+            divisor = divisor.children[0]
+        return divisor.op == "norm"
+    return node.op == "pow" and node.children[0].op == "norm" and node.params[0] < 0
+
+
 def _norm(node, d):
-    """d‖A‖ = (A / ‖A‖) : dA   (Frobenius norm; the 2-norm for a vector)."""
+    """d‖A‖ = (A / ‖A‖) : dA   (Frobenius norm; the 2-norm for a vector; at A = 0 the
+    subgradient 0, see `reciprocal_of_norm`)."""
     (a,) = node.children
     return ops.sum(ops.mul(ops.div(a, node), d[0]))
 

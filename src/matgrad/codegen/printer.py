@@ -13,6 +13,7 @@ from ..dims import SCALAR, Dim
 from ..elementwise import table
 from ..errors import MatgradError
 from ..expr import Expr
+from ..rules import reciprocal_of_norm
 from .schedule import Plan, implicit_operands, is_number
 
 # Python's precedence, loosest to tightest.
@@ -37,7 +38,8 @@ class CodePrinter:
     @staticmethod
     def needs_named_operand(node: Expr) -> bool:
         """Whether this printer writes node's operand twice (so it must be a name)."""
-        return node.op == "fn" and node.params[0] == "heaviside"
+        return (node.op == "fn" and node.params[0] == "heaviside") or \
+            reciprocal_of_norm(node)
 
     # ---- entry points -----------------------------------------------------------------
     def statement(self, node: Expr, *, output: bool = False) -> str:
@@ -136,10 +138,22 @@ class CodePrinter:
 
     def _print_div(self, e):
         a, b = self.operands(e)
+        if reciprocal_of_norm(e):  # 0 where the norm is 0 (its subgradient at 0): x / ∞
+            b_text = self.wrap(b, MUL)
+            divisor, _ = self.call(self.fn("where"), f"{b_text} == 0", self.fn("inf"), b_text)
+            return f"{self.wrap(a, MUL)} / {divisor}", MUL
         return f"{self.wrap(a, MUL)} / {self.wrap(b, MUL + 1)}", MUL
 
     def _print_pow(self, e):
         (x,), (p,) = e.children, e.params
+        if reciprocal_of_norm(e):  # 0 where the norm is 0 (its subgradient at 0): ∞⁻ᵏ
+            x_text = self.wrap(x, MUL)
+            base, _ = self.call(self.fn("where"), f"{x_text} == 0", self.fn("inf"), x_text)
+            if p == -1:
+                return f"1 / {base}", MUL
+            exponent = str(p.numerator) if isinstance(p, Fraction) and p.denominator == 1 \
+                else repr(float(p))
+            return f"{base} ** ({exponent})", POW
         if p == Fraction(1, 2):
             return self.call(self.fn("sqrt"), self.array_arg(x))
         if p == -1:
