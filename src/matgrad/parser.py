@@ -47,7 +47,7 @@ class Program:
     variables: dict = field(default_factory=dict)  # name -> Expr
     inferred: tuple = ()  # names whose shapes were inferred
     source: str = ""
-    notation: str = "python"  # the notation it was read in: python, math or latex
+    notation: str = "python"  # the notation it was read in: python, math, latex, matrixcalculus
 
 
 # ---- positions --------------------------------------------------------------------------
@@ -464,7 +464,8 @@ def parse_program(text: str, shapes=None, *, dims=(), syntax: str = "auto") -> P
     expression, `result_name` the name assigned to it, `definitions` the earlier
     assignments (name -> expression) and `variables` the variables by name.
     Statements are separated by ``;`` or line breaks (and by ``,`` in the mathematical
-    notations). `syntax` is "python", "math", "latex" or "auto", as for `parse`.
+    notations). `syntax` is "python", "math", "latex", "matrixcalculus" or "auto", as for
+    `parse`.
 
     >>> import matgrad as mg
     >>> p = mg.parse_program("z = X @ w; L = sum((z - y)**2)", "X: m,n; w: n; y: m")
@@ -632,8 +633,10 @@ def parse(text: str, shapes=None, *, dims=(), syntax: str = "auto") -> Expr:
     r"""Parse text in the language into an expression.
 
     `syntax` is "python" (the Python-like language), "math" (mathematical text as
-    matgrad prints it: xᵀ A x, ‖X w − y‖²), "latex" (\\frac{1}{2}\\|Ax - b\\|^2) or
-    "auto" (the default), which tells them apart: a backslash or brace is LaTeX, a
+    matgrad prints it: xᵀ A x, ‖X w − y‖²), "latex" (\\frac{1}{2}\\|Ax - b\\|^2),
+    "matrixcalculus" (matrixcalculus.org's input: x'*A*x, norm2(X*w-y)^2, where * is the
+    matrix product; never chosen by "auto") or "auto" (the default), which tells the
+    others apart: a backslash or brace is LaTeX, a
     character only mathematics uses (ᵀ ‖ · − ² ...), ^ or a juxtaposition is
     mathematical text, anything else Python-like.
 

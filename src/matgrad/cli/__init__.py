@@ -60,10 +60,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def add_syntax_option(p) -> None:
     """`--syntax`: the notation of the expression (auto tells them apart)."""
-    p.add_argument("--syntax", choices=("auto", "python", "math", "latex"), default="auto",
+    p.add_argument("--syntax", choices=("auto", "python", "math", "latex", "matrixcalculus"),
+                   default="auto",
                    help="the notation of the expression: python (X.T @ w), math (the "
-                        "Unicode matgrad prints: Xᵀ w, ‖r‖²), latex (X^\\top w); "
-                        "default auto, which tells them apart")
+                        "Unicode matgrad prints: Xᵀ w, ‖r‖²), latex (X^\\top w), "
+                        "matrixcalculus (matrixcalculus.org's input: X'*w, never chosen "
+                        "by auto); default auto, which tells the first three apart")
 
 
 def add_timeout_option(p) -> None:

@@ -391,7 +391,11 @@ class Infer:
             a, b = args
             if self.sizes.find(a[1]) != self.sizes.find(b[0]):
                 return self.elementwise(a, b)
-        if kind in ("juxt", "thin"):
+        if kind == "cross" and all(self.sizes.known(x) for x in (*args[0], *args[1])):
+            a, b = args
+            if self.sizes.find(a[1]) != self.sizes.find(b[0]):
+                return self.elementwise(a, b)
+        if kind in ("juxt", "thin", "cross"):
             a, b = args
             if self.scalar(a):
                 return b
@@ -406,12 +410,15 @@ class Infer:
             return (args[0][1], args[0][0])
         if kind == "sup":
             r, c = (self.sizes.find(s) for s in args[0])
-            if node.value == -1 and not node.extra.get("hadamard") and 1 not in (r, c) \
+            if (node.value == -1 or node.extra.get("matrix")) and not node.extra.get(
+                    "hadamard") and 1 not in (r, c) \
                     and not (self.sizes.known(r) and self.sizes.known(c)):
-                self.sizes.unify(r, c)  # A⁻¹ of an undeclared A: the inverse, so square
+                self.sizes.unify(r, c)  # A⁻¹, A^2 of an undeclared A: square
             return args[0]
         if kind == "powexpr":
             a, b = args
+            if node.extra.get("matrix"):  # a scalar's power: refused otherwise, when built
+                return a
             return a if self.scalar(b) else self.elementwise(a, b)
         if kind == "call":
             return self.call(node, args)
@@ -424,6 +431,9 @@ class Infer:
         if node.kind == "eye":
             u = _Unknown("I")
             t = (u, u)
+        elif node.extra.get("matrix"):  # a ones matrix of inferred size
+            t = (_Unknown("1.rows"), _Unknown("1.cols"))
+            self.sizeless.add(t[1])
         else:
             t = (_Unknown("1.rows"), 1)
         self.sizeless.add(t[0])
@@ -557,8 +567,10 @@ class Build:
             return args[0]
         f = {"add": ops.add, "sub": ops.sub, "mul": ops.mul, "div": ops.div,
              "neg": ops.neg, "transpose": ops.transpose, "abs": ops.abs,
-             "juxt": self.juxt, "thin": self.thin, "frob": self.frob, "norm": self.norm,
-             "sup": lambda x: self.sup(node, x), "powexpr": ops.power,
+             "juxt": self.juxt, "thin": self.thin, "cross": self.cross, "frob": self.frob,
+             "norm": self.norm,
+             "sup": lambda x: self.sup(node, x),
+             "powexpr": lambda x, p: self.powexpr(node, x, p),
              "invT": lambda x: ops.inv(ops.transpose(x))}.get(kind)
         if f is None:
             raise self.ctx.error(ParseError, "this is not part of the language", node)
@@ -582,6 +594,14 @@ class Build:
             return ops.matmul(a, b)
         return ops.mul(a, b)
 
+    def cross(self, a, b):
+        """a \\times b, as people write the matrix product (X \\times W): the matrix
+        product where the inner dimensions fit and neither is a scalar, else the product by
+        a scalar or elementwise."""
+        if a.shape[1] == b.shape[0] and SCALAR not in (a.shape, b.shape):
+            return ops.matmul(a, b)
+        return ops.mul(a, b)
+
     def frob(self, a, b):
         if a.shape != b.shape:
             raise ShapeError(f"A : B needs operands of one shape: {a} is "
@@ -596,6 +616,8 @@ class Build:
 
     def sup(self, node: Node, x):
         p = node.value
+        if node.extra.get("matrix"):
+            return matrix_power(x, p)
         square = x.shape[0] == x.shape[1] and x.shape != SCALAR
         if node.extra.get("hadamard") or not square:
             return ops.power(x, p)
@@ -607,6 +629,14 @@ class Build:
                              "for the matrix power")
         return ops.power(x, p)
 
+    def powexpr(self, node: Node, x, p):
+        if node.extra.get("matrix") and not x.shape == p.shape == SCALAR:
+            which = p if x.shape == SCALAR else x
+            raise ShapeError(f"^ with an exponent that is no number is the power of a "
+                             f"scalar by a scalar; {which} is {_shape(which)}: write .^ for "
+                             "the elementwise power")
+        return ops.power(x, p)
+
     def constructor(self, node: Node):
         if node.value is not None:
             r, c = (as_size(_size(self.ctx, s, node)) for s in node.value)
@@ -616,6 +646,12 @@ class Build:
             if isinstance(r, _Unknown) or isinstance(c, _Unknown):
                 what = "I" if node.kind == "eye" else "this ones vector"
                 hint = "Iₙ or I_{n}" if node.kind == "eye" else "1ₙ or \\mathbf{1}_{n}"
+                if self.notation == "matrixcalculus":  # which has no sizes to write
+                    what = {"eye": "eye", "ones": "vector(1)"}[node.kind]
+                    if node.extra.get("matrix"):
+                        what = "matrix(1)"
+                    raise self.ctx.error(ShapeError, f"cannot infer the size of {what} from "
+                                         "its use; declare the shapes around it", node)
                 raise self.ctx.error(ShapeError, f"cannot infer the size of {what} from its "
                                      f"use; write its size, as {hint}", node)
         if node.kind == "eye":
@@ -653,6 +689,35 @@ class Build:
         raise ParseError("max(·, ·) is read only as max(0, x), the relu")
 
 
+MAX_MATRIX_POWER = 64
+
+
+def matrix_power(x, p):
+    """x^p as matrixcalculus.org writes it: the power of a scalar, or the matrix power of
+    a square matrix for an integer p (A^0 = I, A^-1 = inv(A), A^-2 = inv(A) inv(A))."""
+    if x.shape == SCALAR:
+        return ops.power(x, p)
+    if x.shape[0] != x.shape[1]:
+        raise ShapeError(f"^ is the power of a scalar or the matrix power of a square "
+                         f"matrix; {x} is {_shape(x)}: write .^ for the elementwise power")
+    if isinstance(p, float) and p.is_integer():
+        p = int(p)
+    if not isinstance(p, int) and not (isinstance(p, Fraction) and p.denominator == 1):
+        raise ShapeError(f"the matrix power needs a whole exponent, not {p}; write .^ for "
+                         "the elementwise power")
+    p = int(p)
+    if abs(p) > MAX_MATRIX_POWER:
+        raise ShapeError(f"the matrix power is limited to exponents up to "
+                         f"{MAX_MATRIX_POWER} in size")
+    if p == 0:
+        return ops.eye(x.shape[0])
+    base = ops.inv(x) if p < 0 else x
+    out = base
+    for _ in range(abs(p) - 1):
+        out = ops.matmul(out, base)
+    return out
+
+
 def _coefficient(e) -> bool:
     """A number, a dimension or a fraction of these (2, m, 2/m, \\frac{1}{m})."""
     if e.op == "div":
@@ -676,12 +741,47 @@ def _not_square(r, c):
     raise ShapeError(f"the identity must be square, not {r}×{c}")
 
 
+# ---- a letter convention ----------------------------------------------------------------
+
+
+def _seed_kinds(infer: Infer, resolver: Resolver, kinds) -> None:
+    """A scalar's shape is 1×1 and a vector's columns are 1, before any use is seen."""
+    for name in resolver.unknown:
+        kind = kinds(name)
+        r, c = infer.types[name]
+        if kind == "scalar":
+            infer.sizes.unify(r, 1)
+        if kind in ("scalar", "vector"):
+            infer.sizes.unify(c, 1)
+
+
+DIM_POOL = ("n", "m", "k", "p", "q", "r", "s", "t", "l", "d")
+
+
+def _name_open_sizes(ctx: Context, infer: Infer, resolver: Resolver) -> None:
+    """Each size no use fixes becomes a new dimension (n, m, k, ...), in the order the
+    names first occur, skipping the names already taken."""
+    taken = set(ctx.dim_names) | set(ctx.declared) | set(resolver.unknown) | set(ctx.locals)
+    fresh = (name for name in (*DIM_POOL, *(f"n{i}" for i in range(1, 10**6)))
+             if name not in taken)
+    for name in sorted(resolver.unknown, key=lambda k: resolver.unknown[k].start):
+        for s in infer.types[name]:
+            if not infer.sizes.known(s):
+                dim = next(fresh)
+                ctx.dim_names.add(dim)
+                infer.sizes.unify(s, Dim(dim))
+
+
 # ---- a whole program --------------------------------------------------------------------
 
 
 def build_program(text: str, statements: list, declared: dict, dim_names: set,
-                  notation: str) -> Program:
-    """The Program of parsed statements: (target name or None, target node, value node)."""
+                  notation: str, kinds=None) -> Program:
+    """The Program of parsed statements: (target name or None, target node, value node).
+
+    `kinds`, where the notation has a letter convention, says what an undeclared name is
+    (name -> "scalar", "vector", "matrix" or None): its shape is then fixed by that kind
+    where the use leaves it open, each size left open becoming a new dimension."""
     if not statements:
         raise ParseError("the expression is empty")
     for i, (target, tnode, _value) in enumerate(statements):
@@ -690,10 +790,10 @@ def build_program(text: str, statements: list, declared: dict, dim_names: set,
                              "one with 'name = ...'", source=text, column=_value.start,
                              width=_value.width)
     with room(6 * MAX_DEPTH + 500):
-        return _program(text, statements, declared, dim_names, notation)
+        return _program(text, statements, declared, dim_names, notation, kinds)
 
 
-def _program(text, statements, declared, dim_names, notation) -> Program:
+def _program(text, statements, declared, dim_names, notation, kinds=None) -> Program:
     ctx = Context(text, declared, dim_names)
     resolver = Resolver(ctx)
     resolved, assigned = [], set()
@@ -713,11 +813,15 @@ def _program(text, statements, declared, dim_names, notation) -> Program:
         resolved.append((target, node))
 
     infer = Infer(ctx, resolver)
+    if kinds is not None:
+        _seed_kinds(infer, resolver, kinds)
     ctx.locals = {}
     for target, node in resolved:
         t = infer(node)
         if target is not None:
             ctx.locals[target] = t
+    if kinds is not None:
+        _name_open_sizes(ctx, infer, resolver)
 
     variables: dict = {}
     for name, node in resolver.unknown.items():

@@ -20,7 +20,8 @@ import warnings
 from ..elementwise import table
 from ..recursion import steady
 
-NOTATIONS = ("python", "math", "latex", "auto")
+NOTATIONS = ("python", "math", "latex", "matrixcalculus", "auto")  # auto never picks
+# matrixcalculus (its * is the matrix product): it is only ever chosen by name
 # characters of the printed mathematics that Python would misread or reject
 MATH_CHARS = frozenset("ᵀ⁻⁺⁰¹²³⁴⁵⁶⁷⁸⁹ⁿ‖⊙⊘·⋅−∘×÷⟨⟩′⊤₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
 # the printed names of functions that are no Python name (σ)

@@ -169,7 +169,7 @@ def _sub_text(reader: LatexReader, node: Node) -> str:
         return str(node.value)
     if node.kind == "name":
         return node.value
-    if node.kind == "mul":
+    if node.kind in ("mul", "cross"):
         return "×".join(_sub_text(reader, a) for a in node.args)
     if node.kind == "chain" and all(a.kind in ("name", "num") for a in node.args):
         return "".join(_sub_text(reader, a) for a in node.args)

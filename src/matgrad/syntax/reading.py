@@ -27,8 +27,10 @@ DESCRIBE = {
     "LBRACK": "[", "RBRACK": "]", "LBRACE": "{", "RBRACE": "}", "NORM_OPEN": "‖",
     "NORM_CLOSE": "a closing ‖", "ABS_OPEN": "|", "ABS_CLOSE": "a closing |",
     "RANGLE": "⟩", "LANGLE": "⟨", "COMMA": ",", "EQ": "=", "PLUS": "+", "MINUS": "−",
-    "TIMES": "·", "DIVIDE": "/", "CMD": "a command", "SEMI": ";", "FROB": ":",
+    "TIMES": "·", "CROSS": "\\times", "DIVIDE": "/", "CMD": "a command", "SEMI": ";",
+    "FROB": ":",
     "LETTERS": "a name", "FRAC": "\\frac", "CARET": "^",
+    "STAR": "*", "DASH": "-", "ETIMES": ".*", "EDIVIDE": "./", "ECARET": ".^",
 }
 OPERAND_START = {"NAME", "NUMBER", "LPAR", "NORM_OPEN", "LETTERS", "CMD"}
 
@@ -42,8 +44,9 @@ def grammar(filename: str) -> Lark:
 
 
 def run(filename: str, text: str, reader, declared: dict, dim_names: set,
-        notation: str) -> Program:
-    """Parse text with a grammar, read its tree with `reader`, build the Program."""
+        notation: str, kinds=None) -> Program:
+    """Parse text with a grammar, read its tree with `reader`, build the Program
+    (`kinds`: the notation's letter convention, as for `build_program`)."""
     try:
         tree = grammar(filename).parse(text)
     except UnexpectedInput as err:
@@ -63,7 +66,7 @@ def run(filename: str, text: str, reader, declared: dict, dim_names: set,
         if depth(value) > MAX_DEPTH:
             raise LimitError(f"the expression is nested more than {MAX_DEPTH} levels deep",
                              source=text, column=value.start, width=value.width)
-    return build_program(text, statements, declared, dim_names, notation)
+    return build_program(text, statements, declared, dim_names, notation, kinds)
 
 
 def syntax_error(err: UnexpectedInput, text: str) -> ParseError:
@@ -175,6 +178,9 @@ class Reader(Transformer_NonRecursive):
 
     def thin(self, c):
         return around("thin", c, (c[0], c[2]))
+
+    def cross(self, c):
+        return around("cross", c, (c[0], c[2]))
 
     def chain(self, c):
         return around("chain", c, c)
