@@ -114,6 +114,49 @@ class _Sizes:
         return not isinstance(self.find(s), _Unknown)
 
 
+def call_shape(sizes, name: str, args: list, axis, fail) -> tuple:
+    """The shape (rows, cols) of a call of the language's function `name` on arguments
+    of shapes `args`, unifying what the function requires of them in `sizes` (the shape
+    rules of the functions, shared by every notation's reader); `fail(message)` is the
+    located error to raise."""
+    if name in ("sum", "mean"):
+        r, c = args[0]
+        return (1, 1) if axis is None else ((1, c) if axis == 0 else (r, 1))
+    if name in ("trace", "det", "logdet"):
+        sizes.unify(args[0][0], args[0][1])
+        return (1, 1)
+    if name == "inv":
+        sizes.unify(args[0][0], args[0][1])
+        return args[0]
+    if name == "diag":
+        r, c = (sizes.find(s) for s in args[0])
+        if c == 1 and r != 1:
+            return (r, r)
+        if sizes.known(r) and sizes.known(c):
+            return (r, 1)
+        if not sizes.known(c):
+            raise fail("cannot tell whether the argument of diag is a vector or a matrix; "
+                       "declare its shape")
+        sizes.unify(r, c)
+        return (r, 1)
+    if name in ("outer", "dot"):
+        (ar, ac), (br, bc) = args
+        sizes.unify(ac, 1)
+        sizes.unify(bc, 1)
+        if name == "dot":
+            sizes.unify(ar, br)
+            return (1, 1)
+        return (ar, br)
+    if name in ("norm", "logsumexp"):
+        if name == "logsumexp":
+            sizes.unify(args[0][1], 1)
+        return (1, 1)
+    if name == "softmax":
+        sizes.unify(args[0][1], 1)
+        return args[0]
+    return args[0]  # elementwise
+
+
 class _Infer(ast.NodeVisitor):
     """Pass 1: a shape (pair of sizes) for every node, solving undeclared variables."""
 
@@ -188,42 +231,8 @@ class _Infer(ast.NodeVisitor):
             return (sizes[0], sizes[1] if len(sizes) > 1 else 1)
         args = [self.visit(a) for a in node.args]
         axis = _axis(self.src, node)
-        if name in ("sum", "mean"):
-            r, c = args[0]
-            return (1, 1) if axis is None else ((1, c) if axis == 0 else (r, 1))
-        if name in ("trace", "det", "logdet"):
-            self.sizes.unify(args[0][0], args[0][1])
-            return (1, 1)
-        if name == "inv":
-            self.sizes.unify(args[0][0], args[0][1])
-            return args[0]
-        if name == "diag":
-            r, c = (self.sizes.find(s) for s in args[0])
-            if c == 1 and r != 1:
-                return (r, r)
-            if self.sizes.known(r) and self.sizes.known(c):
-                return (r, 1)
-            if not self.sizes.known(c):
-                raise self.src.error(ShapeError, "cannot tell whether the argument of diag "
-                                     "is a vector or a matrix; declare its shape", node)
-            self.sizes.unify(r, c)
-            return (r, 1)
-        if name in ("outer", "dot"):
-            (ar, ac), (br, bc) = args
-            self.sizes.unify(ac, 1)
-            self.sizes.unify(bc, 1)
-            if name == "dot":
-                self.sizes.unify(ar, br)
-                return (1, 1)
-            return (ar, br)
-        if name in ("norm", "logsumexp"):
-            if name == "logsumexp":
-                self.sizes.unify(args[0][1], 1)
-            return (1, 1)
-        if name == "softmax":
-            self.sizes.unify(args[0][1], 1)
-            return args[0]
-        return args[0]  # elementwise
+        return call_shape(self.sizes, name, args, axis,
+                          lambda message: self.src.error(ShapeError, message, node))
 
     def generic_visit(self, node):  # pragma: no cover - the whitelist runs first
         raise self.src.error(ParseError, "this is not part of the language", node)

@@ -21,7 +21,7 @@ from .. import ops
 from ..dims import SCALAR, Dim, as_size
 from ..elementwise import table
 from ..errors import MatgradError, ParseError, ShapeError
-from ..parser import FUNCTIONS, MAX_DEPTH, Program, _example, _Sizes, _Unknown, _vars
+from ..parser import FUNCTIONS, MAX_DEPTH, Program, _example, _Sizes, _Unknown, _vars, call_shape
 from ..recursion import room
 from .names import LATEX_GREEK, text_name
 from .tree import Node
@@ -448,44 +448,10 @@ class Infer:
             if name == "eye":
                 return (sizes[0], sizes[0])
             return (sizes[0], sizes[1] if len(sizes) > 1 else 1)
-        if name in ("sum", "mean"):
-            r, c = args[0]
-            return (1, 1) if axis is None else ((1, c) if axis == 0 else (r, 1))
-        if name in ("trace", "det", "logdet"):
-            self.sizes.unify(args[0][0], args[0][1])
-            return (1, 1)
-        if name == "inv":
-            self.sizes.unify(args[0][0], args[0][1])
-            return args[0]
-        if name == "diag":
-            r, c = (self.sizes.find(s) for s in args[0])
-            if c == 1 and r != 1:
-                return (r, r)
-            if self.sizes.known(r) and self.sizes.known(c):
-                return (r, 1)
-            if not self.sizes.known(c):
-                raise self.ctx.error(ShapeError, "cannot tell whether the argument of diag "
-                                     "is a vector or a matrix; declare its shape", node)
-            self.sizes.unify(r, c)
-            return (r, 1)
-        if name in ("outer", "dot"):
-            (ar, ac), (br, bc) = args
-            self.sizes.unify(ac, 1)
-            self.sizes.unify(bc, 1)
-            if name == "dot":
-                self.sizes.unify(ar, br)
-                return (1, 1)
-            return (ar, br)
-        if name in ("norm", "logsumexp"):
-            if name == "logsumexp":
-                self.sizes.unify(args[0][1], 1)
-            return (1, 1)
-        if name == "softmax":
-            self.sizes.unify(args[0][1], 1)
-            return args[0]
         if name == "max":
             return self.elementwise(*args)
-        return args[0]  # elementwise
+        return call_shape(self.sizes, name, args, axis,
+                          lambda message: self.ctx.error(ShapeError, message, node))
 
 
 def _size_text(ctx: Context, node: Node):
