@@ -28,12 +28,11 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from dataclasses import replace
 
 import numpy as np
 
-from .printing.mathml import split_aligned, to_mathml
+from .printing.mathml import split_aligned, text_segments, to_mathml
 
 # One stylesheet for every object, scoped by the class it sets. MathJax in the live front
 # ends is told to leave the content alone (tex2jax_ignore), since the mathematics is
@@ -273,93 +272,16 @@ def _mixed(latex: str) -> str:
     >>> _mixed(r"\text{so }x^{2}\text{ is <b>}")  # doctest: +ELLIPSIS
     'so <math display="inline">...<mi>x</mi>...</math> is &lt;b&gt;'
     """
+    from .printing.prose import text_unescape
     out = []
-    for is_text, piece in _segments(latex):
+    for is_text, piece in text_segments(latex):
         if is_text:
-            out.append(html.escape(_text_of(piece), quote=False))
+            out.append(html.escape(text_unescape(piece), quote=False))
         elif piece.replace("\\ ", " ").strip():
             out.append(to_mathml(piece))
         elif piece:
             out.append(" ")
     return "".join(out)
-
-
-_TEXT = "\\text{"
-_DELIMITER = re.compile(r"\\(left|right)(?![A-Za-z])")
-
-
-def _segments(latex: str) -> list:
-    """(is text, LaTeX) pieces: the bodies of ``\\text{...}`` groups outside any braces
-    or ``\\left ... \\right`` pair, and the formulas between them."""
-    out, depth, start, i = [], 0, 0, 0
-    while i < len(latex):
-        if depth == 0 and latex.startswith(_TEXT, i):
-            end, inner = i + len(_TEXT), 1
-            while end < len(latex) and inner:
-                if latex[end] == "\\":
-                    end += 2
-                    continue
-                inner += (latex[end] == "{") - (latex[end] == "}")
-                end += 1
-            out.append((False, latex[start:i]))
-            out.append((True, latex[i + len(_TEXT):end - 1 if inner == 0 else end]))
-            start = i = end
-            continue
-        m = _DELIMITER.match(latex, i)
-        if m:
-            depth += 1 if m.group(1) == "left" else -1
-            i = m.end()
-            continue
-        ch = latex[i]
-        if ch == "\\":
-            i += 2
-            continue
-        depth += (ch == "{") - (ch == "}")
-        i += 1
-    out.append((False, latex[start:]))
-    return [(t, p) for t, p in out if p]
-
-
-def _text_unescapes() -> list:
-    """(LaTeX, character) pairs that undo prose_latex's escaping of text, longest first."""
-    from .printing import prose
-    pairs = {}
-    for ch, tex in prose._TEXT_ESCAPES.items():
-        if len(tex) > 1:
-            pairs.setdefault(tex, ch)
-    return sorted(pairs.items(), key=lambda p: -len(p[0]))
-
-
-_UNESCAPES: list = []
-_ACCENTED = re.compile(r"\\(.)\{(.)\}")
-_CODE_POINT = re.compile(r"\[U\+([0-9A-F]{4,6})\]")
-
-
-def _text_of(body: str) -> str:
-    """The characters a LaTeX text-mode body stands for (as prose_latex escapes them)."""
-    from .printing import prose
-    if not _UNESCAPES:
-        _UNESCAPES.extend(_text_unescapes())
-    marks = {letter: mark for mark, letter in prose._TEXT_ACCENTS.items()}
-    out, i = [], 0
-    while i < len(body):
-        for tex, ch in _UNESCAPES:
-            if body.startswith(tex, i):
-                out.append(ch)
-                i += len(tex)
-                break
-        else:
-            m = _ACCENTED.match(body, i) or _CODE_POINT.match(body, i)
-            if m and m.re is _ACCENTED and m.group(1) in marks:
-                out.append(m.group(2) + marks[m.group(1)])
-                i = m.end()
-            elif m and m.re is _CODE_POINT:
-                out.append(chr(int(m.group(1), 16)))
-                i = m.end()
-            else:
-                out.append(body[i])
-                i += 1
-    return unicodedata.normalize("NFC", "".join(out))
 
 
 def _counterexample(c) -> tuple[list, str]:

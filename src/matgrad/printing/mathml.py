@@ -78,7 +78,7 @@ def mixed_html(latex: str) -> str:
         if t:
             out.append(t)
 
-    for is_text, piece in _segments(latex):
+    for is_text, piece in text_segments(latex):
         if is_text:
             text(html.escape(text_unescape(piece), quote=False))
             continue
@@ -134,7 +134,7 @@ def _relations(latex: str) -> list[str]:
     return [p for p in pieces if p]
 
 
-def _segments(latex: str) -> list:
+def text_segments(latex: str) -> list:
     r"""(is text, LaTeX) pieces: the bodies of ``\text{...}`` groups outside any braces
     or ``\left ... \right`` pair, the formulas between them, and "; " for a top-level
     ``;\ `` between formulas."""
