@@ -1,6 +1,7 @@
 """Shared fixtures and helpers for the tests."""
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import sys
@@ -28,16 +29,26 @@ def assert_gradients_match(L, wrt, points=3, tol=1e-5, sizes=None):
     return grads
 
 
-@pytest.fixture(scope="module")
-def server():
-    """`matgrad serve` on a free loopback port, for the module's tests; its base URL."""
-    proc = subprocess.Popen([sys.executable, "-m", "matgrad", "serve", "--port", "0"],
+@contextlib.contextmanager
+def serving(*options):
+    """`matgrad serve --port 0 [options]` on a free loopback port; its base URL."""
+    proc = subprocess.Popen([sys.executable, "-m", "matgrad", "serve", "--port", "0",
+                             *options],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     m = re.search(r"http://127\.0\.0\.1:\d+/", line)
     if not m:
         proc.kill()
         pytest.fail(f"matgrad serve did not start: {line}{proc.stderr.read()}")
-    yield m.group(0)
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        yield m.group(0)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server():
+    """`matgrad serve` on a free loopback port, for the module's tests; its base URL."""
+    with serving() as url:
+        yield url

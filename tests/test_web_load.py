@@ -11,9 +11,6 @@ import datetime
 import json
 import os
 import platform
-import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,6 +18,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from matgrad.example import SHAPES, SOURCE, WRT
+
+from .conftest import serving
 
 CLIENTS = 50
 SECONDS = 10.0
@@ -123,17 +122,8 @@ def test_fifty_clients_for_ten_seconds(server):
 @pytest.fixture
 def quick_server():
     """`matgrad serve` whose derivations are stopped after 2 s."""
-    proc = subprocess.Popen([sys.executable, "-m", "matgrad", "serve", "--port", "0",
-                             "--timeout", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    m = re.search(r"http://127\.0\.0\.1:\d+/", line)
-    if not m:
-        proc.kill()
-        pytest.fail(f"matgrad serve did not start: {line}{proc.stderr.read()}")
-    yield m.group(0)
-    proc.terminate()
-    proc.wait(timeout=10)
+    with serving("--timeout", "2") as url:
+        yield url
 
 
 def test_fifty_clients_while_four_runaways_are_stopped(quick_server):
