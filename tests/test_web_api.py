@@ -5,7 +5,6 @@ The app runs in-process (httpx's ASGI transport); the last test starts `matgrad 
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -16,21 +15,11 @@ import pytest
 
 import matgrad
 
+from .web_client import assert_error, client_for, require
 
-def _require(module: str):
-    """The web extra's modules; under CI their absence is a failure, not a skip."""
-    try:
-        return __import__(module)
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"{module} is not installed (pip install -e \".[web,test]\")",
-                    allow_module_level=True)
-
-
-httpx = _require("httpx")
-_require("starlette")
-_require("latex2mathml")
+httpx = require("httpx")
+require("starlette")
+require("latex2mathml")
 
 from matgrad.example import SHAPES, SOURCE, WRT  # noqa: E402
 from matgrad.printing.mathml import to_mathml  # noqa: E402
@@ -49,25 +38,10 @@ def anyio_backend():
     return "asyncio"
 
 
-def client_for(app):
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                             base_url="http://matgrad.test")
-
-
 @pytest.fixture
 async def client():
     async with client_for(create_app()) as c:
         yield c
-
-
-def assert_error(r, status: int, kind: str, field=None):
-    assert r.status_code == status, r.text
-    err = r.json()["error"]
-    assert err["kind"] == kind, err
-    assert err["message"]
-    if field is not None:
-        assert err["field"] == field, err
-    return err
 
 
 # ---- the page and its files -------------------------------------------------------------

@@ -15,6 +15,8 @@ import urllib.request
 
 import pytest
 
+from . import web_client
+
 httpx = pytest.importorskip("httpx", reason='the web tests need pip install -e ".[web,test]"')
 pytest.importorskip("starlette", reason='the web tests need pip install -e ".[web,test]"')
 
@@ -30,7 +32,7 @@ def anyio_backend():
 
 
 def client_for(app, base="http://127.0.0.1:8765"):
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base)
+    return web_client.client_for(app, base)
 
 
 async def test_a_request_from_another_page_is_refused():

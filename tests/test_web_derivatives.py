@@ -6,7 +6,6 @@ field's bad values are errors that name the field, never a 500.
 """
 from __future__ import annotations
 
-import os
 import re
 
 import numpy as np
@@ -16,20 +15,10 @@ import matgrad as mg
 from matgrad import tensor_report
 from matgrad.dims import fmt_size
 
+from .web_client import assert_error, client_for, require
 
-def _require(module: str):
-    """The web and test extras' modules; under CI their absence is a failure."""
-    try:
-        return __import__(module)
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"{module} is not installed (pip install -e \".[web,test]\")",
-                    allow_module_level=True)
-
-
-httpx = _require("httpx")
-_require("starlette")
+httpx = require("httpx")
+require("starlette")
 
 from matgrad.codegen.load import load  # noqa: E402
 from matgrad.web import Limits, create_app  # noqa: E402
@@ -44,25 +33,10 @@ def anyio_backend():
     return "asyncio"
 
 
-def client_for(app):
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                             base_url="http://matgrad.test")
-
-
 @pytest.fixture
 async def client():
     async with client_for(create_app()) as c:
         yield c
-
-
-def assert_error(r, status: int, kind: str, field=None):
-    assert r.status_code == status, r.text
-    err = r.json()["error"]
-    assert err["kind"] == kind, err
-    assert err["message"]
-    if field is not None:
-        assert err["field"] == field, err
-    return err
 
 
 # ---- numbers, independent of the derivatives under test ---------------------------------

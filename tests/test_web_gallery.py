@@ -4,24 +4,12 @@ fails here is a bug in matgrad or in the entry, never one to hide.
 """
 from __future__ import annotations
 
-import os
-
 import pytest
 
+from .web_client import client_for, require
 
-def _require(module: str):
-    """The web and test extras' modules; under CI their absence is a failure."""
-    try:
-        return __import__(module)
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"{module} is not installed (pip install -e \".[web,test]\")",
-                    allow_module_level=True)
-
-
-httpx = _require("httpx")
-_require("starlette")
+httpx = require("httpx")
+require("starlette")
 
 from matgrad.web import create_app  # noqa: E402
 from matgrad.web.gallery import GALLERY  # noqa: E402
@@ -40,8 +28,7 @@ def anyio_backend():
 
 @pytest.fixture
 async def client():
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app()),
-                                 base_url="http://matgrad.test") as c:
+    async with client_for(create_app()) as c:
         yield c
 
 
