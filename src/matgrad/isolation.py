@@ -32,6 +32,10 @@ from .errors import LimitError, MatgradError
 DEFAULT_MEMORY = 4 * 2**30  # bytes of address space for one worker
 
 
+class Overrun(LimitError):
+    """The work ran past its time limit and its process was stopped."""
+
+
 def _context():
     # forkserver: workers are forked from a small server that has imported matgrad once,
     # not from the caller (which may hold threads and locks, as a web server does)
@@ -109,7 +113,7 @@ class Worker:
             raise LimitError("the worker process had ended") from None
         if not self._conn.poll(timeout):
             self.stop()
-            raise LimitError(f"the work took longer than {timeout:g} s and was stopped")
+            raise Overrun(f"the work took longer than {timeout:g} s and was stopped")
         try:
             status, value = self._conn.recv()
         except (EOFError, OSError):

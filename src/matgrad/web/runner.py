@@ -22,7 +22,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import LimitError, MatgradError
-from ..isolation import Pool
+from ..isolation import Overrun, Pool
 from . import service
 from .limits import Limits
 from .service import InputError, Unavailable, error_payload
@@ -82,9 +82,9 @@ class Runner:
             return _answer_for(name, args, self.limits)
         try:
             return self._workers().call(_answer_for, name, args, self.limits, timeout=left)
-        except LimitError as err:  # stopped at the time or memory limit
-            if "longer than" in err.message:
-                return _too_long(self.limits)
+        except Overrun:  # stopped at the time limit
+            return _too_long(self.limits)
+        except LimitError as err:  # e.g. its memory
             return 400, {"error": error_payload(err, "expr")}
         except MatgradError as err:
             return 400, {"error": error_payload(err, None)}
