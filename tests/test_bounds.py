@@ -259,3 +259,25 @@ def test_concurrent_deep_walks_never_lower_the_limit_under_each_other():
         t.join()
     assert not failures, failures
     assert sys.getrecursionlimit() == before
+
+
+HOSTILE_NAME = 'z"""\nimport os\nos.system("echo written")\n"""'
+
+
+@pytest.mark.parametrize("make", [
+    lambda: mg.compile(mg.sum(mg.vector("x", mg.Dim(HOSTILE_NAME)))),
+    lambda: mg.compile(mg.sum(mg.vector("x", 3) * 2),
+                       definitions={HOSTILE_NAME: mg.vector("x", 3) * 2}),
+    lambda: mg.compile(mg.jacobian(mg.matrix("X", 2, 3) @ mg.vector("w", 3),
+                                   mg.matrix("X", 2, 3), name=HOSTILE_NAME)),
+    lambda: mg.compile(mg.sum(mg.exp(mg.vector("x", 3))), name=HOSTILE_NAME),
+])
+def test_no_text_but_a_name_reaches_generated_code(make):
+    """Generated code runs: every name written into it (dimensions, definitions, the
+    derivative's and the function's names) is an identifier, or the call is refused."""
+    try:
+        f = make()
+    except mg.MatgradError as err:
+        assert "not an identifier" in str(err)
+        return
+    assert "import os" not in f.source

@@ -40,8 +40,11 @@ class Dim:
     name: str
 
     def __post_init__(self):
-        if isinstance(self.name, str):
-            object.__setattr__(self, "name", normal_name(self.name))
+        # an identifier, as for variables: a dimension's name is written into generated
+        # code (and its docstring), which runs; text there must never be more than a name
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ShapeError(f"dimension name {self.name!r} is not an identifier")
+        object.__setattr__(self, "name", normal_name(self.name))
 
     def __str__(self) -> str:
         return self.name

@@ -42,6 +42,9 @@ def derive(L: Expr, wrt=None, *, definitions: dict | None = None):
     for key, e in definitions.items():
         if not isinstance(key, str) or not isinstance(e, Expr):
             raise MatgradError("definitions must map names to matgrad expressions")
+        # names are written into the generated code's docstring, which runs: names only
+        if not key.isidentifier():
+            raise MatgradError(f"the definition name {key!r} is not an identifier")
     hints = {e: n for n, e in definitions.items()}
     if wrt is not None and isinstance(wrt, (Expr, str)):
         wrt = [wrt]

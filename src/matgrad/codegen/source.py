@@ -108,6 +108,9 @@ def generate(value: Expr, grads: list, arguments: list, backend: str = "numpy", 
     lowering = Lowering(cls.native, sizes)
     lowered, mapping = lowering(outputs)
     hint_names = {mapping[k]: v for k, v in (hints or {}).items() if k in mapping}
+    if not isinstance(loss_name, str) or not loss_name.isidentifier():
+        # written into the generated docstring, which runs: a name and nothing more
+        raise MatgradError(f"the loss name {loss_name!r} is not an identifier")
     loss_id = identifier(loss_name, set())
     out_names = [loss_id] + [f"d{loss_id}_d{v.params[0]}" for v, _ in grads]
     dims = []

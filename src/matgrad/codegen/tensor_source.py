@@ -258,6 +258,9 @@ def generate_tensor(J, backend: str = "numpy", *, name: str | None = None,
     only an index form. The arguments are the variables of the function differentiated
     (then any other variable J needs); the array has one axis per index of J, as
     `matgrad.evaluate(J, values)` gives it."""
+    for given in (J.name, loss_name):  # written into the docstring, which runs: names only
+        if given is not None and not (isinstance(given, str) and given.isidentifier()):
+            raise MatgradError(f"the name {given!r} is not an identifier")
     cls = printer_class(backend)
     t: Tensor = J.tensor
     exprs: list = []
