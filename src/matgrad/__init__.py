@@ -14,11 +14,13 @@ from .expr import Expr
 from .numeric import evaluate
 from .parser import parse, parse_program
 from .report import report
-from .ops import (abs, arccos, arcsin, arctan, arctanh, broadcast, const, cos, cosh, det,
-                  diag, dot, erf, erfc, exp, expm1, eye, heaviside, inv, log, log1p, logdet,
-                  logsigmoid, logsumexp, matmul, matrix, mean, norm, ones, outer, relu,
-                  scalar, sigmoid, sign, sin, sinh, softmax, softplus, sqrt, sum, tan, tanh,
-                  trace, transpose, var, vector, zeros)
+from .ops import (abs, arccos, arcsin, arctan, arctanh, broadcast, const, cos, cosh, dot,
+                  erf, erfc, exp, expm1, eye, heaviside, log, log1p, logsigmoid, matmul,
+                  matrix, mean, ones, outer, relu, scalar, sigmoid, sign, sin, sinh,
+                  softplus, sqrt, sum, tan, tanh, transpose, var, vector, zeros)
+# every declared operation's function (trace, det, inv, diag, norm, softmax, ...)
+from .operations import *  # noqa: F403
+from .operations import __all__ as _declared
 from .simplify import simplify
 from .verify import verify
 from .jacobian import Derivative, derivative, hessian, jacobian
@@ -34,10 +36,11 @@ __all__ = [
     "compile",
     "Dim", "DomainError", "Expr", "LimitError", "MatgradError", "ParseError", "ShapeError",
     "abs", "arccos", "arcsin", "arctan", "arctanh", "broadcast", "const", "cos", "cosh",
-    "det", "diag", "dims", "dot", "erf", "erfc", "evaluate", "exp", "expm1", "eye", "grad",
-    "gradients", "heaviside", "inv", "log", "log1p", "logdet", "logsigmoid", "logsumexp",
-    "matmul", "matrix", "mean", "norm", "ones", "outer", "parse", "parse_program", "relu",
+    "dims", "dot", "erf", "erfc", "evaluate", "exp", "expm1", "eye", "grad",
+    "gradients", "heaviside", "log", "log1p", "logsigmoid",
+    "matmul", "matrix", "mean", "ones", "outer", "parse", "parse_program", "relu",
     "report", "scalar", "sigmoid", "sign", "sin", "sinh",
-    "simplify", "softmax", "softplus", "sqrt", "sum", "tan", "tanh", "trace", "transpose",
+    "simplify", "softplus", "sqrt", "sum", "tan", "tanh", "transpose",
     "var", "vector", "verify", "zeros",
 ]
+__all__ += _declared

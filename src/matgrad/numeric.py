@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import budget
+from . import budget, registry
 from .dims import Dim
 from .elementwise import table
-from .errors import DomainError, MatgradError, ShapeError
+from .errors import MatgradError, ShapeError
 from .expr import Expr, walk
 from .rules import reciprocal_of_norm
 from .values import as_float_array, require_symmetric
@@ -79,28 +79,6 @@ def _size(s, sizes) -> int:
     return s
 
 
-def _logdet(a):
-    sign, value = np.linalg.slogdet(a)
-    return value if sign > 0 else np.nan
-
-
-def _inv(a):
-    try:
-        return np.linalg.inv(a)
-    except np.linalg.LinAlgError:
-        raise DomainError("inv: the matrix is singular at this point") from None
-
-
-def _logsumexp(v):
-    top = np.max(v)
-    return np.reshape(top + np.log(np.sum(np.exp(v - top))), (1, 1))
-
-
-def _softmax(v):
-    e = np.exp(v - np.max(v))
-    return e / np.sum(e)
-
-
 def _sum(a, axis):
     if axis is None:
         return np.reshape(np.sum(a), (1, 1))
@@ -121,17 +99,19 @@ KERNELS = {
     "matmul": lambda n, a, b: a @ b,
     "transpose": lambda n, a: a.T,
     "sum": lambda n, a: _sum(a, n.params[0]),
-    "trace": lambda n, a: np.reshape(np.trace(a), (1, 1)),
-    "det": lambda n, a: np.reshape(np.linalg.det(a), (1, 1)),
-    "logdet": lambda n, a: np.reshape(_logdet(a), (1, 1)),
-    "inv": lambda n, a: _inv(a),
-    "diagmat": lambda n, a: np.diag(a[:, 0]),
-    "diagvec": lambda n, a: np.diag(a).reshape(-1, 1).copy(),
     "fn": lambda n, a: table()[n.params[0]].numpy(a),
-    "norm": lambda n, a: np.reshape(np.linalg.norm(a), (1, 1)),
-    "logsumexp": lambda n, a: _logsumexp(a),
-    "softmax": lambda n, a: _softmax(a),
 }
+
+
+def _kernel(op: str):
+    """The arithmetic core's kernel, or the declared operation's."""
+    kernel = KERNELS.get(op)
+    if kernel is not None:
+        return kernel
+    declared = registry.get(op)
+    if declared is None:
+        raise MatgradError(f"cannot evaluate the operation {op!r}")
+    return lambda n, *arrays: declared.kernel(n.params, *arrays)
 
 
 class _Diagonal:
@@ -195,9 +175,7 @@ def evaluate_2d(e: Expr, arrays: dict, sizes: dict, cache: dict | None = None) -
             elif op == "diagvec" and isinstance(vals[node.children[0]], _Diagonal):
                 out = vals[node.children[0]].d
             else:
-                kernel = KERNELS.get(op)
-                if kernel is None:
-                    raise MatgradError(f"cannot evaluate the operation {op!r}")
+                kernel = _kernel(op)
                 budget.require(node, node.shape, sizes)
                 out = kernel(node, *(_dense(vals[c]) for c in node.children))
             vals[node] = out

@@ -478,101 +478,6 @@ def mean(a, axis=None) -> Expr:
     return div(sum(a, axis), _size_expr(a, axis))
 
 
-def _square(a: Expr, what: str) -> None:
-    if a.shape[0] != a.shape[1]:
-        raise ShapeError(f"{what}({_short(a)}): {_short(a)} is {fmt_shape(a.shape)}, "
-                         f"not square")
-
-
-def trace(a) -> Expr:
-    """The trace tr(A), the sum of the diagonal: A must be square (n×n); a scalar.
-
-    >>> import matgrad as mg
-    >>> m, n = mg.dims("m n")
-    >>> A = mg.matrix("A", n, n)
-    >>> mg.trace(A), mg.trace(A).shape
-    (tr(A), (1, 1))
-    >>> mg.trace(mg.matrix("X", m, n))
-    Traceback (most recent call last):
-        ...
-    matgrad.errors.ShapeError: trace(X): X is m×n, not square
-    """
-    a = to_expr(a)
-    _square(a, "trace")
-    return make("trace", (a,), (), SCALAR)
-
-
-def det(a) -> Expr:
-    """The determinant det(A): A must be square (n×n); a scalar.
-
-    >>> import matgrad as mg
-    >>> m, n = mg.dims("m n")
-    >>> A = mg.matrix("A", n, n)
-    >>> mg.det(A), mg.det(A).shape
-    (det(A), (1, 1))
-    >>> mg.det(mg.matrix("X", m, n))
-    Traceback (most recent call last):
-        ...
-    matgrad.errors.ShapeError: det(X): X is m×n, not square
-    """
-    a = to_expr(a)
-    _square(a, "det")
-    return make("det", (a,), (), SCALAR)
-
-
-def logdet(a) -> Expr:
-    """log det A (for det A > 0): A must be square (n×n); a scalar.
-
-    >>> import matgrad as mg
-    >>> m, n = mg.dims("m n")
-    >>> A = mg.matrix("A", n, n)
-    >>> mg.logdet(A), mg.logdet(A).shape
-    (log det(A), (1, 1))
-    """
-    a = to_expr(a)
-    _square(a, "logdet")
-    return make("logdet", (a,), (), SCALAR)
-
-
-def inv(a) -> Expr:
-    """The inverse A⁻¹: A must be square (n×n), and so is its inverse.
-
-    >>> import matgrad as mg
-    >>> m, n = mg.dims("m n")
-    >>> A = mg.matrix("A", n, n)
-    >>> mg.inv(A), mg.inv(A).shape
-    (A⁻¹, (n, n))
-    >>> mg.inv(mg.matrix("X", m, n))
-    Traceback (most recent call last):
-        ...
-    matgrad.errors.ShapeError: inv(X): X is m×n, not square
-    """
-    a = to_expr(a)
-    _square(a, "inv")
-    return make("inv", (a,), (), a.shape)
-
-
-def diag(a) -> Expr:
-    """Vector → diagonal matrix (n×1 → n×n); square matrix → vector of its diagonal
-    (n×n → n×1).
-
-    >>> import matgrad as mg
-    >>> m, n = mg.dims("m n")
-    >>> x, A = mg.vector("x", n), mg.matrix("A", n, n)
-    >>> mg.diag(x).shape, mg.diag(A).shape
-    ((n, n), (n, 1))
-    """
-    a = to_expr(a)
-    if a.shape[1] == 1 and a.shape[0] != 1:
-        return make("diagmat", (a,), (), (a.shape[0], a.shape[0]))
-    if a.shape[0] == a.shape[1]:
-        if is_scalar(a.shape):
-            return a
-        return make("diagvec", (a,), (), (a.shape[0], 1))
-    raise ShapeError(f"diag({_short(a)}): {_short(a)} is {fmt_shape(a.shape)}; diag takes a "
-                     "column vector or a square matrix")
-
-
 def _vector(a: Expr, what: str) -> None:
     if a.shape[1] != 1:
         raise ShapeError(f"{what}: {_short(a)} is {fmt_shape(a.shape)}, not a column vector")
@@ -613,51 +518,6 @@ def dot(a, b) -> Expr:
         raise ShapeError(f"dot({_short(a)}, {_short(b)}): lengths {a.shape[0]} and "
                          f"{b.shape[0]} differ")
     return matmul(transpose(a), b)
-
-
-def norm(a) -> Expr:
-    """The 2-norm of a vector, or the Frobenius norm of a matrix: a scalar.
-
-    >>> import matgrad as mg
-    >>> m, n = mg.dims("m n")
-    >>> X = mg.matrix("X", m, n)
-    >>> mg.norm(X), mg.norm(X).shape
-    (‖X‖, (1, 1))
-    """
-    a = to_expr(a)
-    return make("norm", (a,), (), SCALAR)
-
-
-def logsumexp(a) -> Expr:
-    """log Σ exp(vᵢ) of a column vector (n×1): a scalar.
-
-    >>> import matgrad as mg
-    >>> m, n = mg.dims("m n")
-    >>> v = mg.vector("v", n)
-    >>> mg.logsumexp(v), mg.logsumexp(v).shape
-    (logsumexp(v), (1, 1))
-    """
-    a = to_expr(a)
-    _vector(a, "logsumexp")
-    return make("logsumexp", (a,), (), SCALAR)
-
-
-def softmax(a) -> Expr:
-    """exp(v) / Σ exp(vᵢ) of a column vector: the shape of v (n×1).
-
-    >>> import matgrad as mg
-    >>> m, n = mg.dims("m n")
-    >>> v = mg.vector("v", n)
-    >>> mg.softmax(v), mg.softmax(v).shape
-    (softmax(v), (n, 1))
-    >>> mg.softmax(mg.matrix("X", m, n))
-    Traceback (most recent call last):
-        ...
-    matgrad.errors.ShapeError: softmax: X is m×n, not a column vector
-    """
-    a = to_expr(a)
-    _vector(a, "softmax")
-    return make("softmax", (a,), (), a.shape)
 
 
 _DOMAIN_TEXT = {"real": "every real number", "positive": "positive numbers",
@@ -706,3 +566,11 @@ sign = _elementwise("sign")
 sqrt = _elementwise("sqrt")
 softplus = _elementwise("softplus")
 heaviside = _elementwise("heaviside")
+
+
+# The named operations (trace, det, inv, diag, norm, softmax, ...) are declared in
+# matgrad.operations, one declaration each (see matgrad.registry); their constructors are
+# part of the language, so they are reachable here as ops.trace, ... too. Imported last:
+# the declarations build their rules from the constructors above.
+from .operations import (det, diag, inv, logdet, logsumexp, norm, softmax,  # noqa: E402,F401
+                         trace)

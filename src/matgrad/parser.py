@@ -13,7 +13,7 @@ import math
 import warnings
 from dataclasses import dataclass, field
 
-from . import ops
+from . import ops, registry
 from .dims import Dim, as_size
 from .elementwise import NAMES as ELEMENTWISE
 from .errors import LimitError, MatgradError, ParseError, ShapeError
@@ -24,14 +24,27 @@ from .shapespec import parse_shapes
 MAX_LENGTH = 100_000
 MAX_DEPTH = 1000
 
+def _declared_functions() -> dict:
+    """(min args, max args, keywords) of each declared operation's function; an axis
+    may also be given as the last positional argument, as for sum."""
+    out = {}
+    for name, declared in registry.calls().items():
+        op = declared[0]
+        arity = len(op.signature_for(tuple(k.default for k in op.keywords)).args)
+        keywords = tuple(k.name for k in op.keywords)
+        out[name] = (arity, arity + ("axis" in keywords), keywords)
+    return out
+
+
 # name -> (min args, max args, keyword arguments allowed)
 FUNCTIONS = {
-    "sum": (1, 2, ("axis",)), "mean": (1, 2, ("axis",)), "trace": (1, 1, ()),
-    "det": (1, 1, ()), "logdet": (1, 1, ()), "inv": (1, 1, ()), "diag": (1, 1, ()),
-    "outer": (2, 2, ()), "dot": (2, 2, ()), "norm": (1, 1, ()), "logsumexp": (1, 1, ()),
-    "softmax": (1, 1, ()), "eye": (1, 1, ()), "ones": (1, 2, ()), "zeros": (1, 2, ()),
+    "sum": (1, 2, ("axis",)), "mean": (1, 2, ("axis",)), "outer": (2, 2, ()),
+    "dot": (2, 2, ()), "eye": (1, 1, ()), "ones": (1, 2, ()), "zeros": (1, 2, ()),
+    **_declared_functions(),
     **{name: (1, 1, ()) for name in ELEMENTWISE},
 }
+# the functions that take an axis (as a keyword or as their last positional argument)
+AXIS_FUNCTIONS = frozenset(name for name, (_, _, kws) in FUNCTIONS.items() if "axis" in kws)
 CONSTRUCTORS = ("eye", "ones", "zeros")
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.MatMult: "@",
            ast.Pow: "**"}
@@ -122,13 +135,7 @@ def call_shape(sizes, name: str, args: list, axis, fail) -> tuple:
     if name in ("sum", "mean"):
         r, c = args[0]
         return (1, 1) if axis is None else ((1, c) if axis == 0 else (r, 1))
-    if name in ("trace", "det", "logdet"):
-        sizes.unify(args[0][0], args[0][1])
-        return (1, 1)
-    if name == "inv":
-        sizes.unify(args[0][0], args[0][1])
-        return args[0]
-    if name == "diag":
+    if name == "diag":  # a vector's diagonal matrix, or a square matrix's diagonal
         r, c = (sizes.find(s) for s in args[0])
         if c == 1 and r != 1:
             return (r, r)
@@ -147,14 +154,25 @@ def call_shape(sizes, name: str, args: list, axis, fail) -> tuple:
             sizes.unify(ar, br)
             return (1, 1)
         return (ar, br)
-    if name in ("norm", "logsumexp"):
-        if name == "logsumexp":
-            sizes.unify(args[0][1], 1)
-        return (1, 1)
-    if name == "softmax":
-        sizes.unify(args[0][1], 1)
-        return args[0]
+    declared = registry.calls().get(name)
+    if declared is not None:  # the declaration's own rule, the constructor's too
+        op = declared[0]
+        params = tuple(axis if k.name == "axis" else k.default for k in op.keywords)
+        return registry.infer_shape(op, args, params, sizes.unify)
     return args[0]  # elementwise
+
+
+def apply_function(name: str, args: list, axis):
+    """The language's function `name` applied to built arguments (an axis where the
+    function takes one), for every notation's reader."""
+    if name in ("sum", "mean"):
+        return getattr(ops, name)(args[0], axis)
+    if name in ELEMENTWISE:
+        return ops.fn(name, args[0])
+    published = registry.functions().get(name)
+    if published is not None:
+        return published(*args, **({} if axis is None else {"axis": axis}))
+    return getattr(ops, name)(*args)
 
 
 class _Infer(ast.NodeVisitor):
@@ -240,7 +258,7 @@ class _Infer(ast.NodeVisitor):
 
 def _axis(src: _Source, call: ast.Call):
     axis = None
-    if call.func.id not in ("sum", "mean"):  # dot(x, y), outer(x, y): no axis
+    if call.func.id not in AXIS_FUNCTIONS:  # dot(x, y), outer(x, y): no axis
         return axis
     if len(call.args) == 2:
         axis_node = call.args[1]
@@ -446,12 +464,10 @@ class _Build:
             sizes = [_literal_size(self.src, a, self.dim_names) for a in node.args]
             return getattr(ops, name)(*sizes)
         axis = _axis(self.src, node)
-        args = [self.build(a) for a in (node.args[:1] if name in ("sum", "mean")
+        lo = FUNCTIONS[name][0]
+        args = [self.build(a) for a in (node.args[:lo] if name in AXIS_FUNCTIONS
                                         else node.args)]
-        f = getattr(ops, name) if name not in ELEMENTWISE else (lambda x: ops.fn(name, x))
-        if name in ("sum", "mean"):
-            return self.located(node, lambda: f(args[0], axis))
-        return self.located(node, lambda: f(*args))
+        return self.located(node, lambda: apply_function(name, args, axis))
 
 
 # ---- entry points -----------------------------------------------------------------------

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import weakref
 
-from . import ops
+from . import ops, registry
 from .elementwise import table
 from .errors import MatgradError
 from .expr import Expr, make
 
-# Operations that are linear in their children: d op(A) = op(dA).
-LINEAR = frozenset({"add", "neg", "broadcast", "transpose", "sum", "trace", "diagmat",
-                    "diagvec"})
+# Operations that are linear in their children: d op(A) = op(dA) (the arithmetic core's,
+# and every declared operation that says so).
+LINEAR = frozenset({"add", "neg", "broadcast", "transpose", "sum"}) | frozenset(
+    name for name, op in registry.operations().items() if op.linear)
 # Leaves whose differential is zero.
 CONSTANT_LEAVES = frozenset({"const", "dim", "ones", "zeros", "eye"})
 
@@ -47,13 +48,7 @@ def _linear(node: Expr, d):
         return ops.transpose(da)
     if node.op == "sum":
         return ops.sum(da, node.params[0])
-    if node.op == "trace":
-        return ops.trace(da)
-    if node.op == "diagmat":
-        return ops.diag(da)
-    if node.op == "diagvec":
-        return make("diagvec", (da,), (), node.shape)
-    raise AssertionError(node.op)
+    return registry.build(registry.get(node.op), (da,), node.params)
 
 
 def _mul(node, d):
@@ -82,23 +77,6 @@ def _matmul(node, d):
     return _plus(d[0] and ops.matmul(d[0], b), d[1] and ops.matmul(a, d[1]))
 
 
-def _det(node, d):
-    """d det A = det A · tr(A⁻¹ dA)   (Matrix Cookbook eq. 46)."""
-    (a,) = node.children
-    return ops.mul(node, ops.trace(ops.matmul(ops.inv(a), d[0])))
-
-
-def _logdet(node, d):
-    """d log det A = tr(A⁻¹ dA)   (Matrix Cookbook eq. 51)."""
-    (a,) = node.children
-    return ops.trace(ops.matmul(ops.inv(a), d[0]))
-
-
-def _inv(node, d):
-    """d A⁻¹ = −A⁻¹ dA A⁻¹   (Matrix Cookbook eq. 40)."""
-    return ops.neg(ops.matmul(ops.matmul(node, d[0]), node))
-
-
 def _fn(node, d):
     """d f(A) = f′(A) ⊙ dA for an elementwise f; f′ from the elementwise table."""
     (a,) = node.children
@@ -119,31 +97,10 @@ def reciprocal_of_norm(node) -> bool:
     return node.op == "pow" and node.children[0].op == "norm" and node.params[0] < 0
 
 
-def _norm(node, d):
-    """d‖A‖ = (A / ‖A‖) : dA   (Frobenius norm; the 2-norm for a vector; at A = 0 the
-    subgradient 0, see `reciprocal_of_norm`)."""
-    (a,) = node.children
-    return ops.sum(ops.mul(ops.div(a, node), d[0]))
-
-
-def _logsumexp(node, d):
-    """d lse(v) = softmax(v)ᵀ dv."""
-    (v,) = node.children
-    return ops.matmul(ops.transpose(ops.softmax(v)), d[0])
-
-
-def _softmax(node, d):
-    """d softmax(v) = p ⊙ dv − p (pᵀ dv),  p = softmax(v)."""
-    p = node
-    return ops.sub(ops.mul(p, d[0]), ops.matmul(p, ops.matmul(ops.transpose(p), d[0])))
-
-
 RULES = {op: _linear for op in LINEAR}
-RULES.update({
-    "mul": _mul, "div": _div, "pow": _pow, "matmul": _matmul, "det": _det,
-    "logdet": _logdet, "inv": _inv, "fn": _fn, "norm": _norm, "logsumexp": _logsumexp,
-    "softmax": _softmax,
-})
+RULES.update({"mul": _mul, "div": _div, "pow": _pow, "matmul": _matmul, "fn": _fn})
+RULES.update({name: op.differential for name, op in registry.operations().items()
+              if not op.linear})
 
 # Every operation a node can have, and so every operation that needs a rule.
 OPERATIONS = frozenset(RULES) | CONSTANT_LEAVES | {"var"}
@@ -220,12 +177,11 @@ IDENTITIES = {
     "sum": "a : sum(B) = a 1 : B",
     "sum-rows": "a : B 1 = a 1ᵀ : B",
     "sum-columns": "a : 1ᵀ B = 1 a : B",
-    "trace": "a : tr(B) = a I : B",
-    "diagmat": "A : diag(b) = diag(A) : b",
-    "diagvec": "A : diag(B) = diag(A) : B",
     "div": "A : B ⊘ C = (A ⊘ C) : B",
     "div-scalar": "A : B / c = (A / c) : B",
 }
+# and each linear declared operation's, stated in its declaration
+IDENTITIES.update(dict(op.identity for op in registry.operations().values() if op.linear))
 
 def adjoint(D: Expr, G: Expr, used: list | None = None) -> list[tuple[Expr, Expr]]:
     """Rewrite G : D, with D linear in placeholders, as Σ Gᵢ : dᵢ; returns [(dᵢ, Gᵢ)].
@@ -291,16 +247,10 @@ def adjoint(D: Expr, G: Expr, used: list | None = None) -> list[tuple[Expr, Expr
             note("sum" if e.shape == (1, 1) and a.shape != (1, 1) else
                  None if a.shape == e.shape else "sum-rows" if axis == 1 else "sum-columns")
             work.append((a, ops.broadcast(g, a.shape)))
-        elif op == "trace":
-            a = e.children[0]
-            note("trace")
-            work.append((a, ops.mul(g, ops.eye(a.shape[0]))))
-        elif op == "diagmat":
-            note("diagmat")
-            work.append((e.children[0], ops.diag(g)))
-        elif op == "diagvec":
-            note("diagvec")
-            work.append((e.children[0], make("diagmat", (g,), (), e.children[0].shape)))
+        elif op in LINEAR:  # a declared linear operation: its own adjoint
+            declared = registry.get(op)
+            note(declared.identity[0])
+            work.append((e.children[0], declared.adjoint(e, g)))
         else:
             raise MatgradError(f"internal: {op!r} is not linear, so it has no adjoint")
     return out

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import ops
+from . import ops, registry
 from .differentiate import resolve, reverse_pass, symmetrize
 from .errors import DomainError, MatgradError
 from .expr import Expr, dimensions, make, variables, walk
@@ -35,8 +35,8 @@ from .printing.symbols import unicode_name
 from .rules import IDENTITIES, is_number
 
 # Operations whose argument deserves a name of its own when it holds real work.
-NONLINEAR = frozenset({"fn", "pow", "inv", "det", "logdet", "norm", "logsumexp",
-                       "softmax"})
+NONLINEAR = frozenset({"fn", "pow"}) | frozenset(
+    name for name, op in registry.operations().items() if not op.linear)
 # Operations that count as work (a name for `a + b` or `Aᵀ` saves the reader nothing).
 _WORK = frozenset({"matmul", "mul", "div"}) | NONLINEAR
 # Identities that only unfold the definition of ':' (sum(A ⊙ B) = A : B) or move
@@ -696,6 +696,12 @@ def _fn_note(name: str) -> str:
     return f"{row.text}′(t) = {to_text(row.derivative(t, ops.fn(name, t)))}"
 
 
+def _function_name(op: str) -> str:
+    """How the printed results name a declared operation (log det for logdet)."""
+    text = registry.get(op).text
+    return text[0] if isinstance(text, tuple) else registry.get(op).call
+
+
 def _expansion_notes(segment_nodes: list, relevant: set) -> tuple[list, list]:
     """(notes, nonlinear function names) for the differential rules used in a segment."""
     notes: list = []
@@ -706,10 +712,10 @@ def _expansion_notes(segment_nodes: list, relevant: set) -> tuple[list, list]:
         if node.op == "fn":
             fns.append(node.params[0])
             note = _fn_note(node.params[0])
-        elif node.op in ("pow", "inv", "det", "logdet", "norm", "logsumexp", "softmax"):
+        elif node.op in NONLINEAR:
             note = _rule_doc(node.op)
             if node.op != "pow":
-                fns.append({"logdet": "log det"}.get(node.op, node.op))
+                fns.append(_function_name(node.op))
         elif node.op in ("matmul", "mul") and all(kids):
             note = _rule_doc(node.op)
         elif node.op == "div" and kids[1]:

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import budget
+from . import budget, registry
 from .dims import Dim
 from .elementwise import table
 from .errors import DomainError, LimitError, MatgradError, ParseError, ShapeError
@@ -194,7 +194,11 @@ def format_sizes(sizes: dict) -> str:
 # nodes whose value is positive (or non-negative) whatever their arguments (and the
 # elementwise functions whose row says so): positivity asked of them asks nothing of the
 # variables below
-_POSITIVE_OPS = ("softmax", "norm")
+_POSITIVE_OPS = tuple(name for name, op in registry.operations().items()
+                      if "positive" in op.facts)
+# operations whose argument must be well conditioned where they are checked
+_CONDITIONED_OPS = tuple(name for name, op in registry.operations().items()
+                         if "conditioned" in op.facts)
 
 
 def _positive_names(exprs) -> set:
@@ -333,14 +337,15 @@ def defined_at(exprs, values: dict, sizes: dict, cache: dict | None = None):
         except DomainError as err:
             # an inverse that could not be computed: say which, and how singular
             for node in walk(e, skip=seen):
-                if node.op == "inv" and node not in cache and node.children[0] in cache:
+                if node.op in _CONDITIONED_OPS and node not in cache and \
+                        node.children[0] in cache:
                     k = _condition(_dense(cache[node.children[0]]))
-                    return False, (f"the argument of inv, {_short(node.children[0])}, is "
+                    return False, (f"the argument of {node.op}, {_short(node.children[0])}, is "
                                    f"singular (condition number {k:.1e})")
             return False, err.message
         for node in walk(e, skip=seen):
             seen.add(node)
-            if node.op in ("inv", "det", "logdet") and node.children[0].shape != (1, 1):
+            if node.op in _CONDITIONED_OPS and node.children[0].shape != (1, 1):
                 k = _condition(_dense(cache[node.children[0]]))
                 if not k <= MAX_CONDITION:
                     what = "singular" if k > 1e14 else "nearly singular"
@@ -522,24 +527,6 @@ def rounding_scale(e: Expr, values: dict, sizes: dict, cache: dict | None = None
                     np.abs(cv[0]) @ np.broadcast_to(cs[1], cv[1].shape)
             elif op == "sum":
                 s = _sum(np.broadcast_to(cs[0], cv[0].shape), node.params[0])
-            elif op == "trace":
-                s = np.reshape(np.trace(np.broadcast_to(cs[0], cv[0].shape)), (1, 1))
-            elif op == "diagvec":
-                s = np.diag(np.broadcast_to(cs[0], cv[0].shape)).reshape(-1, 1)
-            elif op == "diagmat":
-                s = np.diag(np.broadcast_to(cs[0], cv[0].shape)[:, 0])
-            elif op == "inv":
-                k = _condition(cv[0])
-                s = av @ np.broadcast_to(cs[0], cv[0].shape) @ av + k * av
-            elif op in ("det", "logdet"):
-                k = _condition(cv[0])
-                n = cv[0].shape[0]
-                try:
-                    ai = np.abs(np.linalg.inv(cv[0])).T
-                except np.linalg.LinAlgError:
-                    ai = np.full(cv[0].shape, np.inf)
-                inner = float(np.sum(ai * cs[0])) + n * k
-                s = av * (1.0 + inner) if op == "det" else av + inner
             elif op == "pow":
                 p = float(node.params[0])
                 slope = np.abs(p) * np.abs(cv[0]) ** (p - 1) if p != 0 else 0.0
@@ -547,12 +534,8 @@ def rounding_scale(e: Expr, values: dict, sizes: dict, cache: dict | None = None
             elif op == "fn":
                 slope = table()[node.params[0]].slope(cv[0], av)
                 s = av + _times(np.abs(slope), cs[0])
-            elif op == "norm":
-                s = av + np.linalg.norm(np.broadcast_to(cs[0], cv[0].shape))
-            elif op == "logsumexp":
-                s = av + np.max(cs[0])
-            elif op == "softmax":
-                s = av * (1.0 + 2.0 * np.max(cs[0]))
+            elif registry.get(op) is not None and registry.get(op).scale is not None:
+                s = registry.get(op).scale(node, cv, cs, av, _condition)
             elif not node.children:
                 s = av
             else:  # an operation without a rule: its size, and its arguments' at most

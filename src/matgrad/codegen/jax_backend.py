@@ -15,18 +15,13 @@ HELPERS = {
     i = jnp.arange(a.shape[0])
     return a.at[i, i].add(jnp.reshape(d, (-1,)))
 ''',
-    "logdet": '''def logdet(a):
-    """log det a; NaN where det a <= 0, where it is undefined."""
-    sign, value = jnp.linalg.slogdet(a)
-    return jnp.where(sign > 0, value, jnp.nan)
-''',
 }
 
 
 class JaxPrinter(ArrayApiPrinter):
     backend = "jax"
     ns = "jnp"
-    native = frozenset({"logsumexp", "softmax"})
+    family = ("jax", "numpy")
     helpers = HELPERS
     imports = ("import jax", "import jax.numpy as jnp")
 
@@ -61,26 +56,6 @@ class JaxPrinter(ArrayApiPrinter):
         if a.op == "transpose" and b.shape[1] == 1 and e.shape != SCALAR:
             return f"({self.wrap(b, ATOM)}.T @ {self.wrap(a.children[0], MUL + 1)}).T", ATOM
         return super()._print_matmul(e)
-
-    def _print_trace(self, e):
-        (x,) = e.children
-        if x.shape == (1, 1):
-            return self.visit(x)
-        return self.call("jnp.trace", self.arg(x))
-
-    def _print_norm(self, e):
-        return self.call("jnp.linalg.norm", self.array_arg(e.children[0]))
-
-    def _print_diagvec(self, e):
-        text, _ = self.call("jnp.diagonal", self.arg(e.children[0]))
-        return f"{text}[:, None]", ATOM
-
-    def _print_logsumexp(self, e):
-        return self.call("jax.scipy.special.logsumexp", self.arg(e.children[0]))
-
-    def _print_softmax(self, e):
-        return self.call("jax.nn.softmax", self.arg(e.children[0]), "axis=0")
-
 
     def fn_heaviside(self, x):
         text = self.array_arg(x)

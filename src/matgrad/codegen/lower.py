@@ -27,7 +27,7 @@ Some results use operations that exist only for code generation: `solve` (A⁻¹
 """
 from __future__ import annotations
 
-from .. import ops
+from .. import ops, registry
 from ..dims import SCALAR
 from ..expr import Expr, make, walk
 from ..expr import references as count_references
@@ -46,6 +46,13 @@ def _rebuild(node: Expr, kids: tuple) -> Expr:
 
 def _max(x: Expr) -> Expr:
     return make("max", (x,), (), SCALAR)
+
+
+class _Primitives:
+    """What a declaration's lowering may build beyond the language: the largest entry,
+    which only generated code computes."""
+
+    max = staticmethod(_max)
 
 
 class Lowering:
@@ -102,15 +109,9 @@ class Lowering:
         if op == "inv" and kids[0].op == "transpose":
             # (Aᵀ)⁻¹ = (A⁻¹)ᵀ: one inverse serves both, and a transpose is free
             return ops.transpose(ops.inv(kids[0].children[0]))
-        if op == "logsumexp" and op not in self.native:
-            (v,) = kids
-            top = _max(v)
-            shifted = ops.sub(v, top)
-            return ops.add(top, ops.log(ops.sum(ops.exp(shifted))))
-        if op == "softmax" and op not in self.native:
-            (v,) = kids
-            e = ops.exp(ops.sub(v, _max(v)))
-            return ops.div(e, ops.sum(e))
+        declared = registry.get(op)
+        if declared is not None and declared.lowering is not None and op not in self.native:
+            return declared.lowering(node, kids, _Primitives)
         return _rebuild(node, kids)
 
     # ---- pass 2: rewrites that depend on sharing ----------------------------------------

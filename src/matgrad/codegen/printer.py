@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from .. import registry
 from ..dims import SCALAR, Dim
 from ..elementwise import table
 from ..errors import MatgradError
@@ -24,13 +25,31 @@ class CodePrinter:
     """Visitor: `_print_<op>(node)` returns (text, precedence)."""
 
     backend = "?"
+    # the backends whose spellings of declared operations this printer writes, first
+    # found first (registry.Operation.code): its own, then the array API's it builds on
+    family: tuple = ()
     ns = "xp"  # the name of the array namespace in generated code
-    native: frozenset = frozenset()  # operations with a native kernel (not lowered)
     helpers: dict = {}  # helper name -> source of a module-level function
+    # Python's levels, for the spellings that declarations give
+    ADD, MUL, UNARY, POW, ATOM = ADD, MUL, UNARY, POW, ATOM
+
+    @classmethod
+    def native(cls) -> frozenset:
+        """The declared operations this backend writes itself; the others with a
+        lowering are rewritten into simpler ones first (codegen.lower)."""
+        return frozenset(name for name, op in registry.operations().items()
+                         if op.code_for(cls.family) is not None)
+
+    @classmethod
+    def reserved(cls) -> frozenset:
+        """Names of every helper this backend's code may define."""
+        own = {h.name for op in registry.operations().values() for h in op.helpers}
+        return frozenset(cls.helpers) | own
 
     def __init__(self, plan: Plan):
         self.plan = plan
         self.used_helpers: list = []
+        self.helper_sources: dict = {}  # the declared helpers used, by name
         self.needs_dtype = False
         self.needs_device = False
         self.used_dims: set = set()
@@ -54,10 +73,16 @@ class CodePrinter:
         if not root and e in self.plan.names:
             return self.plan.names[e], ATOM
         method = getattr(self, "_print_" + e.op, None)
-        if method is None:
+        if method is not None:
+            return method(e)
+        declared = registry.get(e.op)
+        code = None if declared is None else declared.code_for(self.family)
+        if code is None:
             raise MatgradError(f"the {self.backend} code printer cannot write the operation "
                                f"{e.op!r}")
-        return method(e)
+        if callable(code):
+            return code(self, e)
+        return self.call(self.qualified(code), *(self.arg(c) for c in e.children))
 
     def wrap(self, e: Expr, min_prec: int) -> str:
         text, prec = self.visit(e)
@@ -78,10 +103,19 @@ class CodePrinter:
         return [c.children[0] if i in implicit else c for i, c in enumerate(e.children)]
 
     # ---- helpers and shapes -------------------------------------------------------------
-    def helper(self, name: str) -> str:
+    def helper(self, name) -> str:
+        """The name of a helper the code calls (a name in `helpers`, or a declared
+        operation's `registry.Helper`), written out once next to the function."""
+        if isinstance(name, registry.Helper):
+            self.helper_sources[name.name] = name.source
+            name = name.name
         if name not in self.used_helpers:
             self.used_helpers.append(name)
         return name
+
+    def helper_source(self, name: str) -> str:
+        return self.helper_sources[name] if name in self.helper_sources else \
+            self.helpers[name]
 
     def size(self, d) -> str:
         if isinstance(d, Dim):
@@ -106,6 +140,8 @@ class CodePrinter:
     def fn(self, name: str) -> str:
         """A namespace function's qualified name."""
         return f"{self.ns}.{name}"
+
+    qualified = fn  # the name the declarations' spellings use
 
     # ---- numbers and leaves -------------------------------------------------------------
     def number(self, v) -> tuple[str, int]:

@@ -105,7 +105,7 @@ def generate(value: Expr, grads: list, arguments: list, backend: str = "numpy", 
         raise MatgradError("only gradients computed by a numpy-backend function can be "
                            "written into arrays")
     outputs = [value] + [g for _, g in grads]
-    lowering = Lowering(cls.native, sizes)
+    lowering = Lowering(cls.native(), sizes)
     lowered, mapping = lowering(outputs)
     hint_names = {mapping[k]: v for k, v in (hints or {}).items() if k in mapping}
     if not isinstance(loss_name, str) or not loss_name.isidentifier():
@@ -121,7 +121,7 @@ def generate(value: Expr, grads: list, arguments: list, backend: str = "numpy", 
                     dims.append(d)
     plan = schedule(lowered, out_names, arguments, hints=hint_names,
                     needs_named_operand=cls.needs_named_operand, dims=dims,
-                    reserved=cls.helpers)
+                    reserved=cls.reserved())
     printer = cls(plan)
     outputs_set = set(lowered)
     # gradients written in place: the caller's arrays, by the name each output is held in
@@ -179,7 +179,7 @@ def generate(value: Expr, grads: list, arguments: list, backend: str = "numpy", 
     lines += [f"    return {plan.returns[0]}, {{{returned}}}"]
     imports = list(cls.imports) + (["import numpy as np"] if into else [])
     parts = ["\n".join(imports) + "\n"]
-    parts += [cls.helpers[h] for h in printer.used_helpers]
+    parts += [printer.helper_source(h) for h in printer.used_helpers]
     parts += ["\n".join(lines) + "\n"]
     return Generated("\n\n".join(parts), fname, list(arguments),
                      size_parameters=[(d, plan.dim_names[d]) for d in size_params],

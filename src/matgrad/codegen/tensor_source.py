@@ -277,7 +277,7 @@ def generate_tensor(J, backend: str = "numpy", *, name: str | None = None,
     memo: dict = {}
     numbers = [e for e in exprs if is_number(e, memo)]
     arrays = [e for e in exprs if e not in numbers]
-    lowering = Lowering(cls.native, sizes)
+    lowering = Lowering(cls.native(), sizes)
     lowered, _ = lowering(arrays + numbers)
     low_arrays, low_numbers = lowered[:len(arrays)], lowered[len(arrays):]
     dims: list = []
@@ -288,7 +288,7 @@ def generate_tensor(J, backend: str = "numpy", *, name: str | None = None,
             dims.append(d)
     plan = schedule(low_arrays, [f"f{k + 1}" for k in range(len(low_arrays))], args,
                     needs_named_operand=cls.needs_named_operand, dims=dims,
-                    reserved=cls.helpers)
+                    reserved=cls.reserved())
     printer = cls(plan)
     code = TensorCode(printer, backend)
     taken = set(plan.names.values()) | set(plan.dim_names.values()) | set(plan.output_names)
@@ -324,7 +324,7 @@ def generate_tensor(J, backend: str = "numpy", *, name: str | None = None,
     lines += [f"    return {result}, {{}}"]
     imports = list(cls.imports) + (["import numpy as np"] if backend == "numpy" else [])
     parts = ["\n".join(imports) + "\n"]
-    parts += [cls.helpers[h] for h in printer.used_helpers]
+    parts += [printer.helper_source(h) for h in printer.used_helpers]
     parts += ["\n".join(lines) + "\n"]
     return Generated("\n\n".join(parts), fname, list(args),
                      size_parameters=[(d, plan.dim_names[d]) for d in size_params],

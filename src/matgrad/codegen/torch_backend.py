@@ -14,18 +14,13 @@ HELPERS = {
     torch.diagonal(a).add_(d.reshape(-1))
     return a
 ''',
-    "logdet": '''def logdet(a):
-    """log det a; NaN where det a <= 0, where it is undefined."""
-    sign, value = torch.linalg.slogdet(a)
-    return torch.where(sign > 0, value, torch.nan)
-''',
 }
 
 
 class TorchPrinter(ArrayApiPrinter):
     backend = "torch"
     ns = "torch"
-    native = frozenset({"logsumexp", "softmax"})
+    family = ("torch", "numpy")
     helpers = HELPERS
     imports = ("import torch",)
 
@@ -63,23 +58,6 @@ class TorchPrinter(ArrayApiPrinter):
 
     def _print_max(self, e):
         return self.call("torch.max", self.arg(e.children[0]))
-
-    def _print_trace(self, e):
-        (x,) = e.children
-        if x.shape == (1, 1):
-            return self.visit(x)
-        return self.call("torch.trace", self.arg(x))
-
-    def _print_diagvec(self, e):
-        text, _ = self.call("torch.diagonal", self.arg(e.children[0]))
-        return f"{text}[:, None]", ATOM
-
-    def _print_logsumexp(self, e):
-        return self.call("torch.logsumexp", self.arg(e.children[0]), "dim=(0, 1)")
-
-    def _print_softmax(self, e):
-        return self.call("torch.softmax", self.arg(e.children[0]), "dim=0")
-
 
     def fn_heaviside(self, x):
         text = self.array_arg(x)

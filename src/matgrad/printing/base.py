@@ -9,6 +9,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from ..dims import SCALAR
+from .. import registry
 from ..errors import LimitError
 from ..expr import Expr
 from ..recursion import room
@@ -25,6 +26,8 @@ _STRETCHED = ("broadcast", "ones", "zeros")
 class Printer:
     """Visitor: `_print_<op>` methods return (text, precedence)."""
 
+    # the levels, for the spellings that declarations give (registry.Operation.text)
+    SUM, PRODUCT, MATMUL, UNARY, POSTFIX, ATOM = SUM, PRODUCT, MATMUL, UNARY, POSTFIX, ATOM
     matmul_prec = MATMUL  # the ASCII language puts @ on the level of * (Python's rule)
     compact_constants = True  # print ones(m) as 1 where broadcasting makes it so
 
@@ -45,9 +48,13 @@ class Printer:
         hit = self.memo.get(key)
         if hit is None:
             method = getattr(self, "_print_" + e.op, None)
-            if method is None:
-                raise LimitError(f"no printer for the operation {e.op!r}")
-            hit = method(e)
+            if method is not None:
+                hit = method(e)
+            else:
+                declared = registry.get(e.op)
+                if declared is None:
+                    raise LimitError(f"no printer for the operation {e.op!r}")
+                hit = self.declared(e, declared)
             self.memo[key] = hit
         return hit
 
@@ -55,6 +62,15 @@ class Printer:
         """e's text, parenthesised if it binds looser than min_prec."""
         text, prec = self.visit(e)
         return self.paren(text) if prec < min_prec else text
+
+    def declared(self, e: Expr, op) -> tuple[str, int]:  # pragma: no cover - abstract
+        """A declared operation's spelling in this notation."""
+        raise NotImplementedError
+
+    def keyword_text(self, e: Expr, op) -> str:
+        """", axis=0" for each keyword whose value is not its default."""
+        return "".join(f", {k.name}={v}" for k, v in zip(op.keywords, e.params)
+                       if v != k.default)
 
     # ---- tokens a notation must supply ----------------------------------------------
     def paren(self, text: str) -> str:

@@ -72,12 +72,6 @@ class LatexPrinter(Printer):
     def _print_transpose(self, e: Expr):
         return "{" + self.wrap(e.children[0], ATOM) + r"}^{\top}", POSTFIX
 
-    def _print_inv(self, e: Expr):
-        (x,) = e.children
-        if x.op == "transpose" and x not in self.names:
-            return "{" + self.wrap(x.children[0], ATOM) + r"}^{-\top}", POSTFIX
-        return "{" + self.wrap(x, ATOM) + "}^{-1}", POSTFIX
-
     def _print_pow(self, e: Expr):
         (x,), (p,) = e.children, e.params
         text = str(p) if isinstance(p, Fraction) else repr(p)
@@ -96,28 +90,12 @@ class LatexPrinter(Printer):
         extra = "" if axis is None else rf", \text{{axis}}={axis}"
         return self.call(r"\operatorname{sum}", e.children[0], extra=extra)
 
-    def _print_trace(self, e: Expr):
-        return self.call(r"\operatorname{tr}", e.children[0])
-
-    def _print_det(self, e: Expr):
-        return self.call(r"\det", e.children[0])
-
-    def _print_logdet(self, e: Expr):
-        return self.call(r"\log\det", e.children[0])
-
-    def _print_diagmat(self, e: Expr):
-        return self.call(r"\operatorname{diag}", e.children[0])
-
-    _print_diagvec = _print_diagmat
-
-    def _print_norm(self, e: Expr):
-        return r"\left\|" + self.visit(e.children[0])[0] + r"\right\|", ATOM
-
-    def _print_logsumexp(self, e: Expr):
-        return self.call(r"\operatorname{logsumexp}", e.children[0])
-
-    def _print_softmax(self, e: Expr):
-        return self.call(r"\operatorname{softmax}", e.children[0])
+    def declared(self, e: Expr, op):
+        if callable(op.latex):
+            return op.latex(self, e)
+        extra = "".join(rf", \text{{{k.name}}}={v}" for k, v in zip(op.keywords, e.params)
+                        if v != k.default)
+        return self.call(op.latex, *e.children, extra=extra)
 
     def differential(self, index) -> str:
         return rf"d_{{{index}}}"

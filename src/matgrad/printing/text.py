@@ -107,14 +107,6 @@ class TextPrinter(Printer):
             text = self.paren(text)
         return text + ".T", ATOM
 
-    def _print_inv(self, e: Expr):
-        (x,) = e.children
-        if self.unicode:
-            if x.op == "transpose" and x not in self.names:
-                return self.wrap(x.children[0], ATOM) + "⁻ᵀ", POSTFIX
-            return self.wrap(x, ATOM) + "⁻¹", POSTFIX
-        return self.call("inv", x)
-
     def _print_pow(self, e: Expr):
         (x,), (p,) = e.children, e.params
         if self.unicode:
@@ -138,31 +130,12 @@ class TextPrinter(Printer):
         axis = e.params[0]
         return self.call("sum", e.children[0], extra="" if axis is None else f", axis={axis}")
 
-    def _print_trace(self, e: Expr):
-        return self.call("tr" if self.unicode else "trace", e.children[0])
-
-    def _print_det(self, e: Expr):
-        return self.call("det", e.children[0])
-
-    def _print_logdet(self, e: Expr):
-        return self.call("log det" if self.unicode else "logdet", e.children[0])
-
-    def _print_diagmat(self, e: Expr):
-        return self.call("diag", e.children[0])
-
-    def _print_diagvec(self, e: Expr):
-        return self.call("diag", e.children[0])
-
-    def _print_norm(self, e: Expr):
-        if self.unicode:
-            return "‖" + self.visit(e.children[0])[0] + "‖", ATOM
-        return self.call("norm", e.children[0])
-
-    def _print_logsumexp(self, e: Expr):
-        return self.call("logsumexp", e.children[0])
-
-    def _print_softmax(self, e: Expr):
-        return self.call("softmax", e.children[0])
+    def declared(self, e: Expr, op):
+        if callable(op.text):
+            return op.text(self, e)
+        unicode_text, language = op.text
+        return self.call(unicode_text if self.unicode else language, *e.children,
+                         extra=self.keyword_text(e, op))
 
 
 def _ones_of(shape):

@@ -21,7 +21,8 @@ from .. import ops
 from ..dims import SCALAR, Dim, as_size
 from ..elementwise import table
 from ..errors import MatgradError, ParseError, ShapeError
-from ..parser import FUNCTIONS, MAX_DEPTH, Program, _example, _Sizes, _Unknown, _vars, call_shape
+from ..parser import (AXIS_FUNCTIONS, FUNCTIONS, MAX_DEPTH, Program, _example, _Sizes,
+                      _Unknown, _vars, apply_function, call_shape)
 from ..recursion import room
 from .names import LATEX_GREEK, text_name
 from .tree import Node
@@ -478,7 +479,7 @@ def _size(ctx: Context, s, node: Node):
 
 
 def _axis(ctx: Context, node: Node):
-    if node.value not in ("sum", "mean"):
+    if node.value not in AXIS_FUNCTIONS:
         return None
     kwargs = node.extra.get("kwargs", {})
     for k in kwargs:
@@ -633,20 +634,17 @@ class Build:
             want = str(lo) if lo == hi else f"{lo} or {hi}"
             raise self.ctx.error(ParseError, f"{name}() takes {want} argument(s), got {n}",
                                  node)
-        if kwargs and name not in ("sum", "mean"):
+        if kwargs and name not in AXIS_FUNCTIONS:
             raise self.ctx.error(ParseError, f"{name}() takes no keyword arguments", node)
         if name in SIZE_FREE:
             sizes = [_size(self.ctx, _size_text(self.ctx, a), a) for a in node.args]
             return getattr(ops, name)(*sizes)
         axis = _axis(self.ctx, node)
-        args = [self(a) for a in (node.args[:1] if name in ("sum", "mean") else node.args)]
+        lo = _ARITY[name][0]
+        args = [self(a) for a in (node.args[:lo] if name in AXIS_FUNCTIONS else node.args)]
         if name == "max":
             return self.located(node, lambda: self.relu(node, *args))
-        if name in ("sum", "mean"):
-            return self.located(node, lambda: getattr(ops, name)(args[0], axis))
-        if name in table():
-            return self.located(node, lambda: ops.fn(name, args[0]))
-        return self.located(node, lambda: getattr(ops, name)(*args))
+        return self.located(node, lambda: apply_function(name, args, axis))
 
     def relu(self, node: Node, a, b):
         for zero, x in ((a, b), (b, a)):

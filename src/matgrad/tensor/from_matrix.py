@@ -18,15 +18,26 @@ turns an index the term no longer mentions into its size: Σ_a dv_r = m dv_r.
 """
 from __future__ import annotations
 
+from .. import registry
 from ..errors import MatgradError
 from ..expr import Expr
 from ..recursion import room
 from .terms import Delta, Factor, Term, check_size, fresh, multiply, scale, sum_over
 
 
+class _TERMS:
+    """The term algebra a declaration's index reading builds with (registry)."""
+
+    Term, Delta = Term, Delta
+    multiply, sum_over = staticmethod(multiply), staticmethod(sum_over)
+
+
 def axis_index(size) -> object:
     """A fresh index for an axis, or None for an axis of size 1 (no index)."""
     return None if size == 1 else fresh(size)
+
+
+_TERMS.axis_index = staticmethod(axis_index)
 
 
 def axes(shape) -> tuple:
@@ -132,13 +143,9 @@ def linear_to_tensor(D: Expr, out: tuple, inputs: dict, simplifier=None) -> list
             a = r if axis == 1 else axis_index(x.shape[0])
             b = c if axis == 0 else axis_index(x.shape[1])
             return sum_over(lin(x, a, b), [a if axis != 1 else None, b if axis != 0 else None])
-        if op == "trace":
-            a = axis_index(kids[0].shape[0])
-            return sum_over(lin(kids[0], a, a), [a])
-        if op == "diagmat":
-            return multiply(lin(kids[0], r, None), [Term(1, (Delta(r, c),))])
-        if op == "diagvec":
-            return lin(kids[0], r, r)
+        declared = registry.get(op)
+        if declared is not None and declared.index is not None:
+            return declared.index(e, lin, r, c, _TERMS)
         if op == "mul":
             a, b = kids
             if linear(a) and linear(b):

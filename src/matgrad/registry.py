@@ -1,0 +1,289 @@
+"""The registry of the language's named operations: each operation is one declaration.
+
+The arithmetic core (leaves, + − ⊙ / ** @, transpose, broadcast, sum and the
+elementwise functions of `elementwise`) is the grammar of every expression and lives in
+`ops`, `rules` and the printers' structure. Every other operation — trace, det, inv,
+softmax and whatever the language grows next — is an `Operation` declared once, in
+`matgrad.operations`, with all its facets: its name and signature in the language, its
+shape rule, its NumPy kernel, its differential (or, for a linear operation, its adjoint
+and the identity the steps print), its text, LaTeX and code spellings and the facts the
+numeric checks use. Constructors, the parser's shape inference, the differential rules,
+evaluation, the printers and code generation all dispatch on this registry, so adding an
+operation is one declaration (and its tests); tests/test_registry.py checks every facet
+of every declaration numerically.
+
+This module is the core's: it imports nothing of the package but the leaves of the
+core, so every layer may read it.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .dims import fmt_shape
+from .errors import MatgradError, ShapeError
+from .expr import Expr, make
+
+# Facts a declaration may state, each read by the layer named.
+FACTS = frozenset({
+    "positive",     # the value is positive whatever the arguments (verify: no domain asked)
+    "conditioned",  # the argument must be well conditioned (verify: points are redrawn)
+    "symmetric",    # the value is a symmetric matrix
+})
+BACKENDS = ("numpy", "jax", "torch")
+
+
+@dataclass(frozen=True)
+class Helper:
+    """A small function written out next to generated code, for a kernel a backend lacks.
+
+    `source` defines `name`; on the array-API backend its first argument is the array
+    namespace `xp`."""
+
+    name: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """A keyword argument: its name, the values it may take and its default."""
+
+    name: str
+    values: tuple
+    default: object = None
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation of the language, with every facet the layers need.
+
+    - `name`: the node's operation and the registry key; `call`: its function name in
+      the language (several operations may share one, as diag's two readings do, with a
+      `resolve` choosing among them).
+    - `signature`: the shape rule, shared by the constructor and the parser's inference:
+      argument shapes, then the result, in letters that must agree and 1s, e.g.
+      "n,n -> 1,1" (square in, scalar out) or "n,n; n,k -> n,k". A callable takes the
+      keyword values and returns such a string.
+    - `kernel(params, *arrays)`: the NumPy value, from 2-D arrays, as a 2-D array.
+    - `differential(node, d)`: d(node) from the children's differentials `d` (None where
+      a child is constant); its docstring states the identity and its source, and the
+      steps print it. A linear operation instead has `linear=True`, is its own
+      differential (d op(A) = op(dA)), and has `adjoint(node, G)`: the G of its argument
+      in G : op(dA) = adjoint(G) : dA, with `identity` = (key, the identity's text).
+    - `text`: (Unicode name, language name) of a call, or a function (printer, node) →
+      (text, precedence); `latex`: a LaTeX function name or such a function.
+    - `code`: per backend, "linalg.inv" (a function of the backend's namespace), a
+      `Helper`, or a function (printer, node) → (text, precedence); a backend missing
+      inherits the array-API ("numpy") spelling; where none applies, `lowering(node)`
+      rewrites the node into other operations before code is printed. `helpers` lists
+      every `Helper` the spellings may write (their names are reserved in the code).
+    - `index(node, lin, r, c, t)`: a linear operation's reading in index notation: the
+      terms of op(dA) at indices r, c, given `lin(A, i, j)` for its argument's and the
+      tensor module's term algebra `t` (axis_index, sum_over, multiply, Term, Delta).
+    - `scale(node, values, scales)`: how rounding errors grow through it (verify).
+    """
+
+    name: str
+    call: str
+    signature: object
+    kernel: Callable
+    differential: Callable | None = None
+    linear: bool = False
+    adjoint: Callable | None = None
+    identity: tuple | None = None
+    keywords: tuple = ()
+    resolve: Callable | None = None
+    text: object = None
+    latex: object = None
+    code: dict = field(default_factory=dict)
+    helpers: tuple = ()
+    lowering: Callable | None = None
+    index: Callable | None = None
+    scale: Callable | None = None
+    facts: frozenset = frozenset()
+    doc: str = ""
+
+    def signature_for(self, params: tuple) -> "Signature":
+        sig = self.signature(*params) if callable(self.signature) else self.signature
+        return _parse_signature(sig, self.name)
+
+    def code_for(self, backends: tuple):
+        """The spelling for the first backend of `backends` that has one, else None."""
+        for b in backends:
+            if b in self.code:
+                return self.code[b]
+        return None
+
+
+_REGISTRY: dict[str, Operation] = {}
+# language function name -> the operations it may build, in declaration order
+_CALLS: dict[str, list] = {}
+_FUNCTIONS: dict[str, Callable] = {}
+
+
+def declare(operation: Operation) -> Operation:
+    """Add an operation to the registry (once per name)."""
+    if operation.name in _REGISTRY:
+        raise MatgradError(f"internal: the operation {operation.name!r} is declared twice")
+    unknown = set(operation.facts) - FACTS
+    if unknown:
+        raise MatgradError(f"internal: {operation.name} states unknown facts {sorted(unknown)}")
+    if operation.linear and operation.adjoint is None:
+        raise MatgradError(f"internal: the linear operation {operation.name} has no adjoint")
+    if operation.linear and len(operation.signature_for(
+            tuple(k.default for k in operation.keywords)).args) != 1:
+        # rules and the adjoint push one argument's differential through
+        raise MatgradError(f"internal: the linear operation {operation.name} must take one "
+                           "argument (a multilinear one states its differential)")
+    _REGISTRY[operation.name] = operation
+    _CALLS.setdefault(operation.call, []).append(operation)
+    return operation
+
+
+def publish(function: Callable) -> Callable:
+    """Make `function` (a declared operation's constructor) a function of the language:
+    the parser calls it by its name, and `matgrad` exports it."""
+    if function.__name__ in _FUNCTIONS:
+        raise MatgradError(f"internal: the function {function.__name__!r} is published twice")
+    _FUNCTIONS[function.__name__] = function
+    return function
+
+
+def functions() -> dict[str, Callable]:
+    """The published functions, by name (a copy)."""
+    return dict(_FUNCTIONS)
+
+
+def get(name: str) -> Operation | None:
+    """The declaration of operation `name`, or None for the arithmetic core."""
+    return _REGISTRY.get(name)
+
+
+def operations() -> dict[str, Operation]:
+    """Every declared operation, by name (a copy)."""
+    return dict(_REGISTRY)
+
+
+def calls() -> dict[str, tuple]:
+    """The language's function names of the declared operations, each with the
+    operations it may build."""
+    return {k: tuple(v) for k, v in _CALLS.items()}
+
+
+# ---- signatures: the shape rule, read by the constructors and the parser alike ---------
+
+
+@dataclass(frozen=True)
+class Signature:
+    args: tuple  # one (rows, cols) pattern per argument; a pattern is a letter or 1
+    result: tuple
+
+
+_SIGNATURE = re.compile(r"^\s*([^>]*?)\s*->\s*(\S+)\s*$")
+
+
+def _pattern(text: str, where: str) -> tuple:
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 2 or not all(p == "1" or p.isidentifier() for p in parts):
+        raise MatgradError(f"internal: bad shape pattern {text!r} in {where}")
+    return tuple(1 if p == "1" else p for p in parts)
+
+
+def _parse_signature(text: str, where: str) -> Signature:
+    m = _SIGNATURE.match(text)
+    if m is None:
+        raise MatgradError(f"internal: bad signature {text!r} in {where}")
+    args = tuple(_pattern(a, where) for a in m.group(1).split(";"))
+    return Signature(args, _pattern(m.group(2), where))
+
+
+def _shape_word(pattern: tuple) -> str:
+    r, c = pattern
+    if r == c and r != 1:
+        return "square"
+    if c == 1 and r != 1:
+        return "a column vector"
+    if r == 1 and c != 1:
+        return "a row vector"
+    if r == c == 1:
+        return "a scalar"
+    return f"{r}×{c}"
+
+
+def short(e: Expr) -> str:
+    """An expression's text, cut at 40 characters, for messages."""
+    text = str(e)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def result_shape(op: Operation, args: list, params: tuple) -> tuple:
+    """The result's shape for arguments `args`, or a ShapeError naming the operation,
+    the argument and what it must be."""
+    sig = op.signature_for(params)
+    bound: dict = {}
+    origin: dict = {}
+    call = f"{op.call}({', '.join(short(a) for a in args)})"
+    for i, (a, pattern) in enumerate(zip(args, sig.args)):
+        for axis, (p, size) in enumerate(zip(pattern, a.shape)):
+            if p == 1:
+                if size != 1:
+                    raise ShapeError(f"{call}: {short(a)} is {fmt_shape(a.shape)}, not "
+                                     f"{_shape_word(pattern)}")
+            elif p in bound and bound[p] != size:
+                j, other = origin[p]
+                if j == i:
+                    raise ShapeError(f"{call}: {short(a)} is {fmt_shape(a.shape)}, not "
+                                     f"{_shape_word(pattern)}")
+                raise ShapeError(
+                    f"{call}: {short(other)} is {fmt_shape(other.shape)} and {short(a)} "
+                    f"is {fmt_shape(a.shape)}; {op.call} takes "
+                    + " and ".join(_fmt_pattern(q) for q in sig.args))
+            else:
+                bound[p] = size
+                origin[p] = (i, a)
+    return tuple(1 if p == 1 else bound[p] for p in sig.result)
+
+
+def _fmt_pattern(pattern: tuple) -> str:
+    return f"{pattern[0]}×{pattern[1]}"
+
+
+def infer_shape(op: Operation, args: list, params: tuple, unify) -> tuple:
+    """The same rule over sizes still being solved: `unify(a, b)` records that two sizes
+    are equal (the parser's inference), and the result is built from the arguments'."""
+    sig = op.signature_for(params)
+    bound: dict = {}
+    for shape, pattern in zip(args, sig.args):
+        for p, size in zip(pattern, shape):
+            if p == 1:
+                unify(size, 1)
+            elif p in bound:
+                unify(bound[p], size)
+            else:
+                bound[p] = size
+    return tuple(1 if p == 1 else bound[p] for p in sig.result)
+
+
+def keyword_params(op: Operation, given: dict) -> tuple:
+    """The node's parameters: each keyword's value, in declaration order."""
+    names = {k.name for k in op.keywords}
+    for key in given:
+        if key not in names:
+            allowed = ", ".join(sorted(names)) or "none"
+            raise MatgradError(f"{op.call}: unknown keyword argument {key!r} "
+                               f"(keywords: {allowed})")
+    out = []
+    for k in op.keywords:
+        value = given.get(k.name, k.default)
+        if value not in k.values or isinstance(value, bool):
+            raise MatgradError(f"{op.call}: {k.name} must be one of "
+                               f"{', '.join(repr(v) for v in k.values)}, not {value!r}")
+        out.append(value)
+    return tuple(out)
+
+
+def build(op: Operation, args: tuple, params: tuple) -> Expr:
+    """The node of operation `op` on expressions `args` (shapes checked)."""
+    return make(op.name, tuple(args), params, result_shape(op, list(args), params))
+

@@ -1,0 +1,270 @@
+"""Meta-tests over the registry: every declared operation has every facet, and each facet
+is checked numerically.
+
+Each operation is applied to variables of the shapes its signature names (one
+dimension per letter, sizes drawn distinct by the sampler, so a transpose cannot hide),
+at random points in its domain. A failure names the operation and the facet.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import matgrad as mg
+from matgrad import registry
+from matgrad.dims import Dim
+from matgrad.verify import sample
+
+from .strategies import DRAWN_OPERATIONS
+
+OPERATIONS = registry.operations()
+NAMES = sorted(OPERATIONS)
+BACKENDS = ("numpy", "jax", "torch")
+
+# An independent statement of each operation's value, for its kernel.
+REFERENCE = {
+    "trace": lambda a: np.trace(a),
+    "det": lambda a: np.linalg.det(a),
+    "logdet": lambda a: np.log(np.linalg.det(a)),
+    "inv": lambda a: np.linalg.inv(a),
+    "diagmat": lambda a: np.diagflat(a),
+    "diagvec": lambda a: np.diagonal(a)[:, None],
+    "norm": lambda a: np.sqrt(np.sum(a * a)),
+    "logsumexp": lambda a: np.log(np.sum(np.exp(a))),
+    "softmax": lambda a: np.exp(a) / np.sum(np.exp(a)),
+}
+
+
+def application(name: str, params: tuple | None = None):
+    """(node, arguments, shapes text) for operation `name` on variables A0, A1, ... of
+    the shapes its signature names."""
+    op = OPERATIONS[name]
+    params = tuple(k.default for k in op.keywords) if params is None else params
+    sig = op.signature_for(params)
+    letters = {p for pattern in sig.args for p in pattern if p != 1}
+    dims = {p: Dim(f"{p}_") for p in sorted(letters)}
+    args, shapes = [], []
+    for i, pattern in enumerate(sig.args):
+        r, c = (1 if p == 1 else dims[p] for p in pattern)
+        args.append(mg.var(f"A{i}", r, c))
+        shapes.append(f"A{i}: {r},{c}")
+    return registry.build(op, tuple(args), params), args, "; ".join(shapes)
+
+
+def point(exprs, seed=0):
+    """(values, sizes, evaluate at them) at a random point where every expression is
+    defined; values of vectors as columns, so that products with them keep their shape."""
+    values, sizes = sample(list(exprs), np.random.default_rng(seed))
+
+    def at(e, **changed):
+        value = mg.evaluate(e, {**values, **changed}, sizes)
+        return np.reshape(np.asarray(value, dtype=float), _shape(e, sizes))
+    return values, sizes, at
+
+
+def _shape(e, sizes):
+    return tuple(s if isinstance(s, int) else sizes[s] for s in e.shape)
+
+
+def weights_loss(node):
+    """sum(W ⊙ node) with a variable W of node's shape: a scalar that reads every entry."""
+    W = mg.var("W", *node.shape)
+    return mg.sum(W * node), W
+
+
+# ---- every facet is there ------------------------------------------------------------------
+
+
+def test_every_operation_has_every_facet():
+    missing = []
+    published = registry.functions()
+    for name, op in OPERATIONS.items():
+        def lack(facet, present):
+            if not present:
+                missing.append(f"{name}: {facet}")
+        lack("kernel", callable(op.kernel))
+        if op.linear:
+            lack("adjoint", callable(op.adjoint))
+            lack("identity", op.identity and op.identity[1])
+            lack("index reading", callable(op.index))
+        else:
+            lack("differential", callable(op.differential))
+            lack("differential's identity (docstring)",
+                 op.differential is not None and (op.differential.__doc__ or "").strip())
+        lack("text spelling", op.text is not None)
+        lack("LaTeX spelling", op.latex is not None)
+        lack("code (or a lowering)", op.code_for(("numpy",)) is not None
+             or op.lowering is not None)
+        lack("rounding scale", callable(op.scale))
+        lack("published function", op.call in published)
+        doc = published[op.call].__doc__ if op.call in published else ""
+        lack("example in the function's docstring", ">>>" in (doc or ""))
+        lack("reference value in tests/test_registry.py", name in REFERENCE)
+        lack("random expressions (tests/strategies.py)", name in DRAWN_OPERATIONS)
+    assert not missing, "facets missing:\n" + "\n".join(missing)
+
+
+def test_every_published_function_is_matgrads():
+    for name, f in registry.functions().items():
+        assert getattr(mg, name) is f, name
+        assert name in mg.__all__, name
+
+
+# ---- each facet, numerically ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_kernel_agrees_with_the_reference(name):
+    node, args, _ = application(name)
+    values, sizes, at = point([node])
+    want = REFERENCE[name](*(at(a) for a in args))
+    assert np.allclose(at(node), np.reshape(want, _shape(node, sizes)), rtol=1e-10,
+                       atol=1e-12), f"{name}: kernel"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gradient_agrees_with_central_differences(name):
+    """Reverse mode: the differential rule, transposed (or the adjoint, if linear)."""
+    node, args, _ = application(name)
+    L, _ = weights_loss(node)
+    grads = [mg.grad(L, a) for a in args]
+    report = mg.verify(L, args, grads, points=3)
+    assert report.ok, f"{name}: differential\n{report}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_jacobian_agrees_with_central_differences(name):
+    """Forward mode and the index-notation reading: J applied to a random direction."""
+    node, args, _ = application(name)
+    rng = np.random.default_rng(1)
+    # the entries of ∂F/∂X in F's axes, then X's (a scalar's gradient has X's shape)
+    layout = "denominator" if node.shape == (1, 1) else "numerator"
+    values, sizes, at = point([node])
+    for a in args:
+        J = mg.jacobian(node, a, layout=layout)
+        X = at(a)
+        V = rng.standard_normal(X.shape)
+        h = 1e-6
+        fd = (at(node, **{a.name: X + h * V}) - at(node, **{a.name: X - h * V})) / (2 * h)
+        Jv = np.asarray(mg.evaluate(J, values, sizes), dtype=float).reshape(
+            fd.size, V.size) @ V.reshape(-1)
+        assert np.allclose(Jv, fd.reshape(-1), rtol=1e-5, atol=1e-6), \
+            f"{name}: Jacobian with respect to {a.name}"
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if OPERATIONS[n].linear])
+def test_adjoint_satisfies_the_frobenius_identity(name):
+    """⟨G, op(dA)⟩ = ⟨op*(G), dA⟩ at random G and dA."""
+    node, (a,), _ = application(name)
+    G = mg.var("G", *node.shape)
+    adjoint = OPERATIONS[name].adjoint(node, G)
+    assert adjoint.shape == a.shape, f"{name}: adjoint's shape"
+    values, sizes, at = point([node, G, adjoint])
+    dA = np.random.default_rng(2).standard_normal(at(a).shape)
+    left = np.sum(at(G) * at(node, **{a.name: dA}))
+    right = np.sum(at(adjoint) * dA)
+    assert np.isclose(left, right, rtol=1e-10, atol=1e-12), f"{name}: adjoint"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_printed_forms_read_back(name):
+    node, args, shapes = application(name)
+    text = node.to_text(unicode=False)
+    assert mg.parse(text, shapes=shapes) is node, f"{name}: language text {text!r}"
+    values, sizes, at = point([node])
+    for printed, syntax in ((node.to_text(), "math"), (node.to_latex(), "latex")):
+        back = mg.parse(printed, shapes=shapes, syntax=syntax)
+        assert np.allclose(at(back), at(node), rtol=1e-12), \
+            f"{name}: {syntax} form {printed!r}"
+
+
+def _backend_arrays(backend, values):
+    if backend == "torch":
+        torch = pytest.importorskip("torch")
+        return {k: torch.as_tensor(np.asarray(v, dtype=float)) for k, v in values.items()}
+    if backend == "jax":
+        pytest.importorskip("jax")
+    return values
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", NAMES)
+def test_generated_code_agrees_with_evaluate(name, backend):
+    node, args, _ = application(name)
+    L, _ = weights_loss(node)
+    grads = [mg.grad(L, a) for a in args]
+    values, sizes, at = point([L, *grads])
+    context = _x64() if backend == "jax" else _nothing()
+    with context:
+        f = mg.compile(L, wrt=args, backend=backend)
+        value, got = f(_backend_arrays(backend, values))
+        assert np.isclose(np.asarray(value).item(), at(L).item(), rtol=1e-9), \
+            f"{name}: {backend} code's value"
+        for a, G in zip(args, grads):
+            want = at(G)
+            have = np.asarray(got[a.name], dtype=float).reshape(want.shape)
+            assert np.allclose(have, want, rtol=1e-8, atol=1e-10), \
+                f"{name}: {backend} code's gradient with respect to {a.name}"
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _x64():
+    jax = pytest.importorskip("jax")
+    if hasattr(jax, "enable_x64"):
+        return jax.enable_x64(True)
+    from jax.experimental import enable_x64
+    return enable_x64()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_hessian_agrees_with_differences_of_the_gradient(name):
+    node, args, _ = application(name)
+    a = args[0]
+    L = mg.sum(mg.sin(node))  # curved even where the operation is linear
+    G = mg.grad(L, a)
+    H = mg.hessian(L, a)
+    values, sizes, at = point([L, G])
+    X = at(a)
+    V = np.random.default_rng(3).standard_normal(X.shape)
+    h = 1e-5
+    fd = (at(G, **{a.name: X + h * V}) - at(G, **{a.name: X - h * V})) / (2 * h)
+    HV = np.asarray(mg.evaluate(H, values, sizes), dtype=float).reshape(fd.size, V.size) \
+        @ V.reshape(-1)
+    assert np.allclose(HV, fd.reshape(-1), rtol=1e-4, atol=1e-6), f"{name}: Hessian"
+
+
+def test_a_declaration_with_a_facet_missing_is_named():
+    """The facet test reads declarations, not a list: a new one without, say, a LaTeX
+    spelling fails it by name."""
+    op = registry.Operation(name="probe", call="probe", signature="n,n -> 1,1",
+                            kernel=lambda params, a: a)
+    assert op.latex is None and op.differential is None
+    with pytest.raises(mg.MatgradError, match="no adjoint"):
+        registry.declare(registry.Operation(name="probe2", call="probe2",
+                                            signature="n,n -> n,n",
+                                            kernel=lambda params, a: a, linear=True))
+    assert "probe2" not in registry.operations()
+
+
+def test_shape_rule_is_shared_by_constructor_and_parser():
+    """A wrong shape is refused alike by the function and by the parser's inference."""
+    for name, op in OPERATIONS.items():
+        node, args, shapes = application(name)
+        letters = [p for pattern in op.signature_for(node.params).args for p in pattern]
+        if 1 not in letters and len(set(letters)) == len(letters):
+            continue  # any shape will do
+        wrong = [mg.var(a.name, Dim("p_"), Dim("q_")) if a.shape[0] != 1 or a.shape[1] != 1
+                 else a for a in args]
+        with pytest.raises(mg.ShapeError):
+            registry.build(op, tuple(wrong), node.params)
+        text = node.to_text(unicode=False)
+        declared = "; ".join(f"{a.name}: p_,q_" for a in wrong)
+        with pytest.raises(mg.ShapeError):
+            mg.parse(text, shapes=declared)
