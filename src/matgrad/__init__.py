@@ -14,10 +14,11 @@ from .expr import Expr
 from .numeric import evaluate
 from .parser import parse, parse_program
 from .report import report
-from .ops import (abs, arccos, arcsin, arctan, arctanh, broadcast, const, cos, cosh, dot,
-                  erf, erfc, exp, expm1, eye, heaviside, log, log1p, logsigmoid, matmul,
-                  matrix, mean, ones, outer, relu, scalar, sigmoid, sign, sin, sinh,
-                  softplus, sqrt, sum, tan, tanh, transpose, var, vector, zeros)
+from .ops import (abs, arccos, arcsin, arctan, arctanh, broadcast, const, cos, cosh,
+                  digamma, dot, erf, erfc, exp, expm1, eye, heaviside, lgamma, log, log1p,
+                  logsigmoid, matmul, matrix, mean, ones, outer, polygamma, relu, scalar,
+                  sigmoid, sign, sin, sinh, softplus, sqrt, sum, tan, tanh, transpose, var,
+                  vector, zeros)
 # every declared operation's function (trace, det, inv, diag, norm, softmax, ...)
 from .operations import *  # noqa: F403
 from .operations import __all__ as _declared
@@ -36,9 +37,10 @@ __all__ = [
     "compile",
     "Dim", "DomainError", "Expr", "LimitError", "MatgradError", "ParseError", "ShapeError",
     "abs", "arccos", "arcsin", "arctan", "arctanh", "broadcast", "const", "cos", "cosh",
-    "dims", "dot", "erf", "erfc", "evaluate", "exp", "expm1", "eye", "grad",
-    "gradients", "heaviside", "log", "log1p", "logsigmoid",
-    "matmul", "matrix", "mean", "ones", "outer", "parse", "parse_program", "relu",
+    "digamma", "dims", "dot", "erf", "erfc", "evaluate", "exp", "expm1", "eye", "grad",
+    "gradients", "heaviside", "lgamma", "log", "log1p", "logsigmoid",
+    "matmul", "matrix", "mean", "ones", "outer", "parse", "parse_program", "polygamma",
+    "relu",
     "report", "scalar", "sigmoid", "sign", "sin", "sinh",
     "simplify", "softplus", "sqrt", "sum", "tan", "tanh", "transpose",
     "var", "vector", "verify", "zeros",

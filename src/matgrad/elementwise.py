@@ -11,6 +11,11 @@ numeric checks and code generation all read the row; adding a function is adding
 
 Conventions at kinks: relu′(0) = H(0) = 0, abs′(0) = sign(0) = 0.
 
+A row may take a whole order k ≥ 0 before its argument (polygamma(k, x), the k-th
+derivative of ψ): its nodes carry (name, k) as parameters, and its kernel, derivative and
+slope take k after their other arguments, so that each derivative is one more row
+lookup and Hessians of lgamma need no new row.
+
 >>> row = table()["tanh"]
 >>> row.latex, row.code["torch"], row.domain
 ('\\\\tanh', 'tanh', 'real')
@@ -50,6 +55,21 @@ class Elementwise:
     slope: Callable = lambda x, y: 1.0  # a bound on |f′| at x (y = f(x)), for rounding
     nonnegative: bool = False  # f(x) ≥ 0 for every x: a divisor or log of it asks nothing
     idempotent: bool = False  # f(x)ᵖ = f(x) for p > 0 (the values are 0 and 1)
+    ordered: bool = False  # takes a whole order k first, f(k, x) (see the module's doc)
+
+    def head(self, order=None, latex: bool = False) -> str:
+        """The printed name before the argument: log Γ, ψ, ψ⁽¹⁾ (\\psi^{(1)} in LaTeX)."""
+        base = self.latex if latex else self.text
+        if order is None:
+            return base
+        if latex:
+            return base + "^{(" + str(order) + ")}"
+        return base + "⁽" + str(order).translate(_SUPERSCRIPT_DIGITS) + "⁾"
+
+
+_SUPERSCRIPT_DIGITS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+# polygamma(k, x) for k up to this: past it ψ⁽ᵏ⁾ overflows a float for arguments below 1
+MAX_ORDER = 100
 
 
 def _ops():
@@ -95,6 +115,60 @@ def _special(name: str, scalar: Callable) -> Callable:
     return kernel
 
 
+def _scipy_special():
+    try:
+        import scipy.special
+    except ImportError:  # pragma: no cover - SciPy comes with the JAX extra
+        return None
+    return scipy.special
+
+
+# Bernoulli numbers B₂, B₄, ..., B₁₆, for the asymptotic series of ψ⁽ᵏ⁾
+_BERNOULLI = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510)
+
+
+def polygamma_series(k: int, x):
+    """ψ⁽ᵏ⁾(x) for x > 0 with NumPy alone (where SciPy is missing): the recurrence
+    ψ⁽ᵏ⁾(x) = ψ⁽ᵏ⁾(x + 1) − (−1)ᵏ k!/xᵏ⁺¹ up to x ≥ 16 + 2k, then the asymptotic series
+    (Abramowitz and Stegun 6.3.18 and 6.4.11); NaN for x ≤ 0."""
+    x = np.array(x, dtype=float)
+    bad = ~(x > 0)
+    x = np.where(bad, 1.0, x)
+    sign = -1.0 if k % 2 else 1.0  # (−1)ᵏ
+    k_factorial = math.factorial(k)
+    shift = np.zeros_like(x)
+    lowest = 16 + 2 * k
+    while np.any(x < lowest):
+        small = x < lowest
+        shift = shift - np.where(small, sign * k_factorial / x ** (k + 1), 0.0)
+        x = np.where(small, x + 1, x)
+    if k == 0:
+        out = np.log(x) - 1 / (2 * x)
+        for j, b in enumerate(_BERNOULLI, start=1):
+            out = out - b / (2 * j * x ** (2 * j))
+    else:
+        out = math.factorial(k - 1) / x ** k + k_factorial / (2 * x ** (k + 1))
+        for j, b in enumerate(_BERNOULLI, start=1):
+            out = out + b * math.factorial(2 * j + k - 1) / math.factorial(2 * j) / \
+                x ** (2 * j + k)
+        out = -sign * out  # (−1)ᵏ⁺¹
+    return np.where(bad, np.nan, out + shift)
+
+
+def _lgamma(x):
+    special = _scipy_special()
+    if special is None:  # pragma: no cover - SciPy comes with the JAX extra
+        return np.vectorize(math.lgamma, otypes=[float])(np.asarray(x, dtype=float))
+    return special.gammaln(x)
+
+
+def _polygamma(x, k=0):
+    special = _scipy_special()
+    if special is None:  # pragma: no cover - SciPy comes with the JAX extra
+        return polygamma_series(k, x)
+    return special.digamma(x) if k == 0 else special.polygamma(k, x)
+
+
 # ---- derivatives -----------------------------------------------------------------------
 
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
@@ -116,6 +190,10 @@ def _one_minus_square(x):
 def _gaussian(x):
     ops = _ops()
     return ops.fn("exp", ops.neg(ops.power(x, 2)))
+
+
+def _polygamma_of(k, x):
+    return _ops().fn("polygamma", k, x)
 
 
 def _row(name, numpy, derivative, domain, text, latex, code, **facts) -> Elementwise:
@@ -170,6 +248,15 @@ ROWS = (
          lambda x, y: _ops().mul(-_TWO_OVER_SQRT_PI, _gaussian(x)), "real", "erfc",
          r"\operatorname{erfc}", ("helper", "jax.scipy.special.erfc", "torch.special.erfc"),
          slope=lambda x, y: _TWO_OVER_SQRT_PI, nonnegative=True),
+    _row("lgamma", _lgamma, lambda x, y: _fn("digamma")(x), "positive", "log Γ",
+         r"\log\Gamma", ("helper", "jax.scipy.special.gammaln", "lgamma"),
+         slope=lambda x, y: _abs(_polygamma(x))),
+    _row("digamma", _polygamma, lambda x, y: _polygamma_of(1, x), "positive", "ψ", r"\psi",
+         ("helper", "jax.scipy.special.digamma", "digamma"),
+         slope=lambda x, y: _abs(_polygamma(x, 1))),
+    _row("polygamma", _polygamma, lambda x, y, k: _polygamma_of(k + 1, x), "positive", "ψ",
+         r"\psi", ("helper", "jax.scipy.special.polygamma", "polygamma"),
+         slope=lambda x, y, k: _abs(_polygamma(x, k + 1)), ordered=True),
     _row("sigmoid", _sigmoid, lambda x, y: _ops().mul(y, _ops().sub(1, y)), "real", "σ",
          r"\sigma", ("helper", "jax.nn.sigmoid", "torch.sigmoid"), nonnegative=True),
     _row("logsigmoid", _logsigmoid, lambda x, y: _fn("sigmoid")(_ops().neg(x)), "real",
@@ -194,6 +281,7 @@ ROWS = (
 
 _TABLE = {r.name: r for r in ROWS}
 NAMES = tuple(_TABLE)
+ORDERED = frozenset(r.name for r in ROWS if r.ordered)  # written f(k, x)
 
 
 def table() -> dict:

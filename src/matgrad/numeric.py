@@ -99,7 +99,7 @@ KERNELS = {
     "matmul": lambda n, a, b: a @ b,
     "transpose": lambda n, a: a.T,
     "sum": lambda n, a: _sum(a, n.params[0]),
-    "fn": lambda n, a: table()[n.params[0]].numpy(a),
+    "fn": lambda n, a: table()[n.params[0]].numpy(a, *n.params[1:]),
 }
 
 

@@ -8,12 +8,13 @@ operation sees operands of equal shape.
 from __future__ import annotations
 
 import builtins
+import inspect
 import math
 import numbers
 from fractions import Fraction
 
 from .dims import SCALAR, Dim, as_size, fmt_shape, is_scalar, normal_name
-from .elementwise import table
+from .elementwise import MAX_ORDER, table
 from .errors import DomainError, LimitError, MatgradError, ShapeError
 from .expr import Expr, make
 
@@ -373,18 +374,37 @@ def power(a, p) -> Expr:
     return fn("exp", mul(p, fn("log", a)))
 
 
-def fn(name: str, a) -> Expr:
-    """An elementwise function from the table (exp, log, relu, ...); the shape of a.
+def fn(name: str, *args) -> Expr:
+    """An elementwise function from the table (exp, log, relu, ...); the shape of its
+    argument. A function with an order takes it first: fn("polygamma", 1, x).
 
     >>> import matgrad as mg
     >>> m, n = mg.dims("m n")
     >>> fn("tanh", mg.matrix("X", m, n)).shape
     (m, n)
     """
-    if name not in table():
+    row = table().get(name)
+    if row is None:
         raise MatgradError(f"unknown elementwise function {name!r}")
-    a = to_expr(a)
-    return make("fn", (a,), (name,), a.shape)
+    if len(args) != 1 + row.ordered:
+        usage = f"{name}(k, x) with a whole order k" if row.ordered else f"{name}(x)"
+        raise MatgradError(f"{name} takes {1 + row.ordered} argument(s), got {len(args)}: "
+                           f"write {usage}")
+    a = to_expr(args[-1])
+    if not row.ordered:
+        return make("fn", (a,), (name,), a.shape)
+    k = args[0]
+    if isinstance(k, Expr) and k.op == "const":  # a number the caller made an Expr
+        k = k.params[0]
+    if isinstance(k, float) and k.is_integer():
+        k = int(k)
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or \
+            not 0 <= k <= MAX_ORDER:
+        raise MatgradError(f"the order of {name}(k, x) is a whole number from 0 to "
+                           f"{MAX_ORDER}, not {k!r}")
+    if int(k) == 0 and name == "polygamma":  # ψ⁽⁰⁾ = ψ: one node for one function
+        return make("fn", (a,), ("digamma",), a.shape)
+    return make("fn", (a,), (name, int(k)), a.shape)
 
 
 # ---- matrix operations ----------------------------------------------------------------
@@ -528,14 +548,21 @@ def _elementwise(name):
     """The public constructor of an elementwise function, from its row in the table."""
     row = table()[name]
 
-    def f(a):
-        return fn(name, a)
+    def f(*args):
+        return fn(name, *args)
+    params = [inspect.Parameter("a", inspect.Parameter.POSITIONAL_ONLY)]
+    if row.ordered:
+        params.insert(0, inspect.Parameter("k", inspect.Parameter.POSITIONAL_ONLY))
+    f.__signature__ = inspect.Signature(params)
+    call = "k, a" if row.ordered else "a"
+    order = (" of a whole order k ≥ 0 (0 is digamma), written first" if row.ordered else "")
+    example = "1, " if row.ordered else ""
     f.__name__ = f.__qualname__ = name
-    f.__doc__ = (f"Elementwise {name} ({row.text} in the printed results), entry by entry: "
-                 "the shape of its argument.\n\n"
+    f.__doc__ = (f"Elementwise {name}({call}){order} ({row.text} in the printed results), "
+                 "entry by entry: the shape of its argument.\n\n"
                  f"    Defined and differentiated on {_DOMAIN_TEXT[row.domain]}.\n\n"
                  "    >>> import matgrad as mg\n"
-                 f"    >>> mg.{name}(mg.matrix('X', 2, 3)).shape\n"
+                 f"    >>> mg.{name}({example}mg.matrix('X', 2, 3)).shape\n"
                  "    (2, 3)\n")
     return f
 
@@ -566,6 +593,9 @@ sign = _elementwise("sign")
 sqrt = _elementwise("sqrt")
 softplus = _elementwise("softplus")
 heaviside = _elementwise("heaviside")
+lgamma = _elementwise("lgamma")
+digamma = _elementwise("digamma")
+polygamma = _elementwise("polygamma")
 
 
 # The named operations (trace, det, inv, diag, norm, softmax, ...) are declared in

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from . import ops, registry
 from .dims import Dim, as_size
+from .elementwise import MAX_ORDER, ORDERED
 from .elementwise import NAMES as ELEMENTWISE
 from .errors import LimitError, MatgradError, ParseError, ShapeError
 from .expr import Expr
@@ -41,7 +42,7 @@ FUNCTIONS = {
     "sum": (1, 2, ("axis",)), "mean": (1, 2, ("axis",)), "outer": (2, 2, ()),
     "dot": (2, 2, ()), "eye": (1, 1, ()), "ones": (1, 2, ()), "zeros": (1, 2, ()),
     **_declared_functions(),
-    **{name: (1, 1, ()) for name in ELEMENTWISE},
+    **{name: (2, 2, ()) if name in ORDERED else (1, 1, ()) for name in ELEMENTWISE},
 }
 # the functions that take an axis (as a keyword or as their last positional argument)
 AXIS_FUNCTIONS = frozenset(name for name, (_, _, kws) in FUNCTIONS.items() if "axis" in kws)
@@ -159,7 +160,7 @@ def call_shape(sizes, name: str, args: list, axis, fail) -> tuple:
         op = declared[0]
         params = tuple(axis if k.name == "axis" else k.default for k in op.keywords)
         return registry.infer_shape(op, args, params, sizes.unify)
-    return args[0]  # elementwise
+    return args[-1]  # elementwise, after the order of polygamma(k, x)
 
 
 def apply_function(name: str, args: list, axis):
@@ -275,6 +276,15 @@ def _axis(src: _Source, call: ast.Call):
     return axis
 
 
+def _order(src: _Source, name: str, node) -> int:
+    """The whole order k ≥ 0 written first in polygamma(k, x)."""
+    if isinstance(node, ast.Constant) and type(node.value) is int and \
+            0 <= node.value <= MAX_ORDER:
+        return node.value
+    raise src.error(ParseError, f"the order of {name}(k, x) is a whole number from 0 to "
+                    f"{MAX_ORDER}, written as a number, as {name}(1, x)", node)
+
+
 def _literal_size(src: _Source, node, dim_names):
     if isinstance(node, ast.Constant) and type(node.value) is int and node.value >= 1:
         return node.value
@@ -374,6 +384,10 @@ def _check_syntax(src: _Source, tree: ast.Module, declared: dict, dim_names: set
             if name in ("sum", "mean") and len(node.args) == 2:
                 stack.append((node.args[0], depth + 1))
                 continue
+            if name in ORDERED:
+                _order(src, name, node.args[0])
+                stack.append((node.args[1], depth + 1))
+                continue
             stack.extend((a, depth + 1) for a in node.args)
         else:
             raise src.error(ParseError, f"{_describe(node)} is not part of the language",
@@ -463,6 +477,10 @@ class _Build:
         if name in CONSTRUCTORS:
             sizes = [_literal_size(self.src, a, self.dim_names) for a in node.args]
             return getattr(ops, name)(*sizes)
+        if name in ORDERED:
+            k = _order(self.src, name, node.args[0])
+            x = self.build(node.args[1])
+            return self.located(node, lambda: ops.fn(name, k, x))
         axis = _axis(self.src, node)
         lo = FUNCTIONS[name][0]
         args = [self.build(a) for a in (node.args[:lo] if name in AXIS_FUNCTIONS

@@ -81,7 +81,7 @@ def _fn(node, d):
     """d f(A) = f′(A) ⊙ dA for an elementwise f; f′ from the elementwise table."""
     (a,) = node.children
     row = table()[node.params[0]]
-    return ops.mul(row.derivative(a, node), d[0])
+    return ops.mul(row.derivative(a, node, *node.params[1:]), d[0])
 
 
 def reciprocal_of_norm(node) -> bool:

@@ -687,13 +687,16 @@ def _rule_doc(op: str) -> str | None:
     return " ".join(doc[0].split()).rstrip(".")
 
 
-def _fn_note(name: str) -> str:
-    """f′ for an elementwise function, printed from the elementwise table."""
+def _fn_note(name: str, *order) -> str:
+    """f′ for an elementwise function, printed from the elementwise table (of order 1
+    where the function takes an order and none is given: ψ⁽¹⁾′(t) = ψ⁽²⁾(t))."""
     from .elementwise import table
     from .printing.text import to_text
     row = table()[name]
+    order = (order or (1,)) if row.ordered else ()
     t = ops.scalar("t")
-    return f"{row.text}′(t) = {to_text(row.derivative(t, ops.fn(name, t)))}"
+    f = ops.fn(name, *order, t)
+    return f"{row.head(*f.params[1:])}′(t) = {to_text(row.derivative(t, f, *f.params[1:]))}"
 
 
 def _function_name(op: str) -> str:
@@ -711,7 +714,7 @@ def _expansion_notes(segment_nodes: list, relevant: set) -> tuple[list, list]:
         note = None
         if node.op == "fn":
             fns.append(node.params[0])
-            note = _fn_note(node.params[0])
+            note = _fn_note(*node.params)
         elif node.op in NONLINEAR:
             note = _rule_doc(node.op)
             if node.op != "pow":

@@ -532,7 +532,7 @@ def rounding_scale(e: Expr, values: dict, sizes: dict, cache: dict | None = None
                 slope = np.abs(p) * np.abs(cv[0]) ** (p - 1) if p != 0 else 0.0
                 s = av + _times(slope, cs[0])
             elif op == "fn":
-                slope = table()[node.params[0]].slope(cv[0], av)
+                slope = table()[node.params[0]].slope(cv[0], av, *node.params[1:])
                 s = av + _times(np.abs(slope), cs[0])
             elif registry.get(op) is not None and registry.get(op).scale is not None:
                 s = registry.get(op).scale(node, cv, cs, av, _condition)

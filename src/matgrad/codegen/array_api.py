@@ -28,8 +28,8 @@ HELPERS = {
     """log(1 / (1 + exp(-x))), without overflow."""
     return xp.minimum(x, 0.0) - xp.log1p(xp.exp(-xp.abs(x)))
 ''',
-    # The array API has no error function: SciPy's ufunc (which NumPy, Dask and CuPy
-    # arrays dispatch), imported where it is used, so that code without erf needs no SciPy.
+    # The array API has no error or gamma functions: SciPy's ufuncs (which NumPy, Dask and
+    # CuPy arrays dispatch), imported where used, so that code without them needs no SciPy.
     "erf": '''def erf(xp, x):
     """The error function, entry by entry."""
     import scipy.special
@@ -39,6 +39,21 @@ HELPERS = {
     """The complementary error function 1 - erf(x), entry by entry."""
     import scipy.special
     return xp.asarray(scipy.special.erfc(x))
+''',
+    "lgamma": '''def lgamma(xp, x):
+    """log Γ(x), entry by entry."""
+    import scipy.special
+    return xp.asarray(scipy.special.gammaln(x))
+''',
+    "digamma": '''def digamma(xp, x):
+    """ψ(x) = d/dx log Γ(x), entry by entry."""
+    import scipy.special
+    return xp.asarray(scipy.special.digamma(x))
+''',
+    "polygamma": '''def polygamma(xp, k, x):
+    """ψ⁽ᵏ⁾(x), the k-th derivative of ψ, entry by entry."""
+    import scipy.special
+    return xp.asarray(scipy.special.polygamma(k, x))
 ''',
     "add_diagonal": '''def add_diagonal(xp, a, d):
     """a + diag(d) for a square a computed for this alone: written into a's diagonal

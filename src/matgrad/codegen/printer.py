@@ -244,13 +244,14 @@ class CodePrinter:
 
     def _print_fn(self, e):
         """An elementwise function, spelt as its row in the table says for this backend."""
-        name = e.params[0]
+        name, *order = e.params
         x = e.children[0]
         spelling = table()[name].code[self.backend]
         if spelling == "printer":
             return getattr(self, "fn_" + name)(x)
+        args = [*(str(k) for k in order), self.array_arg(x)]  # an order first: ψ⁽ᵏ⁾(x)
         if spelling == "helper":
-            return self.call(self.helper(name), *self.helper_args(), self.array_arg(x))
+            return self.call(self.helper(name), *self.helper_args(), *args)
         if "." in spelling:
-            return self.call(spelling, self.array_arg(x))
-        return self.call(self.fn(spelling), self.array_arg(x))
+            return self.call(spelling, *args)
+        return self.call(self.fn(spelling), *args)

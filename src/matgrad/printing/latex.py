@@ -83,7 +83,7 @@ class LatexPrinter(Printer):
         name = e.params[0]
         if name == "sqrt":
             return r"\sqrt{" + self.visit(e.children[0])[0] + "}", ATOM
-        return self.call(table()[name].latex, e.children[0])
+        return self.call(table()[name].head(*e.params[1:], latex=True), e.children[0])
 
     def _print_sum(self, e: Expr):
         axis = e.params[0]

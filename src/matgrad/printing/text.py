@@ -123,8 +123,10 @@ class TextPrinter(Printer):
         return self.wrap(x, ATOM) + " ** " + ptext, UNARY
 
     def _print_fn(self, e: Expr):
-        name = e.params[0]
-        return self.call(table()[name].text if self.unicode else name, e.children[0])
+        name, *order = e.params
+        if order and not self.unicode:  # polygamma(1, x), as the parser reads it
+            return f"{name}({order[0]}, {self.visit(e.children[0])[0]})", ATOM
+        return self.call(table()[name].head(*order) if self.unicode else name, e.children[0])
 
     def _print_sum(self, e: Expr):
         axis = e.params[0]

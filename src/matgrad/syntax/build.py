@@ -19,7 +19,7 @@ from fractions import Fraction
 
 from .. import ops
 from ..dims import SCALAR, Dim, as_size
-from ..elementwise import table
+from ..elementwise import MAX_ORDER, ORDERED, table
 from ..errors import MatgradError, ParseError, ShapeError
 from ..parser import (AXIS_FUNCTIONS, FUNCTIONS, MAX_DEPTH, Program, _example, _Sizes,
                       _Unknown, _vars, apply_function, call_shape)
@@ -96,6 +96,10 @@ class Resolver:
             return self.juxt(self.apply(node, []))
         if kind in ("ones", "zeros", "eye"):
             return node
+        if kind == "order":
+            psi = table()["polygamma"].head(node.value)
+            raise self.ctx.error(ParseError, f"{psi} is the polygamma function of order "
+                                 f"{node.value}: give it its argument, as {psi}(x)", node)
         if kind in POSTFIX and node.args[0].kind == "name":
             # xy² in LaTeX, Axᵀ with A and x declared: the script is on the last letter
             target = self.name(node.args[0])
@@ -639,6 +643,14 @@ class Build:
         if name in SIZE_FREE:
             sizes = [_size(self.ctx, _size_text(self.ctx, a), a) for a in node.args]
             return getattr(ops, name)(*sizes)
+        if name in ORDERED:  # polygamma(k, x), ψ⁽ᵏ⁾(x): a whole order first
+            k = literal(node.args[0])
+            if not isinstance(k, int) or not 0 <= k <= MAX_ORDER:
+                raise self.ctx.error(ParseError, f"the order of {name}(k, x) is a whole "
+                                     f"number from 0 to {MAX_ORDER}, written as a number, "
+                                     f"as {name}(1, x) or ψ⁽¹⁾(x)", node.args[0])
+            x = self(node.args[1])
+            return self.located(node, lambda: ops.fn(name, k, x))
         axis = _axis(self.ctx, node)
         lo = _ARITY[name][0]
         args = [self(a) for a in (node.args[:lo] if name in AXIS_FUNCTIONS else node.args)]

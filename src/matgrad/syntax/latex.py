@@ -113,6 +113,10 @@ class LatexReader(Reader):
             return Node("transpose", (x,), None, x.start, end)
         if kind == "invT":
             return Node("invT", (x,), None, x.start, end)
+        if kind == "power" and sup[2].kind == "group" and x.kind == "name" and \
+                x.value == "psi" and isinstance(sup[2].args[0].value, int) and \
+                sup[2].args[0].kind == "num":  # \psi^{(1)}: the order of polygamma
+            return self.order(x, sup[2].args[0].value, parts[-1])
         node = self.exponent(x, sup[2], sup[2], hadamard=kind == "hadamard", ask=True)
         node.end = max(node.end, end)
         return node

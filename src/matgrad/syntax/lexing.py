@@ -28,8 +28,8 @@ OPENERS = {"LPAR", "CALL_LPAR", "LBRACK", "LBRACE", "NORM_OPEN", "ABS_OPEN", "LA
 CLOSERS = {"RPAR", "RBRACK", "RBRACE", "NORM_CLOSE", "ABS_CLOSE", "RANGLE"}
 # tokens after which an operand has ended (so a bar there may close, a name may be called)
 ENDS = {"NAME", "NUMBER", "CMD", "RPAR", "RBRACK", "RBRACE", "NORM_CLOSE", "ABS_CLOSE",
-        "RANGLE", "POSTFIX", "INVT", "SUPNUM", "NORMSUB", "SUBSCRIPT"}
-CALLEES = {"NAME", "CMD", "RBRACE"}
+        "RANGLE", "POSTFIX", "INVT", "SUPNUM", "NORMSUB", "SUBSCRIPT", "ORDER"}
+CALLEES = {"NAME", "CMD", "RBRACE", "ORDER"}  # ORDER: ψ⁽¹⁾(x)
 _BARS = {"BAR": "NORM", "VBAR": "ABS"}
 _FORCED = {"LVERT": ("open", "BAR"), "RVERT": ("close", "BAR"), "LABS": ("open", "VBAR"),
            "RABS": ("close", "VBAR")}

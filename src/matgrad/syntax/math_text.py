@@ -68,6 +68,10 @@ class MathReader(Reader):
         x, tok = c
         return self.exponent(x, superscript_number(str(tok)), tok, hadamard=False)
 
+    def order(self, c):
+        x, tok = c
+        return Reader.order(self, x, superscript_number(str(tok)[1:-1]), tok)
+
     def power(self, c):
         x, _caret, p = c
         return self.exponent(x, p, p, hadamard=False)

@@ -15,6 +15,7 @@ from importlib import resources
 from lark import Lark, Token, Transformer_NonRecursive
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from ..elementwise import table
 from ..errors import LimitError, MatgradError, ParseError
 from ..parser import MAX_DEPTH, Program
 from .build import build_program
@@ -218,8 +219,22 @@ class Reader(Transformer_NonRecursive):
         n = self.num(c[1])
         return Node("num", (), -n.value, at(c[0])[0], n.end)
 
+    def order(self, x: Node, k: int, where) -> Node:
+        """ψ⁽ᵏ⁾, \\psi^{(k)}: the polygamma function of order k, before its argument."""
+        if x.kind != "name" or x.value != "psi":
+            psi = table()["polygamma"].head(k)
+            raise self.error(f"an order in parentheses, {psi[1:]}, belongs to ψ: {psi}(x) is "
+                             f"polygamma({k}, x)", where)
+        return Node("order", (x,), k, x.start, at(where)[1])
+
     def apply(self, c):
         target, _lp, args, _rp = c
+        if target.kind == "order":  # ψ⁽ᵏ⁾(x) is polygamma(k, x)
+            name = Node("name", (), "polygamma", target.start, target.args[0].end,
+                        {"base": "polygamma"})
+            k = Node("num", (), target.value, target.args[0].end, target.end)
+            c = [name, _lp, [k, *args], _rp]
+            target, args = name, [k, *args]
         positional, kwargs = [], {}
         for a in args:
             if isinstance(a, tuple):
