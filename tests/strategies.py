@@ -298,6 +298,9 @@ class Generator:
         if name == "sqrt":
             return Term(ops.sqrt(a.expr), f"sqrt({a.text})", math.sqrt(a.est),
                         lo=math.sqrt(a.lo))
+        if table()[name].ordered:  # polygamma(1, x): the order the language's Hessians meet
+            return Term(ops.fn(name, 1, a.expr), f"{name}(1, {a.text})",
+                        max(_magnitude(name, a.lo, a.est, 1), 1.0))
         return Term(ops.fn(name, a.expr), f"{name}({a.text})",
                     max(_magnitude(name, a.lo, a.est), 1.0))
 
@@ -587,11 +590,11 @@ class Generator:
         return Case(t.expr, t.text, shapes, depth)
 
 
-def _magnitude(name: str, lo: float, hi: float) -> float:
+def _magnitude(name: str, lo: float, hi: float, *order) -> float:
     """About the largest |f(t)| for t in [lo, hi], from the function's NumPy kernel."""
     import numpy as np
     with np.errstate(all="ignore"):
-        values = np.abs(table()[name].numpy(np.linspace(lo, hi, GRID)))
+        values = np.abs(table()[name].numpy(np.linspace(lo, hi, GRID), *order))
     return max(float(np.max(values)), 1e-3)
 
 
