@@ -48,7 +48,7 @@ GRID = 41  # points at which a function's magnitude over an argument's range is 
 # builder of its own that keeps its arguments in its domain and bounds its value;
 # tests/test_registry.py fails, naming it, for an operation missing here
 DRAWN_OPERATIONS = frozenset({"trace", "det", "logdet", "inv", "diagmat", "diagvec", "norm",
-                              "logsumexp", "softmax"})
+                              "logsumexp", "softmax", "tril", "triu"})
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import pytest
 import matgrad as mg
 from matgrad.dims import shape_spec
 from matgrad.printing.text import to_text
+from matgrad.structure import of as structure_of
 
 from .test_identities import IDENTITIES, SIZE_SETS, sample
 
@@ -146,11 +147,15 @@ def test_constructors_with_integer_sizes_evaluate(rng):
 
 
 def test_shape_declarations_in_their_forms():
-    prog = mg.parse_program("sum(M) + sum(v) + sum(r) + s + trace(S)",
-                            "M: m,n; v: n; r: 1,n; s: scalar; S: n,n symmetric")
-    got = {name: (v.shape, v.params[1]) for name, v in prog.variables.items()}
-    assert got == {"M": ((m, n), False), "v": ((n, 1), False), "r": ((1, n), False),
-                   "s": ((1, 1), False), "S": ((n, n), True)}
+    prog = mg.parse_program("sum(M) + sum(v) + sum(r) + s + trace(S) + sum(L @ U @ D @ P)",
+                            "M: m,n; v: n; r: 1,n; s: scalar; S: n,n symmetric; "
+                            "L: n,n lower; U: n n upper; D: n×n diagonal; P: n,n spd")
+    got = {name: (v.shape, structure_of(v)) for name, v in prog.variables.items()}
+    assert got == {"M": ((m, n), ""), "v": ((n, 1), ""), "r": ((1, n), ""),
+                   "s": ((1, 1), ""), "S": ((n, n), "symmetric"), "L": ((n, n), "lower"),
+                   "U": ((n, n), "upper"), "D": ((n, n), "diagonal"), "P": ((n, n), "spd")}
+    assert prog.variables["S"] is mg.matrix("S", n, n, symmetric=True)
+    assert prog.variables["L"] is mg.matrix("L", n, n, structure="lower")
     as_dict = mg.parse_program("sum(M) + s", {"M": "m x n", "s": ""})
     assert as_dict.variables["M"].shape == (m, n) and as_dict.variables["s"].shape == (1, 1)
     assert mg.parse("sum(M)", {"M": (3, 4)}).children[0].shape == (3, 4)
@@ -198,7 +203,7 @@ def test_whitespace_comments_and_newlines():
 
 
 def shapes_of(e):
-    return {v.params[0]: shape_spec(v.shape) + (" symmetric" if v.params[1] else "")
+    return {v.params[0]: f"{shape_spec(v.shape)} {structure_of(v)}".rstrip()
             for v in mg.expr.variables(e)}
 
 

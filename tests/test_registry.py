@@ -32,6 +32,8 @@ REFERENCE = {
     "norm": lambda a: np.sqrt(np.sum(a * a)),
     "logsumexp": lambda a: np.log(np.sum(np.exp(a))),
     "softmax": lambda a: np.exp(a) / np.sum(np.exp(a)),
+    "tril": lambda a: np.where(np.arange(a.shape[0])[:, None] >= np.arange(a.shape[1]), a, 0),
+    "triu": lambda a: np.where(np.arange(a.shape[0])[:, None] <= np.arange(a.shape[1]), a, 0),
 }
 
 

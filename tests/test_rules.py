@@ -57,6 +57,8 @@ SPECS = {
     "inv": (lambda: mg.inv(A), [A]),
     "diagmat": (lambda: mg.diag(v) @ A, [v, A]),
     "diagvec": (lambda: mg.diag(A) * v, [A, v]),
+    "tril": (lambda: mg.tril(A @ A), [A]),
+    "triu": (lambda: mg.triu(A) * A, [A]),
     "fn": (lambda: mg.tanh(X), [X]),
     "norm": (lambda: mg.norm(X) + mg.norm(v), [X, v]),
     "logsumexp": (lambda: mg.logsumexp(v), [v]),

@@ -36,6 +36,8 @@ from .dims import Dim, fmt_shape
 from .errors import MatgradError, ParseError, ShapeError
 from .expr import Expr, dimensions, matmul_factors, variables, walk
 from .recursion import steady
+from .structure import of as structure_of
+from .structure import phrase, project
 
 VERDICTS = ("correct", "transposed", "wrong-shape", "wrong-value", "undetermined")
 
@@ -306,8 +308,7 @@ def check(L, x, claim: str, *, shapes=None, definitions: dict | None = None,
     # the claim sees the loss's variables and dimensions, and its intermediates by name
     declared: dict = {}
     for v in variables(L):
-        declared[v.params[0]] = f"{v.shape[0]},{v.shape[1]}" + \
-            (" symmetric" if v.params[1] else "")
+        declared[v.params[0]] = f"{v.shape[0]},{v.shape[1]} {structure_of(v)}".strip()
     stand_ins: dict = {}
     for name, e in definitions.items():
         if name not in declared:
@@ -556,13 +557,12 @@ def _wrong_value(L, x, C, expected, names, claim_text, what, answer, samples):
     # the first point where they differ, and a direction that shows it
     p = next(p for p in samples if not _close(p.c, p.t, p.tol))
     values, sizes, c, t = p.values, p.sizes, p.c, p.t
-    V = direction(values[name].shape, p.rng, x.params[1])
+    V = direction(values[name].shape, p.rng, structure_of(x))
     with np.errstate(all="ignore"):
         along = abs(float(np.sum((c - t) * V)))
     if np.all(np.isfinite(c)) and along <= p.tol * float(np.sum(np.abs(V))):
-        V = np.array(c - t)  # along the difference itself, the two cannot agree
-        if x.params[1]:
-            V = (V + V.T) / 2
+        # along the difference itself (within the structure), the two cannot agree
+        V = project(structure_of(x), np.array(c - t))
     h = 1e-6
     up, down = dict(values), dict(values)
     up[name] = values[name] + h * V
@@ -589,6 +589,13 @@ def _wrong_value(L, x, C, expected, names, claim_text, what, answer, samples):
     if ratio is not None:
         lines.append(f"It is {_number_text(ratio)} times {what} at every point checked: "
                      "a constant factor is off.")
+    elif _within_structure(x, samples):
+        from .printing.symbols import unicode_name
+        kind = structure_of(x)
+        lines.append(f"It agrees with {what} along every direction d{unicode_name(name)} "
+                     f"can take, but {unicode_name(name)} is declared {phrase(kind)}, and "
+                     f"its gradient is taken {phrase(kind)} too: {_PROJECTION[kind]} of "
+                     "the gradient with independent entries (the convention).")
     elif _agrees_in_part(samples):
         lines.append("Some entries agree with the gradient and others do not: a factor "
                      "that depends on the point, such as a Heaviside step H(z) from a "
@@ -596,6 +603,23 @@ def _wrong_value(L, x, C, expected, names, claim_text, what, answer, samples):
     lines.append("Counterexample: " + ce.describe(name) + ".")
     lines.append(answer)
     return CheckResult("wrong-value", "\n".join(lines), expected, C, ce, names)
+
+
+# how a structured variable's gradient is made from the unconstrained one, in words
+_PROJECTION = {"symmetric": "the symmetric part (G + Gᵀ)/2",
+               "spd": "the symmetric part (G + Gᵀ)/2", "lower": "the lower triangle tril(G)",
+               "upper": "the upper triangle triu(G)", "diagonal": "the diagonal diag(diag(G))"}
+
+
+def _within_structure(x, samples) -> bool:
+    """Whether the claim, projected onto x's structure, is the gradient at every point:
+    right along every direction x can take, and wrong only outside the structure."""
+    kind = structure_of(x)
+    if not kind:
+        return False
+    with np.errstate(all="ignore"):
+        return all(np.all(np.isfinite(p.c)) and _close(project(kind, p.c), p.t, p.tol)
+                   for p in samples)
 
 
 def _constant_ratio(samples) -> float | None:

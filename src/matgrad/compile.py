@@ -25,6 +25,8 @@ from .codegen.load import load
 from .dims import SCALAR, Dim
 from .errors import DomainError, MatgradError, ShapeError
 from .expr import Expr
+from .structure import of as structure_of
+from .structure import require as require_structure
 from .values import as_float_array, refuse_unusable
 
 _MAX_SPECIALISED = 16
@@ -85,7 +87,7 @@ class CompiledFunction:
             if checked is not None:  # plain arrays of shapes already checked
                 layouts, bound, run = checked
                 args = [_fast_layout(values[n], s) for n, s in zip(self.variables, layouts)]
-                self._check_symmetric(args)
+                self._check_structures(args)
                 return self._invoke(run, args, bound)
         args, bound = self.bind(values, sizes, layout=self.backend != "jax")
         if out is not None:
@@ -261,20 +263,16 @@ class CompiledFunction:
         for d, _ in self._generated.size_parameters:
             if d not in bound:
                 raise ShapeError(f"the size of dimension {d} is unknown; give it in sizes=")
-        self._check_symmetric(out)
+        self._check_structures(out)
         return out, bound
 
-    def _check_symmetric(self, args: list) -> None:
-        """A variable declared symmetric must have a symmetric value, as in evaluate
-        (checked in the arrays' own library, on their device)."""
+    def _check_structures(self, args: list) -> None:
+        """A variable declared with a structure (symmetric, spd, lower, ...) must have a
+        value of that structure, as in evaluate (checked in the arrays' own library, on
+        their device)."""
         for v, a in zip(self._vars, args):
-            if not v.params[1]:
-                continue
-            import array_api_compat
-            xp = array_api_compat.array_namespace(a)
-            at = xp.permute_dims(a, (1, 0))
-            if not bool(xp.all(xp.abs(a - at) <= 1e-8 + 1e-5 * xp.abs(at))):
-                raise MatgradError(f"{v.params[0]} is declared symmetric but its value is not")
+            if v.params[1]:
+                require_structure(v.params[0], structure_of(v), a)
 
 
 def _convert(raw: list, names: list, backend: str) -> list:

@@ -12,6 +12,7 @@ from . import ops
 from .errors import DomainError, MatgradError
 from .expr import Expr, walk
 from .rules import adjoint, differential, placeholder
+from .structure import of as structure_of
 
 
 def resolve(expr: Expr, x) -> Expr:
@@ -162,9 +163,20 @@ def cotangents(output: Expr, wrt, seed: Expr | None = None) -> dict:
 
 
 def symmetrize(x: Expr, g: Expr) -> Expr:
-    """For a symmetric variable the gradient is the symmetric part (G + Gᵀ)/2."""
-    if x.op == "var" and x.params[1]:
+    """The gradient of a structured variable x from its unconstrained gradient g: the
+    projection onto the matrices dx may be (see `matgrad.structure`), so that
+    dL = P(g) : dx for every such dx:
+    symmetric and spd: (g + gᵀ)/2;  lower: tril(g);  upper: triu(g);
+    diagonal: diag(diag(g)). An unstructured x keeps g."""
+    kind = structure_of(x)
+    if kind in ("symmetric", "spd"):
         return ops.div(ops.add(g, ops.transpose(g)), 2)
+    if kind == "lower":
+        return ops.tril(g)
+    if kind == "upper":
+        return ops.triu(g)
+    if kind == "diagonal":
+        return ops.diag(ops.diag(g))
     return g
 
 

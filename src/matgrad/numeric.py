@@ -14,7 +14,9 @@ from .elementwise import table
 from .errors import MatgradError, ShapeError
 from .expr import Expr, walk
 from .rules import reciprocal_of_norm
-from .values import as_float_array, require_symmetric
+from .structure import of as structure_of
+from .structure import require as require_structure
+from .values import as_float_array
 
 
 def _as_2d(name: str, value, shape) -> np.ndarray:
@@ -65,8 +67,7 @@ def bind(expr_or_exprs, values: dict, sizes: dict | None = None):
                 elif want != got:
                     raise ShapeError(f"{name} must be {node.shape[0]}×{node.shape[1]}, but "
                                      f"its value has shape {a.shape}")
-            if node.params[1]:
-                require_symmetric(name, a)
+            require_structure(name, structure_of(node), a)
             arrays[name] = a
     return arrays, bound
 

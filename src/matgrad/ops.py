@@ -17,20 +17,28 @@ from .dims import SCALAR, Dim, as_size, fmt_shape, is_scalar, normal_name
 from .elementwise import MAX_ORDER, table
 from .errors import DomainError, LimitError, MatgradError, ShapeError
 from .expr import Expr, make
+from .structure import parse as structure_name
+from .structure import phrase as structure_phrase
 
 # ---- leaves ---------------------------------------------------------------------------
 
 
-def var(name: str, rows=1, cols=1, *, symmetric: bool = False) -> Expr:
+def var(name: str, rows=1, cols=1, *, symmetric: bool = False, structure: str = "") -> Expr:
     """A variable: scalar (1×1), vector (n×1) or matrix (m×n).
 
-    Its shape is rows×cols, each a size or a dimension; `symmetric=True` declares a
-    symmetric matrix (its shape must be square), whose gradient is then the symmetric one.
+    Its shape is rows×cols, each a size or a dimension. A square matrix may have a
+    `structure`: "symmetric" (also `symmetric=True`), "spd" (symmetric positive
+    definite), "lower" or "upper" (triangular) or "diagonal". Its gradient is then the
+    projection of the unconstrained gradient G onto the structure: (G + Gᵀ)/2 for
+    symmetric and spd, tril(G), triu(G), diag(diag(G)) (see `matgrad.structure`), and its
+    values must have the structure.
 
     >>> import matgrad as mg
     >>> m, n = mg.dims("m n")
     >>> mg.var("Y", m, n).shape
     (m, n)
+    >>> mg.var("L", n, n, structure="lower").params
+    ('L', 'lower')
     >>> mg.var("S", m, n, symmetric=True)
     Traceback (most recent call last):
         ...
@@ -40,10 +48,14 @@ def var(name: str, rows=1, cols=1, *, symmetric: bool = False) -> Expr:
         raise MatgradError(f"variable name {name!r} is not an identifier")
     name = normal_name(name)
     shape = (as_size(rows), as_size(cols))
-    if symmetric and shape[0] != shape[1]:
-        raise ShapeError(f"{name} is declared symmetric but its shape {fmt_shape(shape)} "
-                         "is not square")
-    return make("var", (), (name, bool(symmetric)), shape)
+    kind = structure_name(structure, name)
+    if symmetric and kind not in ("", "symmetric", "spd"):
+        raise MatgradError(f"{name} cannot be both symmetric and {structure_phrase(kind)}")
+    kind = kind or ("symmetric" if symmetric else "")
+    if kind and shape[0] != shape[1]:
+        raise ShapeError(f"{name} is declared {structure_phrase(kind)} but its shape "
+                         f"{fmt_shape(shape)} is not square")
+    return make("var", (), (name, kind), shape)
 
 
 def scalar(name: str) -> Expr:
@@ -66,15 +78,18 @@ def vector(name: str, n) -> Expr:
     return var(name, n, 1)
 
 
-def matrix(name: str, rows, cols, *, symmetric: bool = False) -> Expr:
-    """A matrix variable of shape rows×cols (`symmetric=True`: square and symmetric).
+def matrix(name: str, rows, cols, *, symmetric: bool = False, structure: str = "") -> Expr:
+    """A matrix variable of shape rows×cols (`symmetric=True`: square and symmetric;
+    `structure=`: "symmetric", "spd", "lower", "upper" or "diagonal", as for `var`).
 
     >>> import matgrad as mg
     >>> m, n = mg.dims("m n")
     >>> mg.matrix("X", m, n).shape
     (m, n)
+    >>> mg.matrix("D", n, n, structure="diagonal").params
+    ('D', 'diagonal')
     """
-    return var(name, rows, cols, symmetric=symmetric)
+    return var(name, rows, cols, symmetric=symmetric, structure=structure)
 
 
 # Exact rationals are kept while numerator and denominator fit in this many bits; beyond,
@@ -603,4 +618,4 @@ polygamma = _elementwise("polygamma")
 # part of the language, so they are reachable here as ops.trace, ... too. Imported last:
 # the declarations build their rules from the constructors above.
 from .operations import (det, diag, inv, logdet, logsumexp, norm, softmax,  # noqa: E402,F401
-                         trace)
+                         trace, tril, triu)

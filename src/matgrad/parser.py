@@ -183,7 +183,7 @@ class _Infer(ast.NodeVisitor):
         self.src = src
         self.sizes = _Sizes()
         self.types: dict = {}
-        for name, (r, c, _sym) in declared.items():
+        for name, (r, c, _structure) in declared.items():
             self.types[name] = (r, c)
         self.unknown_vars: dict = {}  # name -> first ast node
         self.dim_names = dim_names
@@ -626,8 +626,8 @@ def _parse_checked(src, tree, declared, dim_names) -> Program:
             raise src.error(ShapeError, f"cannot infer the shape of {name} (its "
                             f"{' and '.join(missing)}) from its use; declare it, e.g. "
                             f"{_example(name, r, c)}", node)
-    for name, (r, c, sym) in declared.items():
-        variables[name] = ops.var(name, r, c, symmetric=sym)
+    for name, (r, c, structure) in declared.items():
+        variables[name] = ops.var(name, r, c, structure=structure)
     for name in infer.unknown_vars:
         r, c = (infer.sizes.find(s) for s in infer.types[name])
         variables[name] = ops.var(name, as_size(r), as_size(c))

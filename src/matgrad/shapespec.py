@@ -1,35 +1,48 @@
-"""Shape declarations: "X: m,n; w: n; b: scalar; S: n,n symmetric".
+"""Shape declarations: "X: m,n; w: n; b: scalar; S: n,n symmetric; L: n,n lower".
 
 A declaration is "scalar" (or empty), "n" (a column vector), "1,n" (a row vector),
-"m,n" (a matrix), optionally followed by "symmetric".
+"m,n" (a matrix), optionally followed by a structure of a square matrix: "symmetric",
+"spd" (symmetric positive definite), "lower", "upper" (triangular) or "diagonal"
+(see `matgrad.structure`). A declaration reads as (rows, cols, structure), with the
+structure "" for none.
+
+>>> parse_one("n,n lower")
+(n, n, 'lower')
+>>> parse_one("m,n spd", "K")
+Traceback (most recent call last):
+    ...
+matgrad.errors.ShapeError: K is declared symmetric positive definite but is not square (m×n)
 """
 from __future__ import annotations
 
 import re
 
-from .dims import as_size, normal_name
+from .dims import as_size, fmt_shape, normal_name
 from .errors import ShapeError
+from .structure import NAMES, phrase
+from .structure import parse as parse_structure
 
 _SEP = re.compile(r"\s*(?:,|×|\bx\b|\s)\s*")
 
 
 def parse_one(spec, name: str = "?", source: str | None = None, column: int = 0):
-    """(rows, cols, symmetric) from one declaration (a string or a tuple)."""
+    """(rows, cols, structure) from one declaration (a string or a tuple)."""
     if isinstance(spec, (tuple, list)):
         if len(spec) == 0:
-            return 1, 1, False
+            return 1, 1, ""
         if len(spec) == 1:
-            return as_size(spec[0]), 1, False
+            return as_size(spec[0]), 1, ""
         if len(spec) == 2:
-            return as_size(spec[0]), as_size(spec[1]), False
+            return as_size(spec[0]), as_size(spec[1]), ""
         raise ShapeError(f"the shape of {name} has {len(spec)} axes; at most 2 are allowed")
     if not isinstance(spec, str):
         raise ShapeError(f"the shape of {name} must be a string such as 'm,n', not {spec!r}")
     text = spec.strip()
-    symmetric = False
-    if text.endswith("symmetric"):
-        symmetric = True
-        text = text[: -len("symmetric")].strip()
+    structure = ""
+    last = text.rsplit(None, 1)[-1] if text else ""
+    if last.lower() in NAMES:
+        structure = last.lower()
+        text = text[: -len(last)].strip()
     if text in ("", "scalar", "1"):
         sizes = []
     else:
@@ -46,14 +59,15 @@ def parse_one(spec, name: str = "?", source: str | None = None, column: int = 0)
             raise ShapeError(f"in the shape of {name}: {err.message}", source=source,
                              column=column if source else None, width=len(spec)) from None
     rows, cols = (out + [1, 1])[:2] if out else (1, 1)
-    if symmetric and rows != cols:
-        raise ShapeError(f"{name} is declared symmetric but is not square", source=source,
+    if structure and rows != cols:
+        raise ShapeError(f"{name} is declared {phrase(structure)} but is not square "
+                         f"({fmt_shape((rows, cols))})", source=source,
                          column=column if source else None, width=len(spec))
-    return rows, cols, symmetric
+    return rows, cols, structure
 
 
 def parse_shapes(shapes) -> dict:
-    """{name: (rows, cols, symmetric)} from a dict or a "X: m,n; w: n" string."""
+    """{name: (rows, cols, structure)} from a dict or a "X: m,n; w: n" string."""
     if shapes is None:
         return {}
     if isinstance(shapes, dict):
@@ -105,14 +119,16 @@ def _same(name: str, other: str) -> str:
 
 
 def format_shapes(shapes: dict) -> str:
-    """The declaration string for {name: (rows, cols, symmetric)}."""
+    """The declaration string for {name: (rows, cols, structure)} (a structure of True
+    is "symmetric", a false one none)."""
     parts = []
-    for name, (r, c, sym) in shapes.items():
+    for name, (r, c, structure) in shapes.items():
         if (r, c) == (1, 1):
             spec = "scalar"
         elif c == 1:
             spec = f"{r}"
         else:
             spec = f"{r},{c}"
-        parts.append(f"{name}: {spec}{' symmetric' if sym else ''}")
+        structure = parse_structure(structure, name)
+        parts.append(f"{name}: {spec} {structure}".rstrip())
     return "; ".join(parts)

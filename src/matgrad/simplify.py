@@ -21,6 +21,8 @@ from . import ops
 from .dims import SCALAR
 from .elementwise import table
 from .expr import Expr, make, matmul_factors, walk
+from .structure import SELF_TRANSPOSED
+from .structure import of as structure_of
 
 _MAX_PASSES = 64
 
@@ -607,8 +609,8 @@ def _neg(s: Simplifier, e: Expr) -> Expr:
 
 def _transpose(s: Simplifier, e: Expr) -> Expr:
     """(Aᵀ)ᵀ = A, (AB)ᵀ = BᵀAᵀ, (−A)ᵀ = −Aᵀ, (cA)ᵀ = c Aᵀ for a scalar c,
-    (A⁻¹)ᵀ = (Aᵀ)⁻¹; scalars, symmetric variables, I and diag(v) are their own
-    transposes. Transposes stay outside sums and elementwise functions, so that a shared
+    (A⁻¹)ᵀ = (Aᵀ)⁻¹; scalars, symmetric (spd, diagonal) variables, I and diag(v) are
+    their own transposes. Transposes stay outside sums and elementwise functions, so that a shared
     tanh(W x + b) is not rewritten as tanh(xᵀ Wᵀ + bᵀ)."""
     (x,) = e.children
     op = x.op
@@ -616,7 +618,7 @@ def _transpose(s: Simplifier, e: Expr) -> Expr:
         return x
     if op == "transpose":
         return x.children[0]
-    if op == "var" and x.params[1]:
+    if structure_of(x) in SELF_TRANSPOSED:
         return x
     if op in ("eye", "diagmat"):
         return x

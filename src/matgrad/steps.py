@@ -33,6 +33,8 @@ from .expr import Expr, dimensions, make, variables, walk
 from .intermediates import BACKWARD_NAMES, FORWARD_NAMES, name_shared
 from .printing.symbols import unicode_name
 from .rules import IDENTITIES, is_number
+from .structure import IDENTITIES as STRUCTURE_IDENTITIES
+from .structure import of as structure_of
 
 # Operations whose argument deserves a name of its own when it holds real work.
 NONLINEAR = frozenset({"fn", "pow"}) | frozenset(
@@ -157,7 +159,7 @@ def _diff_names(diffs: dict) -> dict:
 
 def _as_variables(e: Expr) -> Expr:
     """e with each differential leaf replaced by a variable, so that it can be evaluated."""
-    return substitute(e, {n: make("var", (), (f"d {n.params[0]}", False), n.shape)
+    return substitute(e, {n: make("var", (), (f"d {n.params[0]}", ""), n.shape)
                           for n in walk(e) if n.op == "dvar"})
 
 
@@ -290,7 +292,7 @@ class Derivation:
                           for s in self.x.shape))
             arrays = self.atom_values(values, sz)
             cache, scales = self._scales(values, arrays, sz)
-            V = direction(values[name].shape, rng, self.x.params[1])
+            V = direction(values[name].shape, rng, structure_of(self.x))
             best = [float("inf")] * len(self.steps)
             for step_size in (h, 100 * h):
                 at = self._errors_at(values, arrays, sz, V, step_size, stations, cache,
@@ -769,7 +771,7 @@ class _Atoms:
     derivation together cost one walk of the DAG."""
 
     def __init__(self, names: dict):
-        self.atom = {e: make("var", (), (n, False), e.shape) for e, n in names.items()}
+        self.atom = {e: make("var", (), (n, ""), e.shape) for e, n in names.items()}
         self.memo: dict = dict(self.atom)
 
     def of(self, e: Expr) -> Expr:
@@ -856,7 +858,7 @@ def derive(L: Expr, x, *, definitions: dict | None = None, loss_name: str = "L")
             return G
         gname = _fresh(BACKWARD_NAMES, taken)
         note = f"∂{unicode_name(loss_name)}/∂{unicode_name(label[S])}"
-        atom = make("var", (), (gname, False), G.shape)
+        atom = make("var", (), (gname, ""), G.shape)
         backward.append(Intermediate(gname, atom, G, None, note))
         named_at[S] = Definition(gname, G, note)
         return atom
@@ -920,12 +922,12 @@ def derive(L: Expr, x, *, definitions: dict | None = None, loss_name: str = "L")
                               lhs=dvar[L]))
         else:
             steps[-1].terms = [[G_x, dvar[x]]]
-    if x.params[1]:  # symmetric: only the symmetric part of G pairs with a symmetric dX
-        G_sym = simp(symmetrize(x, G_x))
-        if G_sym is not G_x:
-            steps.append(Step([[G_sym, dvar[x]]],
-                              ["dX is symmetric: A : dX = ½(A + Aᵀ) : dX"], lhs=dvar[L]))
-            G_x = G_sym
+    kind = structure_of(x)
+    if kind:  # only G's part in the structure pairs with a structured dX
+        G_in = simp(symmetrize(x, G_x))
+        if G_in is not G_x:
+            steps.append(Step([[G_in, dvar[x]]], [STRUCTURE_IDENTITIES[kind]], lhs=dvar[L]))
+            G_x = G_in
     shape = "scalar" if x.shape == (1, 1) else (
         f"{x.shape[0]}" if x.shape[1] == 1 else f"{x.shape[0]}×{x.shape[1]}")
     steps.append(Step([[G_x, dvar[x]]],

@@ -6,7 +6,8 @@ library (NumPy, JAX, PyTorch, Dask, CuPy), or nested lists. Refused, with the va
 name: None, text, ragged lists, complex values (the derivatives are those of real
 functions; the real part alone would be a silent wrong answer), masked arrays (their
 masks would be dropped), object arrays. `np.matrix` is read as the plain array it holds.
-A variable declared symmetric must have a symmetric value.
+A variable declared with a structure (symmetric, spd, lower, upper, diagonal) must
+have a value of that structure (`matgrad.structure.require`).
 
 >>> as_float_array("x", [1, 2])
 array([1., 2.])
@@ -67,8 +68,3 @@ def as_float_array(name: str, value) -> np.ndarray:
         raise MatgradError(f"the value of {name} is not numeric ({a.dtype} entries)")
     return np.asarray(a, dtype=float)
 
-
-def require_symmetric(name: str, a) -> None:
-    """MatgradError unless the 2-D NumPy array `a` is symmetric (up to rounding)."""
-    if not np.allclose(a, a.T):
-        raise MatgradError(f"{name} is declared symmetric but its value is not")

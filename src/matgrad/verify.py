@@ -13,7 +13,9 @@ Random points honour the expression's domain (`sample`):
   m > n, and W: n,k in inv(Wᵀ B W) gets n > k. Sizes the caller gives are kept exactly;
   then only the values are drawn again.
 * Values. Square matrices are drawn near 2I (a positive determinant, well conditioned;
-  symmetric ones positive definite, so that Wᵀ B W and xᵀ A x are too); variables under
+  symmetric ones positive definite, so that Wᵀ B W and xᵀ A x are too), a structured
+  variable in its structure (symmetric, triangular, diagonal; spd ones with their
+  eigenvalues in [1, 3]), and directions are drawn in the structure too; variables under
   log, sqrt, a fractional or negative power or a divisor get positive entries; every
   other entry is standard normal. A point where the expressions are not defined is
   drawn again, every other time with all entries positive.
@@ -44,6 +46,9 @@ from .elementwise import table
 from .errors import DomainError, LimitError, MatgradError, ParseError, ShapeError
 from .expr import Expr, dimensions, variables, walk
 from .numeric import _dense, evaluate_2d
+from .structure import of as structure_of
+from .structure import parse as parse_structure
+from .structure import project
 
 DEFAULT_SIZES = (3, 4, 5, 6, 7, 2, 8, 9, 10, 11)
 TOLERANCE = 1e-5
@@ -277,9 +282,13 @@ def random_point(exprs, sizes: dict, rng: np.random.Generator, positive: bool = 
             r, c = _concrete(v.shape, sizes)
             budget.require(name, (r, c))
             pos = positive or name in positive_names
+            kind = structure_of(v)
             if name in small:  # |entries| < 1/(2 max(r, c)): products and sums stay small
                 a = rng.uniform(0.1 if pos else -0.5, 0.5, size=(r, c)) / max(r, c, 2)
-                values[name] = (a + a.T) / 2 if v.params[1] else a
+                if kind == "spd":  # a positive definite draw, scaled down as far
+                    p = _positive_definite(a + 2.0 * np.eye(r), r)
+                    a = p * (0.45 / (max(r, 2) * float(np.max(np.abs(p)))))
+                values[name] = project(kind, a)
                 continue
             if pos:
                 a = rng.uniform(0.5, 1.5, size=(r, c))
@@ -287,15 +296,30 @@ def random_point(exprs, sizes: dict, rng: np.random.Generator, positive: bool = 
                 a = rng.standard_normal((r, c))
             if r == c and r > 1:
                 a = a * (0.5 / np.sqrt(r)) + (r if pos else 2.0) * np.eye(r)
-            if v.params[1]:
-                a = (a + a.T) / 2
-            values[name] = a
+            if kind == "spd":
+                a = _positive_definite(a, r)
+            values[name] = project(kind, a)
     return values
 
 
-def direction(shape, rng, symmetric: bool) -> np.ndarray:
+def _positive_definite(a: np.ndarray, r: int) -> np.ndarray:
+    """a made symmetric with its eigenvalues kept in [1, 3] around 2 (positive definite
+    and well conditioned, as the other square draws are), whatever its entries."""
+    if r == 1:
+        return np.abs(a) + 1.0
+    s = (a + a.T) / 2
+    centre = float(np.mean(np.diag(s)))
+    noise = s - centre * np.eye(r)
+    spread = float(np.max(np.abs(np.linalg.eigvalsh(noise))))
+    return 2.0 * np.eye(r) + noise * min(1.0, 1.0 / max(spread, 1e-300))
+
+
+def direction(shape, rng, structure="") -> np.ndarray:
+    """A random direction in which a variable of this structure may move (a symmetric
+    one for symmetric and spd, a lower-triangular one for lower, ...); `structure` may
+    also be True (symmetric) or False (none), as a variable's old flag was."""
     v = rng.standard_normal(shape)
-    return (v + v.T) / 2 if symmetric else v
+    return project(parse_structure(structure), v)
 
 
 def _short(e: Expr, limit: int = 60) -> str:

@@ -4,7 +4,7 @@ One module per family; each declares its operations and publishes their function
 which this package exports (and `matgrad` with it). Importing it declares them all.
 """
 from .. import registry
-from . import diagonal, linalg, norm, softmax  # noqa: F401 - each declares on import
+from . import diagonal, linalg, norm, softmax, triangle  # noqa: F401 - each declares on import
 
 globals().update(registry.functions())
 __all__ = sorted(registry.functions())

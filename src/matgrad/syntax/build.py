@@ -807,8 +807,8 @@ def _program(text, statements, declared, dim_names, notation, kinds=None) -> Pro
             raise ctx.error(ShapeError, f"cannot infer the shape of {name} (its "
                             f"{' and '.join(missing)}) from its use; declare it, e.g. "
                             f"{_example(name, r, c)}", node)
-    for name, (r, c, sym) in declared.items():
-        variables[name] = ops.var(name, r, c, symmetric=sym)
+    for name, (r, c, structure) in declared.items():
+        variables[name] = ops.var(name, r, c, structure=structure)
     for name in resolver.unknown:
         r, c = (infer.sizes.find(s) for s in infer.types[name])
         try:

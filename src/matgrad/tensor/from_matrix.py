@@ -11,6 +11,7 @@ operation is read in index notation once:
     (A B)_rc = Σ_t A_rt B_tc        (Aᵀ)_rc = A_cr        tr(A) = Σ_a A_aa
     sum(A) = Σ_ab A_ab               diag(v)_rc = δ_rc v_r  diag(A)_r = A_rr
     (F ⊙ A)_rc = F_rc A_rc           dX_rc = δ_rk δ_cl dX_kl  (the placeholder's map)
+    tril(A)_rc = tril(1)_rc A_rc     (a mask, as a Hadamard product: likewise triu)
 
 A summed index may be dropped on the way down (a broadcast has no index on the axis it
 repeats: sum(dv 1ᵀ, axis=1)_r = Σ_a dv_r), so each sum is closed with `sum_over`, which
@@ -25,19 +26,21 @@ from ..recursion import room
 from .terms import Delta, Factor, Term, check_size, fresh, multiply, scale, sum_over
 
 
-class _TERMS:
-    """The term algebra a declaration's index reading builds with (registry)."""
+class _Terms:
+    """The term algebra a declaration's index reading builds with (registry.Operation
+    .index): terms, deltas, products and sums of them, fresh indices, and `constant(E,
+    r, c)`, a matrix expression without differentials read at indices."""
 
-    Term, Delta = Term, Delta
-    multiply, sum_over = staticmethod(multiply), staticmethod(sum_over)
+    def __init__(self, constant):
+        self.Term, self.Delta = Term, Delta
+        self.multiply, self.sum_over = multiply, sum_over
+        self.axis_index = axis_index
+        self.constant = constant
 
 
 def axis_index(size) -> object:
     """A fresh index for an axis, or None for an axis of size 1 (no index)."""
     return None if size == 1 else fresh(size)
-
-
-_TERMS.axis_index = staticmethod(axis_index)
 
 
 def axes(shape) -> tuple:
@@ -117,6 +120,8 @@ def linear_to_tensor(D: Expr, out: tuple, inputs: dict, simplifier=None) -> list
     def const(e, r, c):
         return indexed(e, r, c, simplifier)
 
+    terms = _Terms(const)
+
     def lin(e: Expr, r, c) -> list:
         op = e.op
         if op == "dvar":
@@ -145,7 +150,7 @@ def linear_to_tensor(D: Expr, out: tuple, inputs: dict, simplifier=None) -> list
             return sum_over(lin(x, a, b), [a if axis != 1 else None, b if axis != 0 else None])
         declared = registry.get(op)
         if declared is not None and declared.index is not None:
-            return declared.index(e, lin, r, c, _TERMS)
+            return declared.index(e, lin, r, c, terms)
         if op == "mul":
             a, b = kids
             if linear(a) and linear(b):

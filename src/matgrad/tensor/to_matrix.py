@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from .. import ops
 from ..expr import Expr
+from ..structure import SELF_TRANSPOSED
+from ..structure import of as structure_of
 from .terms import Delta, Tensor
 
 
@@ -28,7 +30,7 @@ def transposed(e: Expr) -> Expr:
     op = e.op
     if e.shape == (1, 1) or op in ("eye", "diagmat"):
         return e
-    if op == "var" and e.params[1]:
+    if structure_of(e) in SELF_TRANSPOSED:
         return e
     if op == "transpose":
         return e.children[0]

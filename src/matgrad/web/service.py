@@ -225,14 +225,14 @@ def _scalar(program, what: str) -> None:
 def all_shapes(program) -> str:
     """Declarations for every variable the program uses, declared or inferred."""
     from ..shapespec import format_shapes
-    return format_shapes({n: (v.shape[0], v.shape[1], bool(v.params[1]))
+    return format_shapes({n: (v.shape[0], v.shape[1], v.params[1])
                           for n, v in program.variables.items()})
 
 
 def _describe(program) -> dict:
     from ..report import shape_label
     from ..shapespec import format_shapes
-    inferred = {n: (v.shape[0], v.shape[1], bool(v.params[1]))
+    inferred = {n: (v.shape[0], v.shape[1], v.params[1])
                 for n, v in program.variables.items() if n in program.inferred}
     return {"shapes": all_shapes(program), "inferred": list(program.inferred),
             "inferred_shapes": format_shapes(inferred),
