@@ -15,6 +15,8 @@ changes a shape or a value. Domains hold by construction, at every random point:
 * `inv`, `det` and `logdet` get matrices with a positive determinant and a bounded
   inverse (square variables, which the sampler keeps near 2I, A Aᵀ + I, diag(p), and
   products, transposes and inverses of these);
+* a square variable is now and then structured (symmetric, spd, lower, upper,
+  diagonal), and the sampler draws it in its structure: near 2I still;
 * magnitudes stay bounded (a rough bound is tracked per node and an oversized
   subexpression is divided by a power of ten), so finite differences stay accurate.
 """
@@ -43,6 +45,10 @@ LIMIT = 10.0  # subexpressions are scaled down to about this magnitude
 REAL_FUNCTIONS = tuple(n for n, r in table().items() if r.domain == "real" and n != "exp")
 POSITIVE_FUNCTIONS = tuple(n for n, r in table().items() if r.domain == "positive")
 UNIT_FUNCTIONS = tuple(n for n, r in table().items() if r.domain == "unit")
+# the structures a square variable may be declared with, and their variables' letters
+STRUCTURES = ("symmetric", "spd", "lower", "upper", "diagonal")
+STRUCTURE_LETTER = {"symmetric": "S", "spd": "P", "lower": "L", "upper": "U",
+                    "diagonal": "D"}
 GRID = 41  # points at which a function's magnitude over an argument's range is estimated
 # the declared operations (matgrad.registry) that the generator below draws, each with a
 # builder of its own that keeps its arguments in its domain and bounds its value;
@@ -127,9 +133,10 @@ def _paren(t: Term) -> str:
 class Generator:
     """Typed random terms: `general`, `positive`, `bounded` and `posdet` of a shape."""
 
-    def __init__(self, chooser):
+    def __init__(self, chooser, structured: bool = False):
         self.c = chooser
         self.shapes: dict = {}  # variable name -> declaration
+        self.structured = structured  # every square variable structured, where allowed
 
     # ---- leaves ---------------------------------------------------------------------
     def variable(self, shape, symmetric_ok: bool = True) -> Term:
@@ -140,10 +147,12 @@ class Generator:
             name = f"v_{DIM_TEXT[r]}"
         elif r == 1:
             name = f"r_{DIM_TEXT[c]}"
-        elif r == c and symmetric_ok and self.c.integer(0, 2) == 0:
-            name = f"S_{DIM_TEXT[r]}"
-            self.shapes[name] = _shape_text(shape) + " symmetric"
-            return Term(ops.var(name, r, c, symmetric=True), name, 3.0)
+        elif r == c and symmetric_ok and (self.structured or self.c.integer(0, 2) == 0):
+            # a structured square variable, one name per structure and size
+            structure = self.c.choice(STRUCTURES)
+            name = f"{STRUCTURE_LETTER[structure]}_{DIM_TEXT[r]}"
+            self.shapes[name] = f"{_shape_text(shape)} {structure}"
+            return Term(ops.var(name, r, c, structure=structure), name, 3.0)
         else:
             name = f"X_{DIM_TEXT[r]}{DIM_TEXT[c]}"
         self.shapes[name] = _shape_text(shape)
@@ -221,7 +230,7 @@ class Generator:
         if r == 1 and c != 1:
             opts += [self._axis_reduce]
         if r == c and r != 1:
-            opts += [self._inv, self._diagmat]
+            opts += [self._inv, self._diagmat, self._triangle]
         return opts
 
     def _binary(self, shape, depth, symbol, f, right_positive=False):
@@ -400,6 +409,11 @@ class Generator:
     def _diagmat(self, shape, depth):
         a = self.general((shape[0], 1), depth)
         return Term(ops.diag(a.expr), f"diag({a.text})", a.est)
+
+    def _triangle(self, shape, depth):
+        name = self.c.choice(("tril", "triu"))
+        a = self.general(shape, depth)
+        return Term(getattr(ops, name)(a.expr), f"{name}({a.text})", a.est)
 
     def _inv(self, shape, depth):
         a = self.posdet(shape[0], depth)
@@ -612,6 +626,28 @@ def expressions(min_depth: int = 1, max_depth: int = MAX_DEPTH):
     def cases(draw):
         depth = draw(st.integers(min_depth, max_depth))
         return Generator(DrawChooser(draw)).scalar_case(depth)
+
+    return cases()
+
+
+def structured_expressions(min_depth: int = 1, max_depth: int = 5):
+    """Hypothesis strategy: a Case with at least one structured square variable (every
+    square variable it draws is structured; where none is drawn, a term tr(V V) of a
+    structured V is added)."""
+    from hypothesis import strategies as st
+
+    @st.composite
+    def cases(draw):
+        depth = draw(st.integers(min_depth, max_depth))
+        g = Generator(DrawChooser(draw), structured=True)
+        for _ in range(5):
+            case = g.scalar_case(depth)
+            if any(v.params[1] for v in case.variables):
+                return case
+        v = g.variable((N, N))
+        shapes = {**case.shapes, v.text: g.shapes[v.text]}
+        return Case(ops.add(case.expr, ops.trace(ops.matmul(v.expr, v.expr))),
+                    f"{_paren(case)} + trace({v.text} @ {v.text})", shapes, depth)
 
     return cases()
 

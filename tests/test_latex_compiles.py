@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 
 import matgrad as mg
-from matgrad import rules, steps
+from matgrad import rules, steps, structure
 from matgrad.elementwise import NAMES
 from matgrad.example import example_report, program
 from matgrad.printing.latex import to_latex
@@ -104,10 +104,10 @@ def collected_rules() -> list:
 
 
 def stated_identities() -> list:
-    """The Frobenius identities the steps quote, and each differential rule's statement
-    (the first line of its docstring) and each f′ note."""
+    """The Frobenius identities the steps quote (a structured variable's too), each
+    differential rule's statement (the first line of its docstring) and each f′ note."""
     table = getattr(rules, "IDENTITIES", None) or getattr(steps, "_IDENTITY", {})
-    out = list(table.values())
+    out = list(table.values()) + list(structure.IDENTITIES.values())
     for rule in rules.RULES.values():
         doc = (rule.__doc__ or "").strip().splitlines()
         if doc:

@@ -96,12 +96,12 @@ def test_compiled_code_agrees_with_evaluate(case):
 
 
 def _hessian_checks(case):
-    """(variable, error) for each non-symmetric variable: H symmetric and H v equal to
+    """(variable, error) for each unstructured variable: H symmetric and H v equal to
     the finite difference of the gradient along v."""
     rng = np.random.default_rng(1)
     out = []
     for x in case.variables:
-        if x.params[1]:  # symmetric variables have their own convention
+        if x.params[1]:  # structured variables have their own convention
             continue
         g = mg.grad(case.expr, x)
         symmetric, best = hessian_error(case.expr, x, g, rng)
