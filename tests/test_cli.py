@@ -97,6 +97,24 @@ def test_expression_with_wrt_and_shapes(rng):
     np.testing.assert_allclose(mg.evaluate(got["dL_dw"], v), want["w"], rtol=1e-10)
 
 
+def test_structured_shapes_give_the_projected_gradient(rng):
+    """--shape takes a structure; the printed gradient reads back and is the projection
+    of the unconstrained one, x yᵀ, onto it."""
+    for structure, project in (("lower", np.tril), ("upper", np.triu),
+                               ("diagonal", lambda a: np.diag(np.diag(a))),
+                               ("spd", lambda a: (a + a.T) / 2)):
+        shapes = f"T: n,n {structure}; x: n; y: n"
+        r = matgrad("x.T @ T @ y", "--wrt", "T", "--shape", shapes, "--ascii", "--verify")
+        assert r.returncode == 0, r.stderr
+        assert "verified" in r.stdout, r.stdout
+        got = read_back(r.stdout, shapes)
+        x, y = rng.standard_normal(4), rng.standard_normal(4)
+        np.testing.assert_allclose(mg.evaluate(got["dL_dT"], {"x": x, "y": y}),
+                                   project(np.outer(x, y)), rtol=1e-12)
+    r = matgrad("x.T @ T @ y", "--shape", "T: m,n lower; x: m; y: n")
+    assert r.returncode != 0 and "T is declared lower triangular but is not square" in r.stderr
+
+
 def test_assignments_and_inferred_shapes(rng):
     r = matgrad("r = A @ x - c; L = r.T @ r", "--shape", "A: m,n; x: n", "--ascii")
     assert r.returncode == 0, r.stderr

@@ -109,6 +109,28 @@ async def test_parse_infers_undeclared_shapes(client):
                                                                  "y": "m"}
 
 
+async def test_structured_declarations_come_back_and_give_their_gradients(client):
+    """Each structure reaches the web page's shapes (so a reload keeps it), its gradient
+    is projected and checked on the server, and a non-square one is an error in shapes."""
+    shapes = "L: n,n lower; P: n,n spd; D: n,n diagonal; x: n"
+    expr = "x.T @ L @ D @ x + logdet(P)"
+    r = await client.post("/api/parse", json={"expr": expr, "shapes": shapes})
+    assert r.status_code == 200, r.text
+    assert r.json()["shapes"] == shapes
+    r = await client.post("/api/derive", json={"expr": expr, "shapes": shapes,
+                                               "wrt": "L,D"})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["verification"]["ok"] is True, out["verification"]
+    texts = {row["name"]: row["right_code"] for row in out["rows"]
+             if row["kind"] == "gradient"}
+    assert texts["L"].startswith("tril(") and texts["D"].startswith("diag(diag("), texts
+    r = await client.post("/api/derive", json={"expr": expr, "shapes": "L: m,n lower",
+                                               "wrt": "L"})
+    err = assert_error(r, 400, "ShapeError", "shapes")
+    assert "L is declared lower triangular but is not square" in err["message"]
+
+
 async def test_derive_example(client):
     r = await client.post("/api/derive", json={"expr": SOURCE, "shapes": SHAPES,
                                                "wrt": ",".join(WRT)})

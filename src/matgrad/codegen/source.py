@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from ..dims import SCALAR, Dim
 from ..errors import MatgradError
 from ..expr import Expr, walk
+from ..structure import of as structure_of
+from ..structure import phrase as structure_phrase
 from .array_api import ArrayApiPrinter
 from .jax_backend import JaxPrinter
 from .lower import Lowering
@@ -162,7 +164,9 @@ def generate(value: Expr, grads: list, arguments: list, backend: str = "numpy", 
     doc = [f"{'The value and gradients of' if grads else 'The value of'} {formula[0]}"]
     doc += formula[1:]
     doc += ["", "Arguments (a vector is an n x 1 column, a scalar a 0-d array):"]
-    doc += [f"    {plan.names[v]}: {_shape_text(v.shape)}" for v in arguments]
+    doc += [f"    {plan.names[v]}: {_shape_text(v.shape)}" + (
+        f", {structure_phrase(structure_of(v))}" if structure_of(v) else "")
+        for v in arguments]
     doc += [f"    {plan.dim_names[d]}: the size {d} (an int)" for d in size_params]
     doc += [f"    {b}: a NumPy array of {_shape_text(grad_shape[n])} that receives d{loss_id}/d{n}"
             for n, b in buffer_of.items()]
