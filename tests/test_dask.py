@@ -63,3 +63,27 @@ def test_every_input_may_be_chunked(client):
     want_value, want = f(values)
     assert np.isclose(float(value), want_value)
     assert np.allclose(grads["w"], want["w"]) and np.isclose(float(grads["b"]), want["b"])
+
+
+@pytest.mark.parametrize("structure", ["symmetric", "spd", "lower", "upper", "diagonal"])
+def test_structured_variables_on_dask_arrays(structure):
+    """A structured variable given as a chunked Dask array (chunks not square): checked
+    as in NumPy, its gradient projected as in NumPy, a value outside it refused."""
+    L = mg.parse("x.T @ S @ y + sum(S * S)", f"S: n,n {structure}; x: n; y: n")
+    f = mg.compile(L, ["S", "x"])
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((5, 5)) * 0.2
+    s = {"symmetric": a + a.T, "spd": a @ a.T, "lower": np.tril(a), "upper": np.triu(a),
+         "diagonal": np.diag(np.diag(a))}[structure] + 2 * np.eye(5)
+    values = {"S": s, "x": rng.standard_normal(5), "y": rng.standard_normal(5)}
+    want_value, want = f(values)
+    chunked = {**values, "S": da.from_array(s, chunks=(2, 3))}
+    value, grads = f(chunked)
+    assert isinstance(grads["S"], da.Array)
+    np.testing.assert_allclose(float(value), float(want_value), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(grads["S"]), want["S"], rtol=1e-12)
+    outside = -np.eye(5) if structure == "spd" else s + np.ones((5, 5)) * np.tri(5, k=-1).T
+    if structure in ("upper", "diagonal"):
+        outside = s + np.tri(5, k=-1)
+    with pytest.raises(mg.MatgradError, match="S is declared"):
+        f({**values, "S": da.from_array(outside, chunks=(2, 3))})

@@ -127,16 +127,16 @@ def _device(a):
 
 
 def _positive_definite(xp, a) -> bool:
-    # NumPy and PyTorch raise where the factorisation fails; JAX returns NaN
-    linalg = getattr(xp, "linalg", None)
-    if linalg is None or not hasattr(linalg, "cholesky"):  # e.g. Dask: small, on the host
+    import array_api_compat as compat
+    on_device = (compat.is_numpy_array(a) or compat.is_torch_array(a)
+                 or compat.is_jax_array(a) or compat.is_cupy_array(a))
+    if not on_device:  # e.g. Dask, whose Cholesky needs square chunks: small, on the host
         xp, a = np, np.asarray(a)
-        linalg = np.linalg
     try:
-        c = linalg.cholesky(a)
+        c = xp.linalg.cholesky(a)
     except (ValueError, RuntimeError):  # LinAlgError in NumPy and PyTorch
         return False
-    return bool(xp.all(xp.isfinite(c)))
+    return bool(xp.all(xp.isfinite(c)))  # JAX gives NaN where the factorisation fails
 
 
 def require(name: str, structure: str, a) -> None:
