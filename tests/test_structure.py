@@ -169,16 +169,16 @@ def test_random_expressions_of_structured_variables(case):
 
 # a value outside each structure, and the words that say so
 OUTSIDE = {
-    "symmetric": (np.array([[2.0, 1.0], [0.0, 3.0]]), "S is declared symmetric but its "
-                  "value is not symmetric"),
-    "spd": (np.array([[1.0, 2.0], [2.0, 1.0]]), "S is declared symmetric positive "
-            "definite but its value is not positive definite"),
-    "lower": (np.array([[2.0, 1.0], [0.0, 3.0]]), "S is declared lower triangular but its "
-              "value has nonzero entries above the diagonal"),
-    "upper": (np.array([[2.0, 0.0], [1.0, 3.0]]), "S is declared upper triangular but its "
-              "value has nonzero entries below the diagonal"),
-    "diagonal": (np.array([[2.0, 0.0], [1.0, 3.0]]), "S is declared diagonal but its value "
-                 "has nonzero entries off the diagonal"),
+    "symmetric": (np.array([[2.0, 1.0], [0.0, 3.0]]),
+                  "S is declared symmetric but its value is not symmetric"),
+    "spd": (np.array([[1.0, 2.0], [2.0, 1.0]]),
+            "S is declared symmetric positive definite but its value is not positive definite"),
+    "lower": (np.array([[2.0, 1.0], [0.0, 3.0]]),
+              "S is declared lower triangular but its value has nonzero entries above"),
+    "upper": (np.array([[2.0, 0.0], [1.0, 3.0]]),
+              "S is declared upper triangular but its value has nonzero entries below"),
+    "diagonal": (np.array([[2.0, 0.0], [1.0, 3.0]]),
+                 "S is declared diagonal but its value has nonzero entries off the diagonal"),
 }
 
 
@@ -218,7 +218,9 @@ def test_a_value_in_the_structure_up_to_rounding_is_taken(rng):
 def test_sampled_points_are_in_the_structure(structure):
     S = mg.parse("sum(S)", f"S: n,n {structure}").children[0]
     for seed in range(20):
-        values, sizes = sample([mg.sum(S)], np.random.default_rng(seed), {"n": 2 + seed % 5})
+        size = 2 + seed % 5
+        values, _ = sample([mg.sum(S)], np.random.default_rng(seed), {"n": size})
+        assert values["S"].shape == (size, size)
         assert in_structure(structure, values["S"]), (seed, values["S"])
 
 
