@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .codegen import build
+from .codegen import backends, build, derive
+from .codegen.tensor_source import is_tensor
 from .codegen.load import load
 from .dims import SCALAR, Dim
 from .errors import DomainError, MatgradError, ShapeError
 from .expr import Expr
 from .structure import of as structure_of
 from .structure import require as require_structure
-from .values import as_float_array, refuse_unusable
+from .values import refuse_unusable
 
 _MAX_SPECIALISED = 16
 
@@ -41,9 +42,13 @@ class CompiledFunction:
     def __init__(self, L: Expr, wrt=None, backend: str = "numpy", *, definitions=None,
                  sizes: dict | None = None, name: str | None = None):
         self.backend = backend
+        self._backend = backends.find(backend)
         self._L, self._wrt, self._definitions, self._name = L, wrt, definitions, name
         self._sizes, self._sizes_given = sizes, sizes is not None
-        generated = build(L, wrt, backend, definitions=definitions, name=name, sizes=sizes)
+        # derived once: a specialisation to other sizes only lowers and prints again
+        self._derived = None if is_tensor(L) else derive(L, wrt, definitions=definitions)
+        generated = build(L, wrt, backend, definitions=definitions, name=name, sizes=sizes,
+                          derived=self._derived)
         self._generated = generated
         self.variables = [v.params[0] for v in generated.arguments]
         self.gradient_names = list(generated.grad_names)
@@ -53,7 +58,7 @@ class CompiledFunction:
         self._programs: dict = {(None, ()): self._runner(generated)}
         # shapes of plain inputs already checked -> (layouts, sizes, program)
         self._checked: dict = {}
-        self._plain = _plain_array_type(backend)
+        self._plain = self._backend.array_type()
 
     @property
     def source(self) -> str:
@@ -89,7 +94,8 @@ class CompiledFunction:
                 args = [_fast_layout(values[n], s) for n, s in zip(self.variables, layouts)]
                 self._check_structures(args)
                 return self._invoke(run, args, bound)
-        args, bound = self.bind(values, sizes, layout=self.backend != "jax")
+        # under jit, the layouts are part of the compiled function
+        args, bound = self.bind(values, sizes, layout=not self._backend.jit)
         if out is not None:
             buffers = self._buffers(out, args, bound)
             run = self._program(bound, tuple(sorted(buffers)))
@@ -139,7 +145,8 @@ class CompiledFunction:
         if run is None:
             generated = build(self._L, self._wrt, self.backend,
                               definitions=self._definitions, name=self._name,
-                              sizes=bound if specialise else self._sizes, into=into)
+                              sizes=bound if specialise else self._sizes, into=into,
+                              derived=self._derived)
             run = self._runner(generated)
             if len(self._programs) > _MAX_SPECIALISED:
                 self._programs = {(None, ()): self._programs[(None, ())]}
@@ -151,16 +158,16 @@ class CompiledFunction:
         params = generated.size_parameters
         keywords = generated.buffer_parameters
         value_shape, grad_shapes = self._value_shape, self._grad_shapes
-        backend = self.backend
-        if backend == "jax":
+        floats = self._backend.python_floats
+        if self._backend.jit:
             import jax
 
             variables = self._vars
 
             def shaped(*args, **kw):  # layouts inside jit: no eager dispatch per call
                 value, grads = fn(*(_as_declared(v, a) for v, a in zip(variables, args)), **kw)
-                return (_user_shape(value, value_shape, "jax"),
-                        {k: _user_shape(g, grad_shapes[k], "jax") for k, g in grads.items()})
+                return (_user_shape(value, value_shape, floats),
+                        {k: _user_shape(g, grad_shapes[k], floats) for k, g in grads.items()})
 
             jitted = jax.jit(shaped, static_argnames=tuple(k for _, k in params) or None)
 
@@ -173,13 +180,13 @@ class CompiledFunction:
             if buffers:
                 kw.update((keywords[n], b) for n, b in buffers.items())
             value, grads = fn(*args, **kw)
-            return (_user_shape(value, value_shape, backend),
-                    {k: _user_shape(g, grad_shapes[k], backend) for k, g in grads.items()})
+            return (_user_shape(value, value_shape, floats),
+                    {k: _user_shape(g, grad_shapes[k], floats) for k, g in grads.items()})
         return run
 
     def _buffers(self, out, args: list, bound: dict) -> dict:
         """The arrays of `out` in the generated code's layout (views), all checked."""
-        if self.backend != "numpy":
+        if not self._backend.out_arrays:
             raise MatgradError(f"out= needs the numpy backend; the {self.backend} backend "
                                "returns fresh arrays")
         if not isinstance(out, dict):
@@ -239,7 +246,7 @@ class CompiledFunction:
                 raise MatgradError(f"no value given for {name}")
             refuse_unusable(name, values[name])
             raw.append(values[name])
-        arrays = _convert(raw, self.variables, self.backend)
+        arrays = self._backend.convert(raw, self.variables)
         out = []
         for v, a in zip(self._vars, arrays):
             shaped = _Shape(_declared_shape(v, tuple(a.shape)))
@@ -275,48 +282,6 @@ class CompiledFunction:
                 require_structure(v.params[0], structure_of(v), a)
 
 
-def _convert(raw: list, names: list, backend: str) -> list:
-    """The values as arrays of the backend, scalars included (as 0-d arrays)."""
-    if backend == "jax":
-        import jax
-        import jax.numpy as jnp
-        return [a if isinstance(a, jax.Array) else jnp.asarray(as_float_array(n, a))
-                for n, a in zip(names, raw)]
-    if backend == "torch":
-        import torch
-        ref = next((a for a in raw if isinstance(a, torch.Tensor)), None)
-        dtype = ref.dtype if ref is not None else torch.float64
-        device = ref.device if ref is not None else None
-        return [a if isinstance(a, torch.Tensor) else
-                torch.as_tensor(as_float_array(n, a), dtype=dtype, device=device)
-                for n, a in zip(names, raw)]
-    foreign = [a for a in raw if _is_array(a) and not isinstance(a, np.ndarray)]
-    if not foreign:
-        return [as_float_array(n, a) for n, a in zip(names, raw)]
-    import array_api_compat
-    xp = array_api_compat.array_namespace(foreign[0])
-    device = array_api_compat.device(foreign[0])
-    out = []
-    for n, a in zip(names, raw):
-        if _is_array(a) and not isinstance(a, np.ndarray):
-            out.append(a)
-        else:
-            out.append(xp.asarray(as_float_array(n, a), dtype=foreign[0].dtype,
-                                  device=device))
-    return out
-
-
-def _plain_array_type(backend: str):
-    """The arrays a backend takes as they are: NumPy's, JAX's or PyTorch's."""
-    if backend == "jax":
-        import jax
-        return jax.Array
-    if backend == "torch":
-        import torch
-        return torch.Tensor
-    return np.ndarray
-
-
 def _fast_key(values, variables: list, plain=np.ndarray):
     """The shapes of plain float arrays (None for a Python float, NumPy backend only),
     in variable order; None where any value is something else (the checked path)."""
@@ -344,10 +309,6 @@ def _fast_layout(a, layout):
     if layout is None:
         return np.asarray(a, dtype=float)
     return a if layout is False else a.reshape(layout)
-
-
-def _is_array(a) -> bool:
-    return hasattr(a, "shape") and hasattr(a, "dtype") and not isinstance(a, np.generic)
 
 
 class _Shape:
@@ -382,13 +343,14 @@ def _as_declared(v: Expr, a):
     return a if tuple(a.shape) == shape else a.reshape(shape)
 
 
-def _user_shape(a, shape, backend: str):
-    """As `matgrad.evaluate` returns values: float for a scalar (NumPy), 1-D for a
-    column vector, 2-D otherwise (a row vector stays 1×n)."""
+def _user_shape(a, shape, python_floats: bool):
+    """As `matgrad.evaluate` returns values: float for a scalar (where the backend
+    gives Python floats, for NumPy values), 1-D for a column vector, 2-D otherwise (a
+    row vector stays 1×n)."""
     if shape is None:  # a tensor: the full array, one axis per index, as computed
         return a
     if shape == SCALAR:
-        if backend == "numpy" and (isinstance(a, (np.ndarray, np.generic, float, int))):
+        if python_floats and (isinstance(a, (np.ndarray, np.generic, float, int))):
             return float(a)
         return a.reshape(()) if len(getattr(a, "shape", ())) else a
     if shape[1] == 1:
@@ -414,26 +376,8 @@ def compile(L: Expr, wrt=None, backend: str = "numpy", *, definitions: dict | No
     >>> value, grads["w"]
     (5.0, array([2., 4.]))
     """
-    from .codegen import printer_class
-    printer_class(backend)
-    if backend == "jax":
-        _require("jax", "jax")
-    elif backend == "torch":
-        _require("torch", "torch")
-    else:
-        # array_api_compat is a core dependency (see pyproject.toml): the generated NumPy
-        # code is array-API code, and array_api_compat gives it its arrays' namespace.
-        # It is missing only from a broken install.
-        _require("array_api_compat", None)
+    backends.find(backend).require()
     return CompiledFunction(L, wrt, backend, definitions=definitions, sizes=sizes, name=name)
-
-
-def _require(module: str, extra: str | None) -> None:
-    import importlib.util
-    if importlib.util.find_spec(module) is None:
-        how = (f"pip install 'matgrad[{extra}]'" if extra else
-               f"pip install {module} (a dependency of matgrad, missing from this install)")
-        raise MatgradError(f"compiling for this backend needs {module}: {how}")
 
 
 __all__ = ["CompiledFunction", "compile"]

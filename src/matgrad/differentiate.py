@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from . import ops
 from .errors import DomainError, MatgradError
-from .expr import Expr, walk
+from .expr import Expr, dimensions, variables, walk
+from .intermediates import name_shared
 from .rules import adjoint, differential, placeholder
 from .structure import of as structure_of
 
@@ -207,6 +208,44 @@ def gradients_and_cotangents(L: Expr, wrt, nodes=()) -> tuple[list, dict]:
     grads = [s(symmetrize(x, cot.get(x, ops.zeros(*x.shape)))) for x in xs]
     inner = {n: s(cot[n]) for n in nodes if n in cot}
     return grads, inner
+
+
+@dataclass(frozen=True)
+class NamedGradients:
+    """The gradients of a loss with the names of its shared intermediates: what the
+    presentations (`report`) and the generated code (`codegen`) are made of.
+
+    `names` maps each shared subexpression (forward, z, ŷ, or back-propagated, g) to
+    its name; `cotangents` maps each forward node that got one to its gradient G."""
+
+    loss: Expr
+    wrt: list
+    gradients: list
+    names: dict
+    cotangents: dict
+
+
+def named_gradients(L: Expr, wrt=None, *, definitions: dict | None = None,
+                    loss_name: str = "L") -> NamedGradients:
+    """The gradients of L with respect to `wrt` (default: every variable), from one
+    reverse pass, and names for the intermediates they share: those `definitions`
+    names, and a new name (z, u, ... forward; g, h, ... back-propagated) for each other
+    shared subexpression."""
+    if wrt is None:
+        wrt = variables(L)
+    elif isinstance(wrt, (Expr, str)):
+        wrt = [wrt]
+    xs = [resolve(L, x) for x in wrt]
+    definitions = dict(definitions or {})
+    forward = set(walk(L))
+    named_nodes = [e for e in definitions.values() if e in forward]
+    auto_candidates = [n for n in forward if n.op not in ("var", "const", "dim")]
+    grads, cots = gradients_and_cotangents(L, xs, named_nodes + auto_candidates)
+    taken = {v.params[0] for v in variables(L)} | {d.name for d in dimensions(L)}
+    taken.add(loss_name)
+    by_expr = {e: n for n, e in definitions.items()}
+    names = name_shared([L, *grads], defined=by_expr, taken=taken, forward=forward)
+    return NamedGradients(L, xs, grads, names, cots)
 
 
 def grad(L: Expr, x, *, simplify: bool = True) -> Expr:

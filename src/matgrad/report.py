@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .dims import describe_shape, fmt_shape
-from .differentiate import gradients_and_cotangents, resolve
-from .expr import Expr, dimensions, variables, walk
-from .intermediates import name_shared
+from .differentiate import named_gradients
+from .expr import Expr, walk
 
 
 @dataclass
@@ -161,20 +160,9 @@ def report(L: Expr, wrt=None, *, definitions: dict | None = None,
     gradients
       ∂L/∂w = Xᵀ H(X w)        (n)
     """
-    if wrt is None:
-        wrt = variables(L)
-    elif isinstance(wrt, (Expr, str)):
-        wrt = [wrt]
-    xs = [resolve(L, x) for x in wrt]
-    definitions = dict(definitions or {})
+    named = named_gradients(L, wrt, definitions=definitions, loss_name=loss_name)
+    xs, grads, names, cots = named.wrt, named.gradients, named.names, named.cotangents
     forward = set(walk(L))
-    named_nodes = [e for e in definitions.values() if e in forward]
-    auto_candidates = [n for n in forward if n.op not in ("var", "const", "dim")]
-    grads, cots = gradients_and_cotangents(L, xs, named_nodes + auto_candidates)
-    taken = {v.params[0] for v in variables(L)} | {d.name for d in dimensions(L)}
-    taken.add(loss_name)
-    by_expr = {e: n for n, e in definitions.items()}
-    names = name_shared([L, *grads], defined=by_expr, taken=taken, forward=forward)
     # Name back-propagated quantities after the forward node they are the gradient of.
     forward_of = {}
     for node, g in cots.items():

@@ -15,9 +15,11 @@ source except variable names, which are identifiers by construction.
 from __future__ import annotations
 
 from .. import budget
+from ..differentiate import named_gradients
 from ..errors import DomainError, MatgradError
 from ..expr import Expr, variables, walk
-from .source import BACKENDS, Generated, generate, printer_class
+from .backends import BACKENDS
+from .source import Generated, generate, printer_class
 
 
 def derive(L: Expr, wrt=None, *, definitions: dict | None = None):
@@ -29,7 +31,6 @@ def derive(L: Expr, wrt=None, *, definitions: dict | None = None):
     stands for its matrix form.
     """
     from ..ops import to_expr
-    from ..report import report
     if hasattr(L, "__matgrad_expr__"):  # a Jacobian or Hessian: its matrix form
         L = L.__matgrad_expr__()
     if not isinstance(L, Expr):
@@ -54,10 +55,10 @@ def derive(L: Expr, wrt=None, *, definitions: dict | None = None):
         raise DomainError(
             f"gradients need a scalar expression, but this one is {L.shape[0]}×{L.shape[1]}; "
             "compile it with wrt=[] for its value alone")
-    r = report(L, wrt, definitions=definitions)
-    names = dict(r.names)
+    named = named_gradients(L, wrt, definitions=definitions)
+    names = dict(named.names)
     names.update(hints)
-    return L, list(zip(r.wrt, r.gradients)), names
+    return L, list(zip(named.wrt, named.gradients)), names
 
 
 def generate_source(L: Expr, wrt, backend: str = "numpy", *, definitions: dict | None = None,
@@ -99,15 +100,19 @@ def generate_source(L: Expr, wrt, backend: str = "numpy", *, definitions: dict |
 
 
 def build(L: Expr, wrt, backend: str = "numpy", *, definitions=None, name=None, sizes=None,
-          loss_name: str = "L", into=()) -> Generated:
-    """Like `generate_source`, with what a caller needs to run the function."""
+          loss_name: str = "L", into=(), derived=None) -> Generated:
+    """Like `generate_source`, with what a caller needs to run the function. `derived`
+    is `derive`'s result for L and wrt, kept by a caller that builds the code again
+    (for other sizes), so that it is derived once."""
     printer_class(backend)  # an unknown backend fails before any work
     from .tensor_source import check_tensor_request, generate_tensor, is_tensor
     if is_tensor(L):  # only an index form: its full array, by einsum
         check_tensor_request(wrt, into)
         return generate_tensor(L, backend, name=name, sizes=sizes,
                                loss_name=None if loss_name == "L" else loss_name)
-    L, grads, hints = derive(L, wrt, definitions=definitions)
+    if derived is None:
+        derived = derive(L, wrt, definitions=definitions)
+    L, grads, hints = derived
     seen: set = set()
     for out in [L, *(g for _, g in grads)]:  # refuse arrays of literal sizes past the budget
         for node in walk(out, seen):

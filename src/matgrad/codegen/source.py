@@ -14,23 +14,16 @@ from ..errors import MatgradError
 from ..expr import Expr, walk
 from ..structure import of as structure_of
 from ..structure import phrase as structure_phrase
-from .array_api import ArrayApiPrinter
-from .jax_backend import JaxPrinter
+from . import backends
 from .lower import Lowering
 from .schedule import identifier, schedule
-from .torch_backend import TorchPrinter
 
-BACKENDS = {"numpy": ArrayApiPrinter, "jax": JaxPrinter, "torch": TorchPrinter}
 MAX_DOC_TEXT = 400
 
 
-def printer_class(backend: str):
+def printer_class(name: str):
     """The printer for a backend name, or a MatgradError listing the backends."""
-    try:
-        return BACKENDS[backend]
-    except (KeyError, TypeError):
-        raise MatgradError(f"unknown backend {backend!r}; choose one of "
-                           f"{', '.join(sorted(BACKENDS))}") from None
+    return backends.find(name).printer
 
 
 @dataclass
@@ -103,7 +96,8 @@ def generate(value: Expr, grads: list, arguments: list, backend: str = "numpy", 
     cls = printer_class(backend)
     into = list(into)
     grad_shape = {v.params[0]: v.shape for v, _ in grads}
-    if into and (backend != "numpy" or not set(into) <= {v.params[0] for v, _ in grads}):
+    if into and (not backends.find(backend).out_arrays
+                 or not set(into) <= {v.params[0] for v, _ in grads}):
         raise MatgradError("only gradients computed by a numpy-backend function can be "
                            "written into arrays")
     outputs = [value] + [g for _, g in grads]
