@@ -1,18 +1,34 @@
 """Simplification: a catalogue of small named rewrites, run bottom-up to a fixed point.
 
-Every node is rebuilt from already-simplified children, then the rewrites for its
-operation run until none applies. Two normal forms do most of the work:
+Every node is rebuilt from already-simplified children, then the rewrites listed for its
+operation in `RULES` are tried in order; the first that applies replaces the node, and
+the replacement is simplified in turn, until none applies. Each rewrite is a function
+`rewrite(s, e) -> Expr | None` (None: it does not apply) whose docstring's first line
+states its identity; `CATALOGUE` maps each rewrite's name to it. Two normal forms do most
+of the work:
 
 * products (⊙, /, integer powers, scalar factors): a numeric coefficient, the dimension
   factors, the other scalar factors, then the Hadamard factors, each with one exponent
   (so 2 ⊙ (1/m) ⊙ x becomes 2/m · x, and x ⊙ x becomes x²);
 * sums: terms with numeric coefficients, equal terms collected (x + x = 2x, x − x = 0).
 
-Options are arguments, never shared flags. Results are deterministic: factors and terms
-keep their order of first appearance.
+Options are arguments, never shared flags: `simplify(e, disable={"double_transpose"})`
+switches rewrites off by name, `rules=` gives the catalogue to use, and `max_passes`
+bounds how many rewrites in a row may replace one node. Reaching that budget never
+changes a value; it is reported, as a `SimplifyBudgetWarning` and on the simplifier
+(`Simplifier.budget_reached`), and never passes silently.
+
+Cost: linear in the size of the DAG. Each distinct node is simplified once per
+simplifier (a memo; shared subtrees are never re-entered), the driver keeps its own
+stack (no recursion, however deep the expression), and what the rewrites ask of a node
+(its flattened product, its terms, the ends and the key of a matrix chain) is computed
+once per node, from its children's answers where the answer composes.
+
+Results are deterministic: factors and terms keep their order of first appearance.
 """
 from __future__ import annotations
 
+import warnings
 import weakref
 import zlib
 from fractions import Fraction
@@ -24,9 +40,12 @@ from .expr import Expr, make, matmul_factors, walk
 from .structure import SELF_TRANSPOSED
 from .structure import of as structure_of
 
-_MAX_PASSES = 64
+MAX_PASSES = 64
 
 
+class SimplifyBudgetWarning(UserWarning):
+    """The pass budget of the simplifier was reached: the result keeps its value but may
+    not be in its most compact form."""
 def is_const(e: Expr, value=None) -> bool:
     return e.op == "const" and (value is None or e.params[0] == value)
 
@@ -221,45 +240,146 @@ def _rebuild_product(p: _Product, shape) -> Expr:
     return ops.neg(out) if negative else out
 
 
+
 class Simplifier:
     """Simplify expressions, sharing work across calls on the same instance.
+
+    `disable` names rewrites of the catalogue to leave out; `rules` replaces the
+    catalogue (operation -> rewrites in order); `max_passes` bounds the rewrites in a row
+    at one node. `budget_reached` counts the nodes where that bound (or a rewrite that
+    comes back to a node still being simplified) stopped the rewriting.
 
     >>> import matgrad as mg
     >>> x = mg.vector("x", 3)
     >>> Simplifier()((x + x).T.T)
     2 · x
+    >>> Simplifier(disable={"double_transpose"})(x.T.T)
+    (xᵀ)ᵀ
     """
 
-    def __init__(self):
+    def __init__(self, *, rules: dict | None = None, disable=(), max_passes: int = MAX_PASSES,
+                 warn: bool = True):
+        rules = RULES if rules is None else rules
+        disable = frozenset(disable)
+        unknown = disable - {f.__name__ for fs in rules.values() for f in fs}
+        if unknown:
+            raise ValueError(f"no such rewrite: {', '.join(sorted(unknown))}")
+        self.disabled = disable
+        self.rules = {op: tuple(f for f in fs if f.__name__ not in disable)
+                      for op, fs in rules.items()}
+        self.max_passes = max_passes
+        self.warn = warn
+        self.budget_reached = 0
         self.memo: dict = {}
         self._products: dict = {}
-        self._expanding = False
+        self._terms: dict = {}
+        self._splits: dict = {}
+        self._ends: dict = {}
+        self._active: set = set()  # nodes whose simplification is under way
+        self._parent: Simplifier | None = None
+        self._without: dict = {}
+
+    def enabled(self, name: str) -> bool:
+        return name not in self.disabled
+
+    def without(self, *names: str) -> Simplifier:
+        """A simplifier with these rewrites also left out. It starts from this one's fixed
+        points (a node no rewrite changes stays unchanged under fewer rewrites), so
+        simplifying a new node built on simplified parts costs only the new part."""
+        key = frozenset(names) | self.disabled
+        sub = self._without.get(key)
+        if sub is None:
+            sub = Simplifier(rules={op: fs for op, fs in self.rules.items()},
+                             disable=frozenset(names) & _names(self.rules),
+                             max_passes=self.max_passes, warn=self.warn)
+            sub.disabled = key
+            sub._parent = self
+            sub._products, sub._terms, sub._splits, sub._ends = (
+                self._products, self._terms, self._splits, self._ends)
+            self._without[key] = sub
+        return sub
+
+    def _known(self, e: Expr):
+        """The simplified form of e, if known here or as a fixed point of the parent."""
+        hit = self.memo.get(e)
+        if hit is None and self._parent is not None:
+            p = self._parent._known(e)
+            if p is e:
+                self.memo[e] = e
+                return e
+        return hit
 
     def __call__(self, e: Expr) -> Expr:
-        memo = self.memo
-        if e in memo:
-            return memo[e]
-        # memoized subtrees are not entered: re-simplifying a new node built on
-        # simplified parts costs only the new part
-        for node in walk(e, skip=memo):
+        hit = self._known(e)
+        if hit is not None:
+            return hit
+        memo, active, known = self.memo, self._active, self._known
+        # Frames: ("node", n, passes) simplifies n once its children are known;
+        # ("link", n, rebuilt, new) records that n and rebuilt simplify to what new does.
+        stack: list = [("node", e, 0)]
+        while stack:
+            frame = stack[-1]
+            if frame[0] == "link":
+                stack.pop()
+                _, node, rebuilt, new = frame
+                out = memo[new]
+                memo[node] = memo[rebuilt] = out
+                active.discard(rebuilt)
+                active.discard(node)
+                continue
+            _, node, passes = frame
+            if known(node) is not None:
+                stack.pop()
+                continue
+            pending = [c for c in node.children if known(c) is None]
+            if pending:
+                for c in reversed(pending):
+                    if c in active:  # a rewrite came back to a node under way
+                        self._budget(c)
+                        memo[c] = c
+                    else:
+                        stack.append(("node", c, 0))
+                continue
+            stack.pop()
             kids = tuple(memo[c] for c in node.children)
             rebuilt = node if kids == node.children else make(node.op, kids, node.params,
                                                                 node.shape)
-            out = self._fix(rebuilt)
-            memo[node] = out
-            memo[out] = out
+            if rebuilt is not node and known(rebuilt) is not None:
+                memo[node] = memo[rebuilt]
+                continue
+            new = self._rewrite(rebuilt)
+            if new is not None and known(new) is not None:
+                out = memo[new]
+                memo[node] = memo[rebuilt] = out
+                continue
+            if new is not None and (passes >= self.max_passes or new in active):
+                self._budget(rebuilt)
+                new = None
+            if new is None:
+                memo[node] = memo[rebuilt] = rebuilt
+                continue
+            active.add(node)
+            active.add(rebuilt)
+            stack.append(("link", node, rebuilt, new))
+            stack.append(("node", new, passes + 1))
         return memo[e]
 
-    def _fix(self, e: Expr) -> Expr:
-        for _ in range(_MAX_PASSES):
-            if e in self.memo and self.memo[e] is e:
-                return e
-            rewrite = REWRITES.get(e.op)
-            new = rewrite(self, e) if rewrite else e
-            if new is e:
-                return e
-            e = self(new) if new not in self.memo else self.memo[new]
-        return e
+    def _rewrite(self, e: Expr):
+        """The first rewrite of e's operation that applies, or None."""
+        for rewrite in self.rules.get(e.op, ()):
+            new = rewrite(self, e)
+            if new is not None and new is not e:
+                return new
+        return None
+
+    def _budget(self, e: Expr) -> None:
+        self.budget_reached += 1
+        if self.warn and self.budget_reached == 1:
+            warnings.warn(SimplifyBudgetWarning(
+                f"simplification stopped at a node after {self.max_passes} rewrites in a "
+                f"row (or a rewrite that returns to a node under way), at a "
+                f"{e.op} of shape {e.shape[0]}×{e.shape[1]}; the result keeps its value"),
+                stacklevel=3)
 
     def settle(self, e: Expr) -> None:
         """Record the new nodes of a rebuilt product as simplified: they are its normal
@@ -268,7 +388,7 @@ class Simplifier:
         for node in walk(e, skip=self.memo):
             self.memo[node] = node
 
-    # ---- normal forms -----------------------------------------------------------------
+    # ---- what the rewrites ask of a node, computed once per node ----------------------
     def product(self, e: Expr) -> _Product:
         p = self._products.get(e)
         if p is None:
@@ -286,6 +406,12 @@ class Simplifier:
 
     def split_coefficient(self, e: Expr):
         """(c, rest) with e = c · rest and c numeric; rest None for a pure constant."""
+        hit = self._splits.get(e)
+        if hit is None:
+            hit = self._splits[e] = self._split_coefficient(e)
+        return hit
+
+    def _split_coefficient(self, e: Expr):
         if e.op == "const":
             return e.params[0], None
         if e.op == "broadcast" and e.children[0].op == "const":
@@ -303,66 +429,67 @@ class Simplifier:
         unit.scalars, unit.matrices = p.scalars, p.matrices
         return p.coef, _rebuild_product(unit, e.shape)
 
+    def terms(self, e: Expr):
+        """(order, coefficients, representatives) of a sum's terms (see _sum_terms);
+        callers that change them take copies."""
+        hit = self._terms.get(e)
+        if hit is None:
+            hit = self._terms[e] = _sum_terms(self, e)
+        return hit
 
-# ---- the rewrites, one function per operation -----------------------------------------
-
-
-def _product_form(s: Simplifier, e: Expr) -> Expr:
-    """Products, quotients and powers to the product normal form (see module doc); a
-    product over a sum is distributed when a factor cancels against a term:
-    σ ⊙ (y / σ − 1) = y − σ."""
-    distributed = _distribute_cancelling(s, e)
-    if distributed is not None:
-        return distributed
-    out = _rebuild_product(s.product(e), e.shape)
-    s.settle(out)
-    return out
-
-
-_DISTRIBUTE_MAX_FACTORS = 12
-
-
-def _distribute_cancelling(s: Simplifier, e: Expr):
-    p = s.product(e)
-    # Only short products gain from distributing; trying every sum factor of a long one
-    # costs its length squared at every level of a chain (the Jacobian of tanh∘…∘tanh).
-    if len(p.scalars) + len(p.matrices) > _DISTRIBUTE_MAX_FACTORS:
-        return None
-    for total, others in _sum_factors(s, e):
-        mine = {**others.scalars, **others.matrices}
-        order, terms, rep = _sum_terms(s, total)
-        if any(_cancels_with(s, rep[key], mine) for key in order):
-            break
-    else:
-        return None
-    other = _rebuild_product(others, e.shape)
-    out = None
-    for key in order:
-        part = rep[key] if rep[key] is not None else one(e.shape)
-        piece = ops.mul(ops.mul(ops.const(terms[key]), other), part)
-        out = piece if out is None else ops.add(out, piece)
-    return out
+    def ends(self, e: Expr) -> tuple:
+        """(first factor, last factor, chain key, length) of a chain of matrix products,
+        from the children's answers: the key is a polynomial hash of the factor sequence,
+        the same however the chain is grouped, so (AB)C and A(BC) have one key."""
+        hit = self._ends.get(e)
+        if hit is not None:
+            return hit
+        stack = [e]
+        while stack:
+            node = stack[-1]
+            if node in self._ends:
+                stack.pop()
+                continue
+            if node.op != "matmul":
+                stack.pop()
+                self._ends[node] = (node, node, fingerprint(node) % _MOD, 1)
+                continue
+            a, b = node.children
+            todo = [c for c in (a, b) if c not in self._ends]
+            if todo:
+                stack.extend(todo)
+                continue
+            stack.pop()
+            fa, _, ha, na = self._ends[a]
+            _, lb, hb, nb = self._ends[b]
+            self._ends[node] = (fa, lb, (ha * pow(_BASE, nb, _MOD) + hb) % _MOD, na + nb)
+        return self._ends[e]
 
 
-def _pow(s: Simplifier, e: Expr) -> Expr:
-    """x¹ = x; x⁰ = 1; (x^a)^b = x^(ab) for integer b; otherwise the product form (where
-    H(x)^p = H(x) for p > 0: the Heaviside step is 0 or 1, and Hessians through relu meet
-    H(z) ⊙ H(z))."""
-    (x,), (p,) = e.children, e.params
-    if p == 1:
-        return x
-    if p == 0:
-        return one(e.shape)
-    if x.op == "pow" and _is_int(p):
-        return ops.power(x.children[0], x.params[0] * p)
-    return _product_form(s, e)
+_MOD = (1 << 61) - 1
+_BASE = 1_000_003
 
 
-def _term_key(rest):
-    """Terms are collected up to the grouping of matrix products: (AB)C and A(BC) match."""
-    if rest is not None and rest.op == "matmul":
+def _names(rules: dict) -> frozenset:
+    return frozenset(f.__name__ for fs in rules.values() for f in fs)
+
+
+# ---- helpers of the sum normal form ---------------------------------------------------
+
+
+def _term_key(s: Simplifier, rest, rep: dict):
+    """Terms are collected up to the grouping of matrix products: (AB)C and A(BC) match.
+    A chain's key is its hash and length (`Simplifier.ends`), checked factor by factor
+    where two different chains share it, so a collision never merges unequal terms."""
+    if rest is None or rest.op != "matmul":
+        return rest
+    _, _, h, n = s.ends(rest)
+    key = ("chain", h, n)
+    other = rep.get(key)
+    if other is not None and other is not rest and \
+            matmul_factors(other) != matmul_factors(rest):
         return ("chain",) + tuple(matmul_factors(rest))
-    return rest
+    return key
 
 
 def _sum_terms(s: Simplifier, e: Expr):
@@ -386,7 +513,7 @@ def _sum_terms(s: Simplifier, e: Expr):
         c, rest = s.split_coefficient(node)
         if c == 0:
             continue
-        key = _term_key(rest)
+        key = _term_key(s, rest, rep)
         if key not in terms:
             terms[key] = 0
             rep[key] = rest
@@ -418,15 +545,6 @@ def _build_sum(s: Simplifier, order, terms, rep, shape) -> Expr:
     return zero(shape) if out is None else out
 
 
-def _sum_form(s: Simplifier, e: Expr) -> Expr:
-    """Sums: flatten, collect equal terms (a·x + b·x = (a+b)·x), fold constants, factor
-    shared matrix factors, and expand products of sums where that makes it shorter."""
-    order, terms, rep = _sum_terms(s, e)
-    order = _factor_common(s, order, terms, rep)
-    out = _build_sum(s, order, terms, rep, e.shape)
-    return _expand_if_shorter(s, out, order, terms, rep)
-
-
 _EXPAND_MAX_NODES = 80
 
 
@@ -449,8 +567,13 @@ def _sum_factors(s: Simplifier, rest: Expr) -> list:
 
 def _sum_factor(s: Simplifier, rest: Expr):
     """(the first sum factor, the other factors) of a product, or None."""
-    found = _sum_factors(s, rest)
-    return found[0] if found else None
+    if rest is None or rest.op not in ("mul", "div"):
+        return None
+    p = s.product(rest)
+    if not any(a.op == "add" and k == 1 for b in (p.matrices, p.scalars)
+               for a, k in b.items()):
+        return None
+    return _sum_factors(s, rest)[0]
 
 
 def _cancels_with(s: Simplifier, rest, mine: dict) -> bool:
@@ -475,41 +598,6 @@ def _size_up_to(e: Expr, limit: int) -> int:
     return len(seen)
 
 
-def _expand_if_shorter(s: Simplifier, out: Expr, order, terms, rep) -> Expr:
-    """σ ⊙ (1 − y) − (1 − σ) ⊙ y = σ − y: distribute products over sums, collect, and
-    keep the result only if it is smaller. Bounded to small sums."""
-    if s._expanding or len(order) < 2 or out.op != "add":
-        return out
-    if not any(_sum_factor(s, rep[k]) for k in order):
-        return out
-    size = _size_up_to(out, _EXPAND_MAX_NODES)
-    if size > _EXPAND_MAX_NODES:
-        return out
-    pieces = []
-    for key in order:
-        c, rest = terms[key], rep[key]
-        split = _sum_factor(s, rest)
-        if split is None:
-            pieces.append(s.scaled(c, rest) if rest is not None else
-                          _build_sum(s, [key], {key: c}, {key: None}, out.shape))
-            continue
-        total, others = split
-        other = _rebuild_product(others, rest.shape)
-        inner_order, inner_terms, inner_rep = _sum_terms(s, total)
-        for k in inner_order:
-            part = (inner_rep[k] if inner_rep[k] is not None else one(rest.shape))
-            pieces.append(ops.mul(ops.mul(ops.const(c * inner_terms[k]), other), part))
-    s._expanding = True
-    try:
-        expanded = pieces[0]
-        for piece in pieces[1:]:
-            expanded = ops.add(expanded, piece)
-        expanded = s(expanded)
-    finally:
-        s._expanding = False
-    return expanded if _size_up_to(expanded, size) < size else out
-
-
 def _scaled_product(s: Simplifier, rest):
     """(scalar factor or None, matrix product) for a term that is a matrix product,
     possibly times scalar factors (s · A x); None for any other term."""
@@ -530,10 +618,10 @@ def _scaled_product(s: Simplifier, rest):
     return _rebuild_product(scalar, SCALAR), atom
 
 
-def _factor_common(s: Simplifier, order: list, terms: dict, rep: dict) -> list:
-    """Σ cᵢ Aᵢ B = (Σ cᵢ Aᵢ) B, then A Σ cᵢ Bᵢ likewise: so Aᵀx + Ax becomes (Aᵀ + A) x,
-    and a scalar factor shared by the terms stays outside: s Aᵀx + s Ax = s (Aᵀ + A) x.
-    Updates `terms` and `rep` in place and returns the new order of term keys."""
+def _factor_common(s: Simplifier, order: list, terms: dict, rep: dict):
+    """Σ cᵢ Aᵢ B = (Σ cᵢ Aᵢ) B, then A Σ cᵢ Bᵢ likewise. Updates `terms` and `rep` in
+    place and returns the new order of term keys, or None if no terms were merged."""
+    changed = False
     for side in (-1, 0):  # the shared last factor first, then the shared first factor
         groups: dict = {}
         for key in order:
@@ -542,14 +630,16 @@ def _factor_common(s: Simplifier, order: list, terms: dict, rep: dict) -> list:
             split = _scaled_product(s, rep[key])
             if split is not None:
                 scalar, product = split
-                factors = matmul_factors(product)
-                groups.setdefault((scalar, factors[side]), []).append((key, factors))
+                first, last, _, _ = s.ends(product)
+                groups.setdefault((scalar, last if side == -1 else first), []).append(
+                    (key, product))
         merged: dict = {}
         for (scalar, shared), members in groups.items():
             if len(members) < 2:
                 continue
             inner = None
-            for key, factors in members:
+            for key, product in members:
+                factors = matmul_factors(product)
                 others = factors[:-1] if side == -1 else factors[1:]
                 part = others[0]
                 for f in others[1:]:
@@ -565,6 +655,7 @@ def _factor_common(s: Simplifier, order: list, terms: dict, rep: dict) -> list:
                 merged[key] = None
         if not merged:
             continue
+        changed = True
         # Remove every merged term before adding the combined ones: a combined term may
         # have the key of a merged term not yet removed.
         slots = []
@@ -584,7 +675,7 @@ def _factor_common(s: Simplifier, order: list, terms: dict, rep: dict) -> list:
             c, r = s.split_coefficient(combined)
             if r is None:
                 r, c = combined, 1
-            k = _term_key(r)
+            k = _term_key(s, r, rep)
             if k in terms:
                 terms[k] = terms[k] + c
             else:
@@ -592,55 +683,228 @@ def _factor_common(s: Simplifier, order: list, terms: dict, rep: dict) -> list:
                 rep[k] = r
                 new_order.append(k)
         order = new_order
-    return order
+    return order if changed else None
 
 
-def _neg(s: Simplifier, e: Expr) -> Expr:
-    """−(−x) = x; −c folds; −(c·x) = (−c)·x."""
+# ---- the catalogue: each rewrite states its identity on its docstring's first line ----
+# A rewrite returns the replacement, or None where its identity does not apply.
+
+
+# sums (add, neg)
+
+
+def factor_common(s: Simplifier, e: Expr):
+    """Σ cᵢ Aᵢ B = (Σ cᵢ Aᵢ) B and A Σ cᵢ Bᵢ likewise: Aᵀx + Ax = (Aᵀ + A) x.
+
+    A scalar factor shared by the terms stays outside: s Aᵀx + s Ax = s (Aᵀ + A) x."""
+    order, terms, rep = s.terms(e)
+    if len(order) < 2:
+        return None
+    terms, rep = dict(terms), dict(rep)
+    order = _factor_common(s, list(order), terms, rep)
+    return None if order is None else _build_sum(s, order, terms, rep, e.shape)
+
+
+def collect_terms(s: Simplifier, e: Expr):
+    """a·x + b·x = (a + b)·x: a sum flattened, equal terms collected, constants folded,
+    x − x = 0, and a positive term first (σ − y, not −y + σ)."""
+    order, terms, rep = s.terms(e)
+    return _build_sum(s, order, terms, rep, e.shape)
+
+
+def expand_if_shorter(s: Simplifier, e: Expr):
+    """σ ⊙ (1 − y) − (1 − σ) ⊙ y = σ − y: products distributed over sums and terms
+    collected, kept only where the result is smaller. Bounded to small sums."""
+    if e.op != "add":
+        return None
+    order, terms, rep = s.terms(e)
+    if len(order) < 2 or not any(_sum_factor(s, rep[k]) for k in order):
+        return None
+    size = _size_up_to(e, _EXPAND_MAX_NODES)
+    if size > _EXPAND_MAX_NODES:
+        return None
+    pieces = []
+    for key in order:
+        c, rest = terms[key], rep[key]
+        split = _sum_factor(s, rest)
+        if split is None:
+            pieces.append(s.scaled(c, rest) if rest is not None else
+                          _build_sum(s, [key], {key: c}, {key: None}, e.shape))
+            continue
+        total, others = split
+        other = _rebuild_product(others, rest.shape)
+        inner_order, inner_terms, inner_rep = s.terms(total)
+        for k in inner_order:
+            part = (inner_rep[k] if inner_rep[k] is not None else one(rest.shape))
+            pieces.append(ops.mul(ops.mul(ops.const(c * inner_terms[k]), other), part))
+    expanded = pieces[0]
+    for piece in pieces[1:]:
+        expanded = ops.add(expanded, piece)
+    # the expanded sum is simplified without expanding again, which could go on forever
+    expanded = s.without("expand_if_shorter")(expanded)
+    if _size_up_to(expanded, size) >= size:
+        return None
+    s.settle(expanded)
+    return expanded
+
+
+def neg_of_neg(s: Simplifier, e: Expr):
+    """−(−x) = x."""
     (x,) = e.children
-    if x.op == "neg":
-        return x.children[0]
-    if is_const(x):
-        return ops.const(-x.params[0])
-    if is_zero(x):
-        return x
-    return _sum_form(s, e)
+    return x.children[0] if x.op == "neg" else None
 
 
-def _transpose(s: Simplifier, e: Expr) -> Expr:
-    """(Aᵀ)ᵀ = A, (AB)ᵀ = BᵀAᵀ, (−A)ᵀ = −Aᵀ, (cA)ᵀ = c Aᵀ for a scalar c,
-    (A⁻¹)ᵀ = (Aᵀ)⁻¹; scalars, symmetric (spd, diagonal) variables, I and diag(v) are
-    their own transposes. Transposes stay outside sums and elementwise functions, so that a shared
-    tanh(W x + b) is not rewritten as tanh(xᵀ Wᵀ + bᵀ)."""
+def neg_constant(s: Simplifier, e: Expr):
+    """−c folds to the number −c."""
     (x,) = e.children
-    op = x.op
-    if x.shape == SCALAR:
+    return ops.const(-x.params[0]) if is_const(x) else None
+
+
+def neg_zero(s: Simplifier, e: Expr):
+    """−0 = 0."""
+    (x,) = e.children
+    return x if is_zero(x) else None
+
+
+# products (mul, div, pow)
+
+
+_DISTRIBUTE_MAX_FACTORS = 12
+
+
+def distribute_cancelling(s: Simplifier, e: Expr):
+    """σ ⊙ (y / σ − 1) = y − σ: a product over a sum is distributed where a factor
+    cancels against a term."""
+    p = s.product(e)
+    # Only short products gain from distributing; trying every sum factor of a long one
+    # costs its length squared at every level of a chain (the Jacobian of tanh∘…∘tanh).
+    if len(p.scalars) + len(p.matrices) > _DISTRIBUTE_MAX_FACTORS:
+        return None
+    for total, others in _sum_factors(s, e):
+        mine = {**others.scalars, **others.matrices}
+        order, terms, rep = s.terms(total)
+        if any(_cancels_with(s, rep[key], mine) for key in order):
+            break
+    else:
+        return None
+    other = _rebuild_product(others, e.shape)
+    out = None
+    for key in order:
+        part = rep[key] if rep[key] is not None else one(e.shape)
+        piece = ops.mul(ops.mul(ops.const(terms[key]), other), part)
+        out = piece if out is None else ops.add(out, piece)
+    return out
+
+
+def product_normal_form(s: Simplifier, e: Expr):
+    """c · Π dims · Π scalars · Π Hadamard factors, each factor once with its exponent:
+    2 ⊙ (1/m) ⊙ x = 2/m · x, x ⊙ x = x², and H(x)ᵖ = H(x) for p > 0 (a step is 0 or 1)."""
+    out = _rebuild_product(s.product(e), e.shape)
+    s.settle(out)
+    return out
+
+
+def pow_one(s: Simplifier, e: Expr):
+    """x¹ = x."""
+    return e.children[0] if e.params[0] == 1 else None
+
+
+def pow_zero(s: Simplifier, e: Expr):
+    """x⁰ = 1."""
+    return one(e.shape) if e.params[0] == 0 else None
+
+
+def pow_of_pow(s: Simplifier, e: Expr):
+    """(x^a)^b = x^(ab) for an integer b."""
+    (x,), (p,) = e.children, e.params
+    if x.op == "pow" and _is_int(p):
+        return ops.power(x.children[0], x.params[0] * p)
+    return None
+
+
+# transposes
+
+
+def transpose_scalar(s: Simplifier, e: Expr):
+    """aᵀ = a for a 1×1 a."""
+    (x,) = e.children
+    return x if x.shape == SCALAR else None
+
+
+def double_transpose(s: Simplifier, e: Expr):
+    """(Aᵀ)ᵀ = A."""
+    (x,) = e.children
+    return x.children[0] if x.op == "transpose" else None
+
+
+def transpose_symmetric(s: Simplifier, e: Expr):
+    """Sᵀ = S for a symmetric variable, Iᵀ = I and diag(v)ᵀ = diag(v)."""
+    (x,) = e.children
+    if structure_of(x) in SELF_TRANSPOSED or x.op in ("eye", "diagmat"):
         return x
-    if op == "transpose":
-        return x.children[0]
-    if structure_of(x) in SELF_TRANSPOSED:
-        return x
-    if op in ("eye", "diagmat"):
-        return x
-    if op == "zeros":
+    return None
+
+
+def transpose_constant(s: Simplifier, e: Expr):
+    """0ᵀ = 0 and 1ᵀ = 1 (of the transposed shape)."""
+    (x,) = e.children
+    if x.op == "zeros":
         return ops.zeros(*e.shape)
-    if op == "ones":
+    if x.op == "ones":
         return ops.ones(*e.shape)
-    if op == "matmul":
-        a, b = x.children
-        return ops.matmul(ops.transpose(b), ops.transpose(a))
-    if op in ("mul", "div"):
+    return None
+
+
+def transpose_product(s: Simplifier, e: Expr):
+    """(AB)ᵀ = BᵀAᵀ."""
+    (x,) = e.children
+    if x.op != "matmul":
+        return None
+    a, b = x.children
+    return ops.matmul(ops.transpose(b), ops.transpose(a))
+
+
+def transpose_scaled(s: Simplifier, e: Expr):
+    """(cA)ᵀ = c Aᵀ and (A / c)ᵀ = Aᵀ / c for a scalar c."""
+    (x,) = e.children
+    if x.op in ("mul", "div"):
         a, b = x.children
         if _is_scalar_factor(a) or _is_scalar_factor(b):
-            return make(op, (ops.transpose(a), ops.transpose(b)), (), e.shape)
-    if op in ("neg", "inv"):
-        return make(op, (ops.transpose(x.children[0]),), x.params, e.shape)
-    if op == "add" and _transposes_usefully(x):
+            return make(x.op, (ops.transpose(a), ops.transpose(b)), (), e.shape)
+    return None
+
+
+def transpose_neg(s: Simplifier, e: Expr):
+    """(−A)ᵀ = −Aᵀ."""
+    (x,) = e.children
+    return ops.neg(ops.transpose(x.children[0])) if x.op == "neg" else None
+
+
+def transpose_inverse(s: Simplifier, e: Expr):
+    """(A⁻¹)ᵀ = (Aᵀ)⁻¹."""
+    (x,) = e.children
+    if x.op != "inv":
+        return None
+    return make("inv", (ops.transpose(x.children[0]),), x.params, e.shape)
+
+
+def transpose_sum(s: Simplifier, e: Expr):
+    """(A + B)ᵀ = Aᵀ + Bᵀ, where a term's transpose simplifies (a product, transpose or
+    inverse); (x − μ)ᵀ stays, and so does a transposed elementwise function, so that a
+    shared tanh(W x + b) is not rewritten as tanh(xᵀ Wᵀ + bᵀ)."""
+    (x,) = e.children
+    if x.op == "add" and _transposes_usefully(x):
         a, b = x.children
         return ops.add(ops.transpose(a), ops.transpose(b))
-    if op == "broadcast":
+    return None
+
+
+def transpose_broadcast(s: Simplifier, e: Expr):
+    """(c 1ᵀ)ᵀ = c 1: a transposed broadcast is a broadcast of the transpose."""
+    (x,) = e.children
+    if x.op == "broadcast":
         return ops.broadcast(ops.transpose(x.children[0]), e.shape)
-    return e
+    return None
 
 
 def _transposes_usefully(total: Expr) -> bool:
@@ -711,80 +975,157 @@ def _cancels(a: Expr, b: Expr) -> bool:
     return (a.op == "inv" and a.children[0] is b) or (b.op == "inv" and b.children[0] is a)
 
 
-def _matmul(s: Simplifier, e: Expr) -> Expr:
-    """0 B = 0; I B = B; (cI) B = c B; (−A) B = −(AB); (2A) B = 2 (AB);
-    1ᵀ B = sum(B, axis 0); A 1 = sum(A, axis 1); diag(h) B = h ⊙ B; A diag(h) = A ⊙ hᵀ;
-    a 1×1 factor is a scalar."""
+# matrix products
+
+
+def matmul_zero(s: Simplifier, e: Expr):
+    """0 B = A 0 = 0."""
     a, b = e.children
-    if is_zero(a) or is_zero(b):
-        return zero(e.shape)
+    return zero(e.shape) if is_zero(a) or is_zero(b) else None
+
+
+def matmul_inverse(s: Simplifier, e: Expr):
+    """A⁻¹ A = A A⁻¹ = I, also at the joint of a longer chain: (C A⁻¹) A = C."""
+    a, b = e.children
     if _cancels(a, b):
         return ops.eye(a.shape[0])
     if a.op == "matmul" and _cancels(a.children[1], b):
         return a.children[0]
     if b.op == "matmul" and _cancels(a, b.children[0]):
         return b.children[1]
+    return None
+
+
+def matmul_scalar_out(s: Simplifier, e: Expr):
+    """(c A) B = A (c B) = c (A B) for a scalar c (not made of dimensions)."""
+    a, b = e.children
     for i, side in enumerate((a, b)):
         pulled = _scalar_factor(s, side)
         if pulled is not None:
             c, rest = pulled
             inner = ops.matmul(rest, b) if i == 0 else ops.matmul(a, rest)
             return ops.mul(c, inner)
+    return None
+
+
+def matmul_quotient_sum(s: Simplifier, e: Expr):
+    """aᵀ (b / a) = sum(a ⊙ b / a): written as a sum the quotient cancels."""
+    a, b = e.children
     if a.op == "transpose" and a.shape[0] == 1 and b.shape[1] == 1 and b.op in ("mul", "div"):
-        # aᵀ (b / a) = sum(a ⊙ b / a): written as a sum the quotient cancels
         k = s.product(b).matrices.get(a.children[0], 0)
         if k < 0:
             return ops.sum(ops.mul(a.children[0], b))
+    return None
+
+
+def matmul_identity(s: Simplifier, e: Expr):
+    """I B = B I = B and (cI) B = c B."""
+    a, b = e.children
     for this, other in ((a, b), (b, a)):
         c = _scaled_identity(this)
         if c is not None:
             return other if is_const(c, 1) else ops.mul(c, other)
+    return None
+
+
+def matmul_neg(s: Simplifier, e: Expr):
+    """(−A) B = A (−B) = −(A B)."""
+    a, b = e.children
     if a.op == "neg":
         return ops.neg(ops.matmul(a.children[0], b))
     if b.op == "neg":
         return ops.neg(ops.matmul(a, b.children[0]))
-    if a.shape == SCALAR or b.shape == SCALAR:
-        return ops.mul(a, b)
+    return None
+
+
+def matmul_scalar(s: Simplifier, e: Expr):
+    """a B = a ⊙ B for a 1×1 a: a 1×1 factor is a scalar."""
+    a, b = e.children
+    return ops.mul(a, b) if a.shape == SCALAR or b.shape == SCALAR else None
+
+
+def matmul_ones(s: Simplifier, e: Expr):
+    """1ᵀ B = sum(B, axis 0) and A 1 = sum(A, axis 1)."""
+    a, b = e.children
     if a.op == "ones" and a.shape[0] == 1:
         return ops.sum(b, axis=0)
     if b.op == "ones" and b.shape[1] == 1:
         return ops.sum(a, axis=1)
+    return None
+
+
+def matmul_diag(s: Simplifier, e: Expr):
+    """diag(h) B = h ⊙ B and A diag(h) = A ⊙ hᵀ (h broadcast along the rows or columns)."""
+    a, b = e.children
     if a.op == "diagmat":
         return ops.mul(ops.broadcast(a.children[0], b.shape), b)
     if b.op == "diagmat":
         return ops.mul(a, ops.broadcast(ops.transpose(b.children[0]), a.shape))
-    return e
+    return None
 
 
-def _sum(s: Simplifier, e: Expr) -> Expr:
-    """sum of a scalar is itself; sum(0) = 0; sum(2A) = 2 sum(A); sum(Aᵀ) = sum(A);
-    sum(−A) = −sum(A);
-    sum over a broadcast axis is a multiplication by its length."""
+# sums of entries
+
+
+def sum_zero(s: Simplifier, e: Expr):
+    """sum(0) = 0."""
+    return zero(e.shape) if is_zero(e.children[0]) else None
+
+
+def sum_unchanged(s: Simplifier, e: Expr):
+    """sum(a) = a where nothing is summed (a scalar, or an axis of length 1)."""
+    (x,) = e.children
+    return x if x.shape == e.shape else None
+
+
+def sum_numeric_factor(s: Simplifier, e: Expr):
+    """sum(cA) = c sum(A) for a number c."""
     (x,), (axis,) = e.children, e.params
-    if is_zero(x):
-        return zero(e.shape)
-    if x.shape == e.shape:
-        return x
     pulled = _numeric_factor(s, x)
-    if pulled is not None:
-        return ops.mul(ops.const(pulled[0]), ops.sum(pulled[1], axis))
-    if axis is not None and e.shape == SCALAR:
-        return ops.sum(x)
-    if x.op == "neg":
-        return ops.neg(ops.sum(x.children[0], axis))
-    if axis is None and x.op == "transpose":
-        return ops.sum(x.children[0])
-    if x.op == "ones":
-        return ops.mul(_count(x.shape, axis), ops.ones(*e.shape)) if e.shape != SCALAR \
-            else _count(x.shape, axis)
-    if x.op == "broadcast":
-        y = x.children[0]
-        if axis is None:
-            return ops.mul(_count(x.shape, None, y.shape), ops.sum(y))
-        # summing along a stretched axis multiplies by its length
-        if y.shape[axis] == 1 and y.shape == e.shape:
-            return ops.mul(ops.dim_value(x.shape[axis]), y)
-    return e
+    if pulled is None:
+        return None
+    return ops.mul(ops.const(pulled[0]), ops.sum(pulled[1], axis))
+
+
+def sum_whole(s: Simplifier, e: Expr):
+    """sum(a, axis) = sum(a) for a vector summed along its length."""
+    (x,), (axis,) = e.children, e.params
+    return ops.sum(x) if axis is not None and e.shape == SCALAR else None
+
+
+def sum_neg(s: Simplifier, e: Expr):
+    """sum(−A) = −sum(A)."""
+    (x,), (axis,) = e.children, e.params
+    return ops.neg(ops.sum(x.children[0], axis)) if x.op == "neg" else None
+
+
+def sum_transpose(s: Simplifier, e: Expr):
+    """sum(Aᵀ) = sum(A)."""
+    (x,), (axis,) = e.children, e.params
+    return ops.sum(x.children[0]) if axis is None and x.op == "transpose" else None
+
+
+def sum_ones(s: Simplifier, e: Expr):
+    """sum(1ₘₓₙ) = m n (and along an axis, its length times ones)."""
+    (x,), (axis,) = e.children, e.params
+    if x.op != "ones":
+        return None
+    if e.shape != SCALAR:
+        return ops.mul(_count(x.shape, axis), ops.ones(*e.shape))
+    return _count(x.shape, axis)
+
+
+def sum_broadcast(s: Simplifier, e: Expr):
+    """sum(c 1ₘₓₙ) = m n c: summing along a stretched axis multiplies by its length."""
+    (x,), (axis,) = e.children, e.params
+    if x.op != "broadcast":
+        return None
+    y = x.children[0]
+    if axis is None:
+        return ops.mul(_count(x.shape, None, y.shape), ops.sum(y))
+    if y.shape[axis] == 1 and y.shape == e.shape:
+        return ops.mul(ops.dim_value(x.shape[axis]), y)
+    return None
 
 
 def _count(shape, axis, inner=(1, 1)):
@@ -802,110 +1143,204 @@ def _count(shape, axis, inner=(1, 1)):
     return out
 
 
-def _broadcast(s: Simplifier, e: Expr) -> Expr:
-    """Broadcasting 0 gives 0, 1 gives ones, and broadcasts of broadcasts collapse."""
-    (x,) = e.children
-    if is_zero(x):
-        return ops.zeros(*e.shape)
-    if is_const(x, 1) or x.op == "ones":
-        return ops.ones(*e.shape)
-    if x.op == "broadcast":
-        return ops.broadcast(x.children[0], e.shape)
-    if x.op == "neg":
-        return ops.neg(ops.broadcast(x.children[0], e.shape))
-    return e
+# broadcasts
 
 
-def _trace(s: Simplifier, e: Expr) -> Expr:
-    """tr(a) = a for a scalar; tr(Aᵀ) = tr(A); tr(2A) = 2 tr(A); tr(cI) = n c;
-    tr(−A) = −tr(A);
-    tr(a bᵀ) = bᵀ a; tr(diag(v)) = sum(v)."""
+def broadcast_zero(s: Simplifier, e: Expr):
+    """Broadcasting 0 gives 0."""
+    return ops.zeros(*e.shape) if is_zero(e.children[0]) else None
+
+
+def broadcast_one(s: Simplifier, e: Expr):
+    """Broadcasting 1 gives ones."""
     (x,) = e.children
-    if x.shape == SCALAR:
-        return x
-    if is_zero(x):
-        return ops.const(0)
-    if x.op == "transpose":
-        return ops.trace(x.children[0])
-    pulled = _numeric_factor(s, x)
-    if pulled is not None:
-        return ops.mul(ops.const(pulled[0]), ops.trace(pulled[1]))
+    return ops.ones(*e.shape) if is_const(x, 1) or x.op == "ones" else None
+
+
+def broadcast_broadcast(s: Simplifier, e: Expr):
+    """A broadcast of a broadcast is one broadcast."""
+    (x,) = e.children
+    return ops.broadcast(x.children[0], e.shape) if x.op == "broadcast" else None
+
+
+def broadcast_neg(s: Simplifier, e: Expr):
+    """A broadcast of −a is −(the broadcast of a)."""
+    (x,) = e.children
+    return ops.neg(ops.broadcast(x.children[0], e.shape)) if x.op == "neg" else None
+
+
+# traces
+
+
+def trace_scalar(s: Simplifier, e: Expr):
+    """tr(a) = a for a 1×1 a."""
+    (x,) = e.children
+    return x if x.shape == SCALAR else None
+
+
+def trace_zero(s: Simplifier, e: Expr):
+    """tr(0) = 0."""
+    return ops.const(0) if is_zero(e.children[0]) else None
+
+
+def trace_transpose(s: Simplifier, e: Expr):
+    """tr(Aᵀ) = tr(A)."""
+    (x,) = e.children
+    return ops.trace(x.children[0]) if x.op == "transpose" else None
+
+
+def trace_numeric_factor(s: Simplifier, e: Expr):
+    """tr(cA) = c tr(A) for a number c."""
+    pulled = _numeric_factor(s, e.children[0])
+    if pulled is None:
+        return None
+    return ops.mul(ops.const(pulled[0]), ops.trace(pulled[1]))
+
+
+def trace_identity(s: Simplifier, e: Expr):
+    """tr(cIₙ) = n c."""
+    (x,) = e.children
     c = _scaled_identity(x)
-    if c is not None:
-        return ops.mul(ops.dim_value(x.shape[0]), c)
-    if x.op == "neg":
-        return ops.neg(ops.trace(x.children[0]))
-    if x.op == "diagmat":
-        return ops.sum(x.children[0])
+    return None if c is None else ops.mul(ops.dim_value(x.shape[0]), c)
+
+
+def trace_neg(s: Simplifier, e: Expr):
+    """tr(−A) = −tr(A)."""
+    (x,) = e.children
+    return ops.neg(ops.trace(x.children[0])) if x.op == "neg" else None
+
+
+def trace_diag(s: Simplifier, e: Expr):
+    """tr(diag(v)) = sum(v)."""
+    (x,) = e.children
+    return ops.sum(x.children[0]) if x.op == "diagmat" else None
+
+
+def trace_outer(s: Simplifier, e: Expr):
+    """tr(a bᵀ) = bᵀ a (the cyclic property, for a product through a vector)."""
+    (x,) = e.children
     if x.op == "matmul":
         a, b = x.children
         if a.shape[1] == 1:
             return ops.matmul(b, a)
-    return e
+    return None
 
 
-def _inv(s: Simplifier, e: Expr) -> Expr:
-    """(A⁻¹)⁻¹ = A; I⁻¹ = I; a 1×1 inverse is a reciprocal."""
+# inverses and determinants
+
+
+def double_inverse(s: Simplifier, e: Expr):
+    """(A⁻¹)⁻¹ = A."""
     (x,) = e.children
-    if x.op == "inv":
-        return x.children[0]
-    if x.op == "eye":
-        return x
-    if x.shape == SCALAR:
-        return ops.div(1, x)
-    return e
+    return x.children[0] if x.op == "inv" else None
 
 
-def _det(s: Simplifier, e: Expr) -> Expr:
-    """det Aᵀ = det A; det I = 1; det of 1×1 a is a."""
+def inverse_identity(s: Simplifier, e: Expr):
+    """I⁻¹ = I."""
     (x,) = e.children
-    if x.op == "transpose":
-        return make(e.op, (x.children[0],), (), e.shape)
-    if x.op == "eye":
-        return ops.const(1) if e.op == "det" else ops.const(0)
-    if x.shape == SCALAR and e.op == "det":
-        return x
-    return e
+    return x if x.op == "eye" else None
 
 
-def _diagvec(s: Simplifier, e: Expr) -> Expr:
-    """diag(diag(v)) = v; diag(Aᵀ) = diag(A); diag(I) = 1."""
+def inverse_scalar(s: Simplifier, e: Expr):
+    """a⁻¹ = 1 / a for a 1×1 a."""
     (x,) = e.children
-    if x.op == "diagmat":
-        return x.children[0]
-    if x.op == "transpose":
-        return make("diagvec", (x.children[0],), (), e.shape)
-    if x.op == "eye":
-        return ops.ones(e.shape[0], 1)
-    if is_zero(x):
-        return ops.zeros(*e.shape)
-    return e
+    return ops.div(1, x) if x.shape == SCALAR else None
 
 
-def _diagmat(s: Simplifier, e: Expr) -> Expr:
-    """diag(1) = I; diag(0) = 0."""
+def det_transpose(s: Simplifier, e: Expr):
+    """det Aᵀ = det A (and log det Aᵀ = log det A)."""
     (x,) = e.children
-    if x.op == "ones":
-        return ops.eye(e.shape[0])
-    if is_zero(x):
-        return ops.zeros(*e.shape)
-    return e
+    return make(e.op, (x.children[0],), (), e.shape) if x.op == "transpose" else None
 
 
-REWRITES = {
-    "add": _sum_form, "neg": _neg, "mul": _product_form, "div": _product_form,
-    "pow": _pow, "transpose": _transpose, "matmul": _matmul, "sum": _sum,
-    "broadcast": _broadcast, "trace": _trace, "inv": _inv, "det": _det, "logdet": _det,
-    "diagvec": _diagvec, "diagmat": _diagmat,
+def det_identity(s: Simplifier, e: Expr):
+    """det I = 1 (and log det I = 0)."""
+    (x,) = e.children
+    if x.op != "eye":
+        return None
+    return ops.const(1) if e.op == "det" else ops.const(0)
+
+
+def det_scalar(s: Simplifier, e: Expr):
+    """det a = a for a 1×1 a."""
+    (x,) = e.children
+    return x if x.shape == SCALAR and e.op == "det" else None
+
+
+# diagonals
+
+
+def diag_of_diag(s: Simplifier, e: Expr):
+    """diag(diag(v)) = v."""
+    (x,) = e.children
+    return x.children[0] if x.op == "diagmat" else None
+
+
+def diag_transpose(s: Simplifier, e: Expr):
+    """diag(Aᵀ) = diag(A)."""
+    (x,) = e.children
+    return make("diagvec", (x.children[0],), (), e.shape) if x.op == "transpose" else None
+
+
+def diag_identity(s: Simplifier, e: Expr):
+    """diag(I) = 1."""
+    return ops.ones(e.shape[0], 1) if e.children[0].op == "eye" else None
+
+
+def diag_zero(s: Simplifier, e: Expr):
+    """diag(0) = 0 (of a matrix, and of a vector)."""
+    return ops.zeros(*e.shape) if is_zero(e.children[0]) else None
+
+
+def diagmat_ones(s: Simplifier, e: Expr):
+    """diag(1) = I."""
+    return ops.eye(e.shape[0]) if e.children[0].op == "ones" else None
+
+
+_SUMS = (factor_common, collect_terms, expand_if_shorter)
+_PRODUCTS = (distribute_cancelling, product_normal_form)
+
+# The catalogue: operation -> its rewrites, tried in this order.
+RULES: dict = {
+    "add": _SUMS,
+    "neg": (neg_of_neg, neg_constant, neg_zero) + _SUMS,
+    "mul": _PRODUCTS,
+    "div": _PRODUCTS,
+    "pow": (pow_one, pow_zero, pow_of_pow) + _PRODUCTS,
+    "transpose": (transpose_scalar, double_transpose, transpose_symmetric,
+                  transpose_constant, transpose_product, transpose_scaled, transpose_neg,
+                  transpose_inverse, transpose_sum, transpose_broadcast),
+    "matmul": (matmul_zero, matmul_inverse, matmul_scalar_out, matmul_quotient_sum,
+               matmul_identity, matmul_neg, matmul_scalar, matmul_ones, matmul_diag),
+    "sum": (sum_zero, sum_unchanged, sum_numeric_factor, sum_whole, sum_neg,
+            sum_transpose, sum_ones, sum_broadcast),
+    "broadcast": (broadcast_zero, broadcast_one, broadcast_broadcast, broadcast_neg),
+    "trace": (trace_scalar, trace_zero, trace_transpose, trace_numeric_factor,
+              trace_identity, trace_neg, trace_diag, trace_outer),
+    "inv": (double_inverse, inverse_identity, inverse_scalar),
+    "det": (det_transpose, det_identity, det_scalar),
+    "logdet": (det_transpose, det_identity, det_scalar),
+    "diagvec": (diag_of_diag, diag_transpose, diag_identity, diag_zero),
+    "diagmat": (diagmat_ones, diag_zero),
 }
 
+# name -> rewrite, every rewrite once
+CATALOGUE: dict = {f.__name__: f for fs in RULES.values() for f in fs}
 
-def simplify(e: Expr) -> Expr:
+
+def simplify(e: Expr, *, disable=(), rules: dict | None = None,
+             max_passes: int = MAX_PASSES) -> Expr:
     """The canonical compact form of an expression (same value everywhere it is defined).
+
+    `disable` names rewrites of `CATALOGUE` to leave out, `rules` replaces the
+    catalogue, `max_passes` bounds the rewrites in a row at one node (a
+    `SimplifyBudgetWarning` says when it is reached).
 
     >>> import matgrad as mg
     >>> A = mg.matrix("A", 2, 3)
     >>> simplify((A.T).T - A)
     0₂ₓ₃
+    >>> simplify((A.T).T - A, disable={"double_transpose"})
+    (Aᵀ)ᵀ − A
     """
-    return Simplifier()(e)
+    return Simplifier(rules=rules, disable=disable, max_passes=max_passes)(e)
