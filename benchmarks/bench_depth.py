@@ -31,9 +31,9 @@ import sys
 import time
 
 import numpy as np
+from timing import median_time  # benchmarks/timing.py
 
 import matgrad as mg
-from timing import median_time  # benchmarks/timing.py
 
 DEPTHS = (25, 50, 100, 200, 400, 800)
 QUICK_DEPTHS = (25, 50, 100, 200)
@@ -126,12 +126,12 @@ def run(quick: bool, limit: float, only: str | None) -> tuple[str, dict]:
     lines = [
         "# Growth with depth",
         "",
-        "Times of simplified work and, as a baseline in the same run, of the same work "
+        ("Times of simplified work and, as a baseline in the same run, of the same work "
         "unsimplified; exponent = log₂ t(d) / t(d/2) of the doubling that ends at d "
-        "(1 linear, 2 quadratic).",
+        "(1 linear, 2 quadratic)."),
         "",
-        f"- machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} "
-        f"{platform.release()}",
+        (f"- machine: {platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} "
+        f"{platform.release()}"),
         f"- Python {platform.python_version()}, NumPy {np.__version__}, "
         f"matgrad {mg.__version__}" + (" (quick mode)" if quick else ""),
         "",

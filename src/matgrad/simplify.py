@@ -755,7 +755,7 @@ def neg_of_neg(s: Simplifier, e: Expr):
 
 
 def neg_constant(s: Simplifier, e: Expr):
-    """−c folds to the number −c."""
+    """−(c) = −c: a negated number folds."""
     (x,) = e.children
     return ops.const(-x.params[0]) if is_const(x) else None
 
@@ -797,8 +797,10 @@ def distribute_cancelling(s: Simplifier, e: Expr):
 
 
 def product_normal_form(s: Simplifier, e: Expr):
-    """c · Π dims · Π scalars · Π Hadamard factors, each factor once with its exponent:
-    2 ⊙ (1/m) ⊙ x = 2/m · x, x ⊙ x = x², and H(x)ᵖ = H(x) for p > 0 (a step is 0 or 1)."""
+    """2 ⊙ (1/m) ⊙ x = 2/m · x and x ⊙ x = x²: the product normal form.
+
+    c · Π dims · Π scalars · Π Hadamard factors, each factor once with its exponent, and
+    H(x)ᵖ = H(x) for p > 0 (a step is 0 or 1)."""
     out = _rebuild_product(s.product(e), e.shape)
     s.settle(out)
     return out
@@ -1147,24 +1149,24 @@ def _count(shape, axis, inner=(1, 1)):
 
 
 def broadcast_zero(s: Simplifier, e: Expr):
-    """Broadcasting 0 gives 0."""
+    """broadcast(0) = 0."""
     return ops.zeros(*e.shape) if is_zero(e.children[0]) else None
 
 
 def broadcast_one(s: Simplifier, e: Expr):
-    """Broadcasting 1 gives ones."""
+    """broadcast(1) = 1 (ones of the shape)."""
     (x,) = e.children
     return ops.ones(*e.shape) if is_const(x, 1) or x.op == "ones" else None
 
 
 def broadcast_broadcast(s: Simplifier, e: Expr):
-    """A broadcast of a broadcast is one broadcast."""
+    """broadcast(broadcast(a)) = broadcast(a)."""
     (x,) = e.children
     return ops.broadcast(x.children[0], e.shape) if x.op == "broadcast" else None
 
 
 def broadcast_neg(s: Simplifier, e: Expr):
-    """A broadcast of −a is −(the broadcast of a)."""
+    """broadcast(−a) = −broadcast(a)."""
     (x,) = e.children
     return ops.neg(ops.broadcast(x.children[0], e.shape)) if x.op == "neg" else None
 
