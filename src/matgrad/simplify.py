@@ -115,53 +115,52 @@ def _flatten_product(e: Expr, k, acc: _Product, known: dict | None = None) -> No
     """Collect e^k into acc. Composite structure is opened only for integer k, where
     (a ⊙ b)^k = a^k ⊙ b^k holds for every real a, b. Products already flattened (in
     `known`) are merged whole, so a chain of ever longer products costs its length once
-    per link, not its length squared."""
-    op = e.op
-    if op == "const":
-        c = e.params[0]
-        if c == 0:
+    per link, not its length squared. Iterative: factors are met left to right."""
+    stack = [(e, k)]
+    while stack:
+        e, k = stack.pop()
+        op = e.op
+        if op == "const":
+            c = e.params[0]
+            if c == 0 and k > 0:
+                acc.zero = True
+            elif c != 0 and _is_int(k) and abs(k) <= 64:  # larger powers stay symbolic
+                acc.coef = ops._number(acc.coef * ops.number_power(c, int(k)))
+            else:
+                acc.add_atom(e, k)
+            continue
+        if op == "ones":
+            continue
+        if op == "zeros":
             if k > 0:
                 acc.zero = True
-                return
+            else:
+                acc.add_atom(e, k)
+            continue
+        if not _is_int(k):
             acc.add_atom(e, k)
-            return
-        if _is_int(k) and abs(k) <= 64:  # larger powers stay symbolic, never blow up
-            acc.coef = ops._number(acc.coef * ops.number_power(c, int(k)))
-            return
-        acc.add_atom(e, k)
-        return
-    if op in ("ones",):
-        return
-    if op == "zeros":
-        if k > 0:
-            acc.zero = True
+            continue
+        if known is not None and op in ("neg", "mul", "div", "pow") and abs(k) <= 64:
+            done = known.get(e)
+            if done is not None and done is not acc and not (done.zero and k < 0):
+                _merge_power(done, int(k), acc)
+                continue
+        if op == "neg":
+            if k % 2:
+                acc.coef = -acc.coef
+            stack.append((e.children[0], k))
+        elif op == "mul":
+            stack.append((e.children[1], k))
+            stack.append((e.children[0], k))
+        elif op == "div":
+            stack.append((e.children[1], -k))
+            stack.append((e.children[0], k))
+        elif op == "pow":
+            stack.append((e.children[0], k * e.params[0]))
+        elif op == "broadcast" and e.children[0].shape == SCALAR:
+            stack.append((e.children[0], k))
         else:
             acc.add_atom(e, k)
-        return
-    if not _is_int(k):
-        acc.add_atom(e, k)
-        return
-    if known is not None and op in ("neg", "mul", "div", "pow") and abs(k) <= 64:
-        done = known.get(e)
-        if done is not None and done is not acc and not (done.zero and k < 0):
-            _merge_power(done, int(k), acc)
-            return
-    if op == "neg":
-        if k % 2:
-            acc.coef = -acc.coef
-        _flatten_product(e.children[0], k, acc, known)
-    elif op == "mul":
-        _flatten_product(e.children[0], k, acc, known)
-        _flatten_product(e.children[1], k, acc, known)
-    elif op == "div":
-        _flatten_product(e.children[0], k, acc, known)
-        _flatten_product(e.children[1], -k, acc, known)
-    elif op == "pow":
-        _flatten_product(e.children[0], k * e.params[0], acc, known)
-    elif op == "broadcast" and e.children[0].shape == SCALAR:
-        _flatten_product(e.children[0], k, acc, known)
-    else:
-        acc.add_atom(e, k)
 
 
 def _merge_power(p: _Product, k: int, acc: _Product) -> None:
@@ -314,6 +313,8 @@ class Simplifier:
         if hit is not None:
             return hit
         memo, active, known = self.memo, self._active, self._known
+        inner = self._interior(e)
+        raw: dict = {}  # interior factors, rebuilt on simplified children only
         # Frames: ("node", n, passes) simplifies n once its children are known;
         # ("link", n, rebuilt, new) records that n and rebuilt simplify to what new does.
         stack: list = [("node", e, 0)]
@@ -328,10 +329,10 @@ class Simplifier:
                 active.discard(node)
                 continue
             _, node, passes = frame
-            if known(node) is not None:
+            if node in raw or known(node) is not None:
                 stack.pop()
                 continue
-            pending = [c for c in node.children if known(c) is None]
+            pending = [c for c in node.children if c not in raw and known(c) is None]
             if pending:
                 for c in reversed(pending):
                     if c in active:  # a rewrite came back to a node under way
@@ -341,9 +342,12 @@ class Simplifier:
                         stack.append(("node", c, 0))
                 continue
             stack.pop()
-            kids = tuple(memo[c] for c in node.children)
+            kids = tuple(raw[c] if c in raw else memo[c] for c in node.children)
             rebuilt = node if kids == node.children else make(node.op, kids, node.params,
                                                                 node.shape)
+            if node in inner:
+                raw[node] = rebuilt
+                continue
             if rebuilt is not node and known(rebuilt) is not None:
                 memo[node] = memo[rebuilt]
                 continue
@@ -360,9 +364,29 @@ class Simplifier:
                 continue
             active.add(node)
             active.add(rebuilt)
+            inner |= self._interior(new)  # a rebuilt sum's partial sums, for one
             stack.append(("link", node, rebuilt, new))
             stack.append(("node", new, passes + 1))
         return memo[e]
+
+    def _interior(self, e: Expr) -> set:
+        """The products (⊙, /) whose one use is as a factor of another product, and the
+        sums whose one use is as a term of another sum: the product or sum that contains
+        them flattens through them, so they are not brought to a normal form of their
+        own (which, along a chain of ever longer products or sums, would cost the
+        chain's length at every link)."""
+        kinds = [ops_ for name, ops_ in (("product_normal_form", _FACTORS),
+                                         ("collect_terms", _TERMS)) if self.enabled(name)]
+        if not kinds:
+            return set()
+        uses: dict = {}
+        outer: dict = {}
+        for node in walk(e, skip=self.memo):
+            for c in node.children:
+                uses[c] = uses.get(c, 0) + 1
+                outer[c] = node.op
+        return {n for n, k in uses.items() if k == 1 and n is not e and n not in self.memo
+                and any(n.op in kind and outer[n] in kind for kind in kinds)}
 
     def _rewrite(self, e: Expr):
         """The first rewrite of e's operation that applies, or None."""
@@ -467,6 +491,8 @@ class Simplifier:
 
 
 _MOD = (1 << 61) - 1
+_FACTORS = ("mul", "div")
+_TERMS = ("add", "neg")
 _BASE = 1_000_003
 
 
