@@ -18,11 +18,16 @@ bounds how many rewrites in a row may replace one node. Reaching that budget nev
 changes a value; it is reported, as a `SimplifyBudgetWarning` and on the simplifier
 (`Simplifier.budget_reached`), and never passes silently.
 
-Cost: linear in the size of the DAG. Each distinct node is simplified once per
-simplifier (a memo; shared subtrees are never re-entered), the driver keeps its own
-stack (no recursion, however deep the expression), and what the rewrites ask of a node
-(its flattened product, its terms, the ends and the key of a matrix chain) is computed
-once per node, from its children's answers where the answer composes.
+Cost. Each distinct node is simplified once per simplifier (a memo; shared subtrees
+are never re-entered), and the driver keeps its own stack rather than recursing along
+the depth of the expression. What the rewrites ask of a node (its flattened product, its terms, the
+ends and the key of a matrix chain) is computed once per node. A product or sum used
+once, as a factor of another product or a term of another sum, is not normalised on its
+own: the outer one flattens through it, so a chain of ever longer products (the
+gradient of tanh∘…∘tanh) or sums costs its length once, not at every link. Measured by
+benchmarks/bench_depth.py: chains of tanh and of e ⊙ x + c simplify in linear time;
+factoring shared matrix factors out of long sums (`factor_common`, on the gradient of
+yᵀ A (A (… A x)) or of an inverse chain) still rebuilds chains and is not linear yet.
 
 Results are deterministic: factors and terms keep their order of first appearance.
 """
@@ -365,6 +370,8 @@ class Simplifier:
             active.add(node)
             active.add(rebuilt)
             inner |= self._interior(new)  # a rebuilt sum's partial sums, for one
+            inner.discard(new)  # a replacement is simplified whole, even a former factor
+            raw.pop(new, None)
             stack.append(("link", node, rebuilt, new))
             stack.append(("node", new, passes + 1))
         return memo[e]
