@@ -42,6 +42,7 @@ from . import ops
 from .dims import SCALAR
 from .elementwise import table
 from .expr import Expr, make, matmul_factors, walk
+from .recursion import room
 from .structure import SELF_TRANSPOSED
 from .structure import of as structure_of
 
@@ -282,6 +283,7 @@ class Simplifier:
         self._active: set = set()  # nodes whose simplification is under way
         self._parent: Simplifier | None = None
         self._without: dict = {}
+        self._calls = 0
 
     def enabled(self, name: str) -> bool:
         return name not in self.disabled
@@ -317,6 +319,18 @@ class Simplifier:
         hit = self._known(e)
         if hit is not None:
             return hit
+        if self._calls:
+            return self._simplify(e)
+        # Rewrites that factor sums (factor_common) simplify their parts with nested
+        # calls, as deep as the sums nest: room on the stack for that.
+        self._calls += 1
+        try:
+            with room(40 * e.depth + 1000):
+                return self._simplify(e)
+        finally:
+            self._calls -= 1
+
+    def _simplify(self, e: Expr) -> Expr:
         memo, active, known = self.memo, self._active, self._known
         inner = self._interior(e)
         raw: dict = {}  # interior factors, rebuilt on simplified children only
