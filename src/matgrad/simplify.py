@@ -887,7 +887,8 @@ def double_transpose(s: Simplifier, e: Expr):
 
 
 def transpose_symmetric(s: Simplifier, e: Expr):
-    """Sᵀ = S for a symmetric variable, Iᵀ = I and diag(v)ᵀ = diag(v)."""
+    """Sᵀ = S for a variable of a structure that is its own transpose (symmetric, spd,
+    diagonal), Iᵀ = I and diag(v)ᵀ = diag(v)."""
     (x,) = e.children
     if structure_of(x) in SELF_TRANSPOSED or x.op in ("eye", "diagmat"):
         return x
