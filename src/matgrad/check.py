@@ -552,7 +552,7 @@ def _transposed(x, C, expected, names, claim_text, what, answer) -> CheckResult:
 def _wrong_value(L, x, C, expected, names, claim_text, what, answer, samples):
     from .errors import DomainError
     from .numeric import evaluate_2d
-    from .verify import direction
+    from .verify import central_difference, direction
     name = x.params[0]
     # the first point where they differ, and a direction that shows it
     p = next(p for p in samples if not _close(p.c, p.t, p.tol))
@@ -564,13 +564,11 @@ def _wrong_value(L, x, C, expected, names, claim_text, what, answer, samples):
         # along the difference itself (within the structure), the two cannot agree
         V = project(structure_of(x), np.array(c - t))
     h = 1e-6
-    up, down = dict(values), dict(values)
-    up[name] = values[name] + h * V
-    down[name] = values[name] - h * V
     try:
         with np.errstate(all="ignore"):
-            fd = float((evaluate_2d(L, up, sizes) - evaluate_2d(L, down, sizes))[0, 0]
-                       / (2 * h))
+            fd = float(central_difference(
+                lambda k: evaluate_2d(L, {**values, name: values[name] + k * h * V}, sizes),
+                h)[0, 0])
     except DomainError:  # the loss is undefined a step away: no difference quotient
         fd = float("nan")
     with np.errstate(all="ignore"):

@@ -23,7 +23,7 @@ import numpy as np
 from .codegen import backends, build, derive
 from .codegen.tensor_source import is_tensor
 from .codegen.load import load
-from .dims import SCALAR, Dim
+from .dims import SCALAR, Dim, fmt_shape
 from .errors import DomainError, MatgradError, ShapeError
 from .expr import Expr
 from .structure import of as structure_of
@@ -264,7 +264,7 @@ class CompiledFunction:
                     bound[want] = got
                     source.setdefault(want, v.params[0])
                 elif want != got:
-                    raise ShapeError(f"{v.params[0]} must be {v.shape[0]}×{v.shape[1]}, "
+                    raise ShapeError(f"{v.params[0]} must be {fmt_shape(v.shape)}, "
                                      f"but its value has shape {tuple(shaped.shape)}")
             out.append(a)
         for d, _ in self._generated.size_parameters:

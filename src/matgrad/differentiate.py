@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import ops
+from .dims import fmt_shape
 from .errors import DomainError, MatgradError
 from .expr import Expr, dimensions, variables, walk
 from .intermediates import name_shared
@@ -188,7 +189,7 @@ def raw_gradients(L: Expr, wrt: list) -> list:
     if L.shape != (1, 1):
         raise DomainError(
             f"the gradient needs a scalar expression, but this one is "
-            f"{L.shape[0]}×{L.shape[1]}; use jacobian for a vector or matrix")
+            f"{fmt_shape(L.shape)}; use jacobian for a vector or matrix")
     xs = [resolve(L, x) for x in wrt]
     cot = cotangents(L, xs)
     return [symmetrize(x, cot.get(x, ops.zeros(*x.shape))) for x in xs]
@@ -201,7 +202,7 @@ def gradients_and_cotangents(L: Expr, wrt, nodes=()) -> tuple[list, dict]:
     if L.shape != (1, 1):
         raise DomainError(
             f"the gradient needs a scalar expression, but this one is "
-            f"{L.shape[0]}×{L.shape[1]}; use jacobian for a vector or matrix")
+            f"{fmt_shape(L.shape)}; use jacobian for a vector or matrix")
     xs = [resolve(L, x) for x in wrt]
     cot = cotangents(L, xs)
     s = Simplifier()

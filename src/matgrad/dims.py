@@ -135,10 +135,6 @@ def is_scalar(shape: Shape) -> bool:
     return shape == SCALAR
 
 
-def is_square(shape: Shape) -> bool:
-    return shape[0] == shape[1]
-
-
 def shape_spec(shape: Shape) -> str:
     """The declaration syntax for a shape: 'scalar', 'n', 'm,n'."""
     r, c = shape

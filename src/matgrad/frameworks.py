@@ -9,6 +9,7 @@ gradient wherever it uses the framework's own autodiff. Both need a scalar L.
 """
 from __future__ import annotations
 
+from .dims import fmt_shape
 from .errors import DomainError, MatgradError
 from .expr import Expr, variables
 
@@ -20,7 +21,7 @@ def _scalar_expr(L) -> Expr:
     L = to_expr(L) if not isinstance(L, Expr) else L
     if L.shape != (1, 1):
         raise DomainError(f"a framework function needs a scalar expression (a loss), but "
-                          f"this one is {L.shape[0]}×{L.shape[1]}")
+                          f"this one is {fmt_shape(L.shape)}")
     return L
 
 

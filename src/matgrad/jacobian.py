@@ -22,7 +22,7 @@ import numpy as np
 
 from . import ops
 from .differentiate import cotangents, resolve
-from .dims import fmt_size
+from .dims import fmt_shape, fmt_size
 from .errors import DomainError, MatgradError
 from .expr import Expr, make, walk
 from .rules import differential
@@ -395,7 +395,7 @@ class Derivative:
                sizes: dict | None = None) -> float:
         """Largest relative error between this derivative and central finite
         differences of the next-lower derivative, along random directions."""
-        from .verify import direction, relative_error, sample
+        from .verify import central_difference, direction, relative_error, sample
         rng = np.random.default_rng(seed)
         lower_exprs = [self.lower] if isinstance(self.lower, Expr) else \
             _factor_exprs(self.lower)
@@ -408,10 +408,8 @@ class Derivative:
             full = tensor_value(self.canonical, arrays, bound)
             name = self.wrt.params[0]
             V = direction(arrays[name].shape, rng, False)
-            up, down = dict(arrays), dict(arrays)
-            up[name] = arrays[name] + h * V
-            down[name] = arrays[name] - h * V
-            fd = (self._lower_value(up, bound) - self._lower_value(down, bound)) / (2 * h)
+            fd = central_difference(lambda k: self._lower_value(
+                {**arrays, name: arrays[name] + k * h * V}, bound), h)
             v = _squeeze(V, self.wrt.shape)
             nx = v.ndim
             got = np.tensordot(full, v, axes=(list(range(full.ndim - nx, full.ndim)),
@@ -544,7 +542,7 @@ def hessian(L, x, *, name: str | None = None) -> Derivative:
     L = _as_expr(L)
     if L.shape != (1, 1):
         raise DomainError(f"the Hessian needs a scalar expression, but this one is "
-                          f"{L.shape[0]}×{L.shape[1]}; use jacobian twice for a vector")
+                          f"{fmt_shape(L.shape)}; use jacobian twice for a vector")
     x = _variable(L, x)
     G = _gradient(L, x, s)
     t, out, inp = derivative_tensor(G, x, s)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import budget, registry
-from .dims import Dim
+from .dims import Dim, fmt_shape
 from .elementwise import table
 from .errors import MatgradError, ShapeError
 from .expr import Expr, walk
@@ -65,7 +65,7 @@ def bind(expr_or_exprs, values: dict, sizes: dict | None = None):
                     bound[want] = got
                     source.setdefault(want, name)
                 elif want != got:
-                    raise ShapeError(f"{name} must be {node.shape[0]}×{node.shape[1]}, but "
+                    raise ShapeError(f"{name} must be {fmt_shape(node.shape)}, but "
                                      f"its value has shape {a.shape}")
             require_structure(name, structure_of(node), a)
             arrays[name] = a

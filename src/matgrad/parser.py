@@ -584,9 +584,6 @@ def _parse_python(text: str, shapes, dims) -> Program:
             col = src.line_starts[min(err.lineno, len(src.line_starts)) - 1] + err.offset - 1
         col = max(0, min(col, max(0, len(text) - 1)))
         msg = (err.msg or "invalid syntax").replace("perhaps you forgot a comma?", "")
-        if msg.startswith("invalid syntax") or "never closed" in msg or "unmatched" in msg \
-                or "does not match" in msg:
-            pass
         raise ParseError(f"syntax error: {msg.strip().rstrip('.')}", source=text,
                          column=col) from None
     except (RecursionError, MemoryError):

@@ -39,7 +39,7 @@ import zlib
 from fractions import Fraction
 
 from . import ops
-from .dims import SCALAR
+from .dims import SCALAR, fmt_shape
 from .elementwise import table
 from .expr import Expr, make, matmul_factors, walk
 from .recursion import room
@@ -423,7 +423,7 @@ class Simplifier:
             warnings.warn(SimplifyBudgetWarning(
                 f"simplification stopped at a node after {self.max_passes} rewrites in a "
                 f"row (or a rewrite that returns to a node under way), at a "
-                f"{e.op} of shape {e.shape[0]}×{e.shape[1]}; the result keeps its value"),
+                f"{e.op} of shape {fmt_shape(e.shape)}; the result keeps its value"),
                 stacklevel=3)
 
     def settle(self, e: Expr) -> None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import ops, registry
+from .dims import fmt_shape
 from .differentiate import resolve, reverse_pass, symmetrize
 from .errors import DomainError, MatgradError
 from .expr import Expr, dimensions, make, variables, walk
@@ -317,7 +318,8 @@ class Derivation:
         """Each step's scale-free error at one point along V, differentials from
         central differences with steps h and 2h."""
         from .numeric import evaluate_2d
-        from .verify import EPS, FD_SAFETY, ROUND_SAFETY, rounding_scale, scaled_error
+        from .verify import (EPS, FD_SAFETY, ROUND_SAFETY, central_differences,
+                             rounding_scale, scaled_error)
         name = self.x.params[0]
 
         def moved(k):
@@ -334,9 +336,8 @@ class Derivation:
                 diffs[label] = diffs2[label] = V
                 noise[label] = np.zeros_like(V)
                 continue
-            f = {k: evaluate_2d(node, p, sz, node_cache[k]) for k, p in points.items()}
-            diffs[label] = (f[1] - f[-1]) / (2 * h)
-            diffs2[label] = (f[2] - f[-2]) / (4 * h)
+            diffs[label], diffs2[label], _ = central_differences(
+                lambda k: evaluate_2d(node, points[k], sz, node_cache[k]), h)
             # rounding in the node's value, magnified by 1/h in the difference quotient
             S = np.broadcast_to(rounding_scale(node, values, sz, cache, node_scales),
                                 diffs[label].shape)
@@ -810,7 +811,7 @@ def derive(L: Expr, x, *, definitions: dict | None = None, loss_name: str = "L")
     if L.shape != (1, 1):
         raise DomainError(
             f"a derivation needs a scalar expression, but this one is "
-            f"{L.shape[0]}×{L.shape[1]}; use jacobian for a vector or matrix")
+            f"{fmt_shape(L.shape)}; use jacobian for a vector or matrix")
     x = resolve(L, x)
     relevant = _depends(L, x)
     definitions = dict(definitions or {})
@@ -929,7 +930,7 @@ def derive(L: Expr, x, *, definitions: dict | None = None, loss_name: str = "L")
             steps.append(Step([[G_in, dvar[x]]], [STRUCTURE_IDENTITIES[kind]], lhs=dvar[L]))
             G_x = G_in
     shape = "scalar" if x.shape == (1, 1) else (
-        f"{x.shape[0]}" if x.shape[1] == 1 else f"{x.shape[0]}×{x.shape[1]}")
+        f"{x.shape[0]}" if x.shape[1] == 1 else f"{fmt_shape(x.shape)}")
     steps.append(Step([[G_x, dvar[x]]],
                       [f"{shape}, the shape of {unicode_name(x.params[0])}"],
                       kind="gradient", lhs=x))

@@ -652,15 +652,28 @@ def independent_of(L: Expr, name: str, cache: dict) -> dict:
     return out
 
 
+def central_difference(value_at, h: float):
+    """The central difference quotient (f(h) − f(−h)) / 2h of f along a line, from
+    value_at(k) = f(k·h): every numeric check's derivative along a direction."""
+    return (value_at(1) - value_at(-1)) / (2 * h)
+
+
+def central_differences(value_at, h: float) -> tuple:
+    """(D(h), D(2h), {k: f(k·h)}) for the central difference quotients D of f along a
+    line, from value_at(k) = f(k·h): D(2h) − D(h) estimates D(h)'s truncation error
+    (Richardson: about |D(2h) − D(h)| / 3)."""
+    f = {k: value_at(k) for k in (1, -1, 2, -2)}
+    return (f[1] - f[-1]) / (2 * h), (f[2] - f[-2]) / (4 * h), f
+
+
 def directional_difference(L, values, sizes, name, V, h,
                            fixed: dict | None = None) -> tuple[float, float, float]:
     """(central difference of L along V at step h, its truncation error estimated from
     the step 2h, the largest |L| seen). `fixed`: values of nodes that do not move."""
     X = values[name]
     fixed = fixed or {}
-    f = {k: _loss_at(L, values, sizes, name, X, k * h * V, fixed) for k in (1, -1, 2, -2)}
-    fd = (f[1] - f[-1]) / (2 * h)
-    fd2 = (f[2] - f[-2]) / (4 * h)
+    fd, fd2, f = central_differences(
+        lambda k: _loss_at(L, values, sizes, name, X, k * h * V, fixed), h)
     return fd, abs(fd2 - fd) / 3, max(abs(x) for x in f.values())
 
 

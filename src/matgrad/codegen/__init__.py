@@ -15,6 +15,7 @@ source except variable names, which are identifiers by construction.
 from __future__ import annotations
 
 from .. import budget
+from ..dims import fmt_shape
 from ..differentiate import named_gradients
 from ..errors import DomainError, MatgradError
 from ..expr import Expr, variables, walk
@@ -53,7 +54,7 @@ def derive(L: Expr, wrt=None, *, definitions: dict | None = None):
         return L, [], hints
     if L.shape != (1, 1):
         raise DomainError(
-            f"gradients need a scalar expression, but this one is {L.shape[0]}×{L.shape[1]}; "
+            f"gradients need a scalar expression, but this one is {fmt_shape(L.shape)}; "
             "compile it with wrt=[] for its value alone")
     named = named_gradients(L, wrt, definitions=definitions)
     names = dict(named.names)
