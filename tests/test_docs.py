@@ -6,6 +6,7 @@ code block of the tutorial runs and prints what the page shows.
 from __future__ import annotations
 
 import doctest
+import html
 import importlib.util
 import inspect
 import re
@@ -187,3 +188,17 @@ def test_no_page_loads_anything_from_a_network(site):
         remote += [f"{sheet.relative_to(site)}: {u}" for u in
                    re.findall(r"(?:url\(|@import)\s*['\"]?((?:https?:)?//[^'\")\s]+)", text)]
     assert not remote, "\n".join(remote)
+
+
+def test_the_operations_page_lists_every_declared_operation(site):
+    """The page is written from the registry and the elementwise table: a declared
+    operation or a table row appears with its rule without anyone editing the page."""
+    from matgrad import registry
+    from matgrad.elementwise import table
+    page = (site / "operations.html").read_text(encoding="utf-8")
+    for op in registry.operations().values():
+        summary = registry.summary(op)
+        assert summary["call"] in page, op.name
+        assert html.escape(summary["convention"], quote=False) in page, op.name
+    for name in table():
+        assert f"<code>{name}(" in page, name

@@ -82,6 +82,8 @@ class Operation:
       terms of op(dA) at indices r, c, given `lin(A, i, j)` for its argument's and the
       tensor module's term algebra `t` (axis_index, sum_over, multiply, Term, Delta).
     - `scale(node, values, scales)`: how rounding errors grow through it (verify).
+    - `convention`: its domain and what it does where it is not differentiable (the
+      subgradient chosen at a kink or a tie), as the operations page states it.
     """
 
     name: str
@@ -102,7 +104,7 @@ class Operation:
     index: Callable | None = None
     scale: Callable | None = None
     facts: frozenset = frozenset()
-    doc: str = ""
+    convention: str = ""
 
     def signature_for(self, params: tuple) -> "Signature":
         sig = self.signature(*params) if callable(self.signature) else self.signature
@@ -169,6 +171,29 @@ def calls() -> dict[str, tuple]:
     """The language's function names of the declared operations, each with the
     operations it may build."""
     return {k: tuple(v) for k, v in _CALLS.items()}
+
+
+def summary(op: Operation) -> dict:
+    """What the operations page says of an operation, from its declaration alone: the
+    call, the shape rule, the differential (its rule's first docstring paragraph, or the
+    adjoint identity of a linear operation), the convention and where it is declared."""
+    sig = op.signature_for(tuple(k.default for k in op.keywords))
+    names = [chr(ord("A") + i) for i in range(len(sig.args))]
+    keywords = "".join(f", {k.name}={k.default!r}" for k in op.keywords)
+    if op.linear:
+        differential = (f"linear: d {op.call}(A) = {op.call}(dA); "
+                        f"adjoint: {op.identity[1]}")
+    else:
+        doc = (op.differential.__doc__ or "").strip()
+        differential = " ".join(doc.split("\n\n")[0].split())
+    shape = op.signature if isinstance(op.signature, str) else (
+        f"{op.signature(*(k.default for k in op.keywords))} (by default; the keywords "
+        "choose another)")
+    return {"call": f"{op.call}({', '.join(names)}{keywords})",
+            "signature": shape,
+            "differential": differential,
+            "convention": op.convention or "differentiable wherever it is defined",
+            "module": op.kernel.__module__}
 
 
 # ---- signatures: the shape rule, read by the constructors and the parser alike ---------

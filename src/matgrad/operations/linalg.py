@@ -90,6 +90,8 @@ DET = declare(Operation(
     code={"numpy": _scalar_is_itself("linalg.det"), "jax": _scalar_is_itself("linalg.det"),
           "torch": _scalar_is_itself("linalg.det")},
     scale=_det_scale(log=False), facts=frozenset({"conditioned"}),
+    convention="differentiable everywhere; its rule is written with A⁻¹, so the checks "
+               "draw an invertible A",
 ))
 
 det = constructor(DET, """The determinant det(A): A must be square (n×n); a scalar.
@@ -148,6 +150,7 @@ LOGDET = declare(Operation(
     text=("log det", "logdet"), latex=r"\log\det",
     code={b: _logdet_code for b in _LOGDET}, helpers=tuple(_LOGDET.values()),
     scale=_det_scale(log=True), facts=frozenset({"conditioned"}),
+    convention="defined where det A > 0; NaN elsewhere (in evaluation and in the code)",
 ))
 
 logdet = constructor(LOGDET, """log det A (for det A > 0): A must be square (n×n); a scalar.
@@ -209,6 +212,7 @@ INV = declare(Operation(
     text=_inv_text, latex=_inv_latex,
     code={"numpy": _inv_code},
     scale=_inv_scale, facts=frozenset({"conditioned"}),
+    convention="defined for an invertible A; a singular one is a DomainError",
 ))
 
 inv = constructor(INV, """The inverse A⁻¹: A must be square (n×n), and so is its inverse.

@@ -33,6 +33,8 @@ NORM = declare(Operation(
     scale=lambda node, cv, cs, av, condition: av + np.linalg.norm(
         np.broadcast_to(cs[0], cv[0].shape)),
     facts=frozenset({"positive"}),
+    convention="not differentiable at A = 0, where the subgradient 0 is taken (as "
+               "PyTorch does): A / ‖A‖ there is 0, in evaluation and in the code",
 ))
 
 norm = constructor(NORM, """The 2-norm of a vector, or the Frobenius norm of a matrix: a scalar.
