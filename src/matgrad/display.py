@@ -109,7 +109,7 @@ def derivation_html(d) -> str:
     it, then whether every line was checked numerically (checked first, as in
     `Derivation._repr_markdown_`)."""
     from .printing.symbols import latex_name
-    from .steps import _LATEX_ELLIPSIS, _LATEX_FAILED_MARK
+    from .steps import LATEX_ELLIPSIS, LATEX_FAILED_MARK
     if d.line_errors is None and not d.unchecked:
         d.checked()
     title = (rf"\frac{{\partial {latex_name(d.loss_name)}}}"
@@ -122,10 +122,10 @@ def derivation_html(d) -> str:
         out.append(f'<p class="where">where {", ".join(where)}</p>')
     rows = []
     for lhs, rhs, rule in d._latex_rows():
-        if rhs == _LATEX_ELLIPSIS:  # the steps left out of a long derivation
+        if rhs == LATEX_ELLIPSIS:  # the steps left out of a long derivation
             kind, right = "omitted", rhs
         else:
-            kind = "step fails" if rule.startswith(_LATEX_FAILED_MARK) else "step"
+            kind = "step fails" if rule.startswith(LATEX_FAILED_MARK) else "step"
             right = "= " + rhs
         rows.append(f'<tr class="{kind}">{_sides(lhs, right)}'
                     f'<td class="rule">{_mixed(rule)}</td></tr>')

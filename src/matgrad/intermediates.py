@@ -23,7 +23,7 @@ def _eligible(e: Expr) -> bool:
     return True
 
 
-def _pool(base: tuple, taken: set):
+def fresh_names(base: tuple, taken: set):
     for name in base:
         if name not in taken:
             yield name
@@ -50,8 +50,8 @@ def name_shared(results: list, *, defined: dict | None = None, taken=(),
     seen: set = set()
     out: dict = {}
     weight: dict = {}  # operations a node stands for, counting named nodes as leaves
-    fresh_forward = _pool(FORWARD_NAMES, taken)
-    fresh_backward = _pool(BACKWARD_NAMES, taken)
+    fresh_forward = fresh_names(FORWARD_NAMES, taken)
+    fresh_backward = fresh_names(BACKWARD_NAMES, taken)
     for node in order:
         if node in seen:
             continue

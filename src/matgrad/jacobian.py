@@ -197,7 +197,7 @@ class Derivative:
         return f"{lhs} = {index_text(t, unicode=unicode, latex=latex)}"
 
     def _index_lhs(self, names, unicode, latex) -> str:
-        from .tensor.printing import _sub
+        from .tensor.printing import index_subscript
         t = self.tensor
         pers = [len(_axes_of(v)) for v in self.wrts]
         nf = len(t.free) - sum(pers)
@@ -225,8 +225,8 @@ class Derivative:
         sup = {2: "²", 3: "³", 4: "⁴"}.get(self.order, f"^{self.order}") \
             if unicode else (f"^{self.order}" if self.order > 1 else "")
         sup = sup if self.order > 1 else ""
-        num = f"{d}{sup}{self._of_name(unicode)}{_sub(f_idx, unicode)}"
-        den = "".join(f"{d}{v.to_text(unicode=unicode)}{_sub(g, unicode)}"
+        num = f"{d}{sup}{self._of_name(unicode)}{index_subscript(f_idx, unicode)}"
+        den = "".join(f"{d}{v.to_text(unicode=unicode)}{index_subscript(g, unicode)}"
                       for v, g in zip(self.wrts, groups))
         return f"{num}/{den}"
 
@@ -343,7 +343,7 @@ class Derivative:
           ∂zᵢ/∂Xⱼₖ = δᵢⱼ wₖ
         ...
         """
-        from .tensor.printing import _sub, letters
+        from .tensor.printing import index_subscript, letters
         if self.order != 1:
             return self.describe(unicode=unicode)
         t, out, inp = self._canonical_indices()
@@ -370,7 +370,7 @@ class Derivative:
         G = ops.var(gname, *self.of.shape)
         f_idx = [names[i] for i in out if i is not None]
         x_idx = [names[i] for i in inp if i is not None]
-        sub = lambda xs: _sub(xs, unicode)  # noqa: E731
+        sub = lambda xs: index_subscript(xs, unicode)  # noqa: E731
         gfac = Factor(G, out[0], out[1])
         raw = Tensor(tuple(i for i in inp if i is not None),
                      tuple(type(u)(u.coef, (gfac,) + u.factors) for u in t.terms))

@@ -491,7 +491,7 @@ class Derivation:
         for i in shown:
             step = self.steps[i]
             if omitted and i == SHOWN_STEPS // 2 + omitted:
-                rows.append(("", _LATEX_ELLIPSIS, _prose(self._omission(omitted))))
+                rows.append(("", LATEX_ELLIPSIS, _prose(self._omission(omitted))))
             if step.kind == "gradient":
                 lhs = (rf"\frac{{\partial {latex_name(self.loss_name)}}}"
                        rf"{{\partial {latex_name(self.x.params[0])}}}")
@@ -501,7 +501,7 @@ class Derivation:
                 rhs = _terms_latex(step)
             rule = self._rule_latex(step)
             if i in failing:
-                rule = _LATEX_FAILED_MARK + rule
+                rule = LATEX_FAILED_MARK + rule
             rows.append((lhs, rhs, rule))
         return rows
 
@@ -525,7 +525,7 @@ class Derivation:
         for a in self.atoms:
             lines.append(rf"{latex_name(a.name)} &= {_latex(a.definition)}")
         for lhs, rhs, rule in self._latex_rows():
-            eq = "" if rhs == _LATEX_ELLIPSIS else "="
+            eq = "" if rhs == LATEX_ELLIPSIS else "="
             lines.append(rf"{lhs} &{eq} {rhs} && {rule}")
         return "\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}"
 
@@ -567,8 +567,8 @@ class Derivation:
 
 
 _FAILED_MARK = "✗ DOES NOT HOLD"
-_LATEX_FAILED_MARK = r"\boldsymbol{\times}\ \text{DOES NOT HOLD:}\ "
-_LATEX_ELLIPSIS = r"\cdots"
+LATEX_FAILED_MARK = r"\boldsymbol{\times}\ \text{DOES NOT HOLD:}\ "
+LATEX_ELLIPSIS = r"\cdots"
 
 
 # ---- printing helpers ------------------------------------------------------------------
@@ -760,8 +760,8 @@ def _work(root: Expr, skip) -> int:
 
 
 def _fresh(pool: tuple, taken: set) -> str:
-    from .intermediates import _pool
-    name = next(_pool(pool, taken))
+    from .intermediates import fresh_names
+    name = next(fresh_names(pool, taken))
     taken.add(name)
     return name
 

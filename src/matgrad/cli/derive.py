@@ -89,7 +89,7 @@ def example_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _wrt(text: str | None):
+def wrt_names(text: str | None):
     if text is None:
         return None
     names = [n.strip() for n in text.split(",") if n.strip()]
@@ -179,7 +179,7 @@ def _main(args) -> int:
         program = parse_program(SOURCE if demo else args.expr,
                                 SHAPES if demo else args.shape,
                                 syntax=getattr(args, "syntax", "auto"))
-        wrt = list(WRT) if demo else _wrt(args.wrt)
+        wrt = list(WRT) if demo else wrt_names(args.wrt)
         check_wrt(program, wrt)
         note = inferred_note(program)
         if note:

@@ -129,7 +129,7 @@ def main(kind: str, argv: list[str], parser: argparse.ArgumentParser) -> int:
     def go() -> int:
         from ..errors import MatgradError
         from ..parser import parse_program
-        from .derive import _wrt, inferred_note
+        from .derive import inferred_note, wrt_names
         if args.steps:
             raise MatgradError(
                 "--steps: matgrad derives gradients of a scalar step by step (matgrad "
@@ -146,7 +146,7 @@ def main(kind: str, argv: list[str], parser: argparse.ArgumentParser) -> int:
         note = inferred_note(program)
         if note:
             diagnostic(note)
-        results = derivatives(program, kind, _wrt(args.wrt), args.order,
+        results = derivatives(program, kind, wrt_names(args.wrt), args.order,
                               getattr(args, "layout", "numerator"), args.shape, args.expr)
         sizes = None
         if args.sizes is not None:

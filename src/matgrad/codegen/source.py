@@ -46,7 +46,7 @@ def _shape_text(shape) -> str:
     return f"{shape[0]} x {shape[1]}"
 
 
-def _short(text: str) -> str:
+def short_doc_text(text: str) -> str:
     return text if len(text) <= MAX_DOC_TEXT else text[: MAX_DOC_TEXT - 3] + "..."
 
 
@@ -54,8 +54,8 @@ def _doc_formula(value: Expr, loss_name: str, definitions: dict) -> list:
     """The docstring's statement of what is computed, with the person's own names."""
     from ..printing.text import to_text
     names = {e: n for n, e in definitions.items() if e is not value}
-    head = f"{loss_name} = {_short(to_text(value, names, unicode=False))}"
-    where = [f"    {n} = {_short(to_text(e, names, unicode=False))}"
+    head = f"{loss_name} = {short_doc_text(to_text(value, names, unicode=False))}"
+    where = [f"    {n} = {short_doc_text(to_text(e, names, unicode=False))}"
              for n, e in definitions.items() if e is not value]
     return [head + (", where" if where else ".")] + where
 

@@ -39,7 +39,7 @@ from ..tensor.terms import Delta, Factor, Tensor, Term
 from .lower import Lowering
 from .printer import ATOM, MUL
 from .schedule import identifier, is_number, schedule
-from .source import Generated, _short, printer_class, read_sizes
+from .source import Generated, printer_class, read_sizes, short_doc_text
 
 MAX_LINE = 72  # a longer sum is written one term a line
 _LETTERS = "ijklmnopqrstuvwxyzabcdefghIJKLMNOPQRSTUVWXYZABCDEFGH"
@@ -312,7 +312,7 @@ def generate_tensor(J, backend: str = "numpy", *, name: str | None = None,
     signature = ", ".join(arg_names + (["*"] + keywords if keywords else []))
     axes = " x ".join(str(s) for s in t.shape) or "a 0-d array"
     doc = [f"The {_order_words(len(t.free))} {result} = {J.label(unicode=False)}:",
-           f"    {_short(index_text(t, unicode=False))}",
+           f"    {short_doc_text(index_text(t, unicode=False))}",
            "", "Arguments (a vector is an n x 1 column, a scalar a 0-d array):"]
     doc += [f"    {plan.names[v]}: {_shape(v.shape)}" for v in args]
     doc += [f"    {plan.dim_names[d]}: the size {d} (an int)" for d in size_params]

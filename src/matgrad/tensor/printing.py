@@ -40,7 +40,7 @@ def _letter(pool: str, n: int) -> str:
     return pool[n] if n < len(pool) else f"{pool[n % len(pool)]}{n // len(pool)}"
 
 
-def _sub(idx: list, unicode: bool) -> str:
+def index_subscript(idx: list, unicode: bool) -> str:
     text = "".join(idx)
     if not text:
         return ""
@@ -80,7 +80,7 @@ def _factor_text(f, names: dict, expr_names: dict, unicode: bool, latex: bool) -
     if isinstance(f, Delta):
         if latex:
             return r"\delta_{" + "".join(idx) + "}"
-        return ("δ" if unicode else "delta") + _sub(idx, unicode)
+        return ("δ" if unicode else "delta") + index_subscript(idx, unicode)
     e = f.expr
     if latex:
         body = e.to_latex(names=expr_names)
@@ -90,7 +90,7 @@ def _factor_text(f, names: dict, expr_names: dict, unicode: bool, latex: bool) -
     body = e.to_text(names=expr_names, unicode=unicode)
     if e.op not in ("var", "dim", "const") and e not in expr_names:
         body = f"({body})" if unicode else f"[{body}]"
-    return body + _sub(idx, unicode)
+    return body + index_subscript(idx, unicode)
 
 
 def index_text(t: Tensor, *, unicode: bool = True, latex: bool = False,
@@ -128,7 +128,7 @@ def index_text(t: Tensor, *, unicode: bool = True, latex: bool = False,
             if latex:
                 body = r"\sum_{" + ",".join(names[i] for i in summed) + "} " + body
             else:
-                body = ("Σ" if unicode else "sum") + _sub([names[i] for i in summed],
+                body = ("Σ" if unicode else "sum") + index_subscript([names[i] for i in summed],
                                                           unicode) + " " + body
         if n == 0:
             minus = "−" if unicode and not latex else "-"
