@@ -30,6 +30,8 @@ FACTS = frozenset({
     "positive",     # the value is positive whatever the arguments (verify: no domain asked)
     "conditioned",  # the argument must be well conditioned (verify: points are redrawn)
     "symmetric",    # the value is a symmetric matrix
+    "broadcasting",  # the arguments broadcast as + does: the constructor stretches them
+                     # to one shape, and the parser infers undeclared shapes as for +
 })
 BACKENDS = ("numpy", "jax", "torch")
 

@@ -108,9 +108,6 @@ class ArrayApiPrinter(CodePrinter):
             return self.call(self.fn("sum"), self.array_arg(x))
         return self.call(self.fn("sum"), self.arg(x), *self.sum_kw(axis))
 
-    def _print_max(self, e):
-        return self.call(self.fn("max"), self.arg(e.children[0]))
-
     def linalg(self, name: str) -> str:
         return f"{self.ns}.linalg.{name}"
 

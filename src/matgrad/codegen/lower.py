@@ -22,8 +22,8 @@ that a subexpression shared between the loss and its gradients stays shared:
 * diag(d) + B adds d to the diagonal of B when B is computed for this sum alone: one pass
   over an n×n array instead of three (the Hessian diag(p) − p pᵀ of logsumexp).
 
-Some results use operations that exist only for code generation: `solve` (A⁻¹B), `max`
-(the largest entry) and `add_diagonal` (B + diag(d)).
+Some results use operations that exist only for code generation: `solve` (A⁻¹B) and
+`add_diagonal` (B + diag(d)); the stable softmax family uses the language's `max`.
 """
 from __future__ import annotations
 
@@ -44,13 +44,14 @@ def _rebuild(node: Expr, kids: tuple) -> Expr:
     return node if kids == node.children else make(node.op, kids, node.params, node.shape)
 
 
-def _max(x: Expr) -> Expr:
-    return make("max", (x,), (), SCALAR)
+def _max(x: Expr, axis=None) -> Expr:
+    """The largest entry of x (along an axis): the language's max."""
+    return registry.functions()["max"](x, axis=axis)
 
 
 class _Primitives:
-    """What a declaration's lowering may build beyond the language: the largest entry,
-    which only generated code computes."""
+    """What a declaration's lowering may build beyond its own arguments: the largest
+    entry (the language's max), for the stable logsumexp and softmax."""
 
     max = staticmethod(_max)
 

@@ -56,9 +56,6 @@ class TorchPrinter(ArrayApiPrinter):
     def sum_kw(self, axis) -> list:
         return [f"dim={axis}", "keepdim=True"]
 
-    def _print_max(self, e):
-        return self.call("torch.max", self.arg(e.children[0]))
-
     def fn_heaviside(self, x):
         text = self.array_arg(x)
         if text.isidentifier():

@@ -4,7 +4,13 @@ One module per family; each declares its operations and publishes their function
 which this package exports (and `matgrad` with it). Importing it declares them all.
 """
 from .. import registry
-from . import diagonal, linalg, norm, softmax, triangle  # noqa: F401 - each declares on import
+# each module declares its operations on import
+from . import diagonal  # noqa: F401
+from . import linalg  # noqa: F401
+from . import norm  # noqa: F401
+from . import reductions  # noqa: F401
+from . import softmax  # noqa: F401
+from . import triangle  # noqa: F401
 
 globals().update(registry.functions())
 __all__ = sorted(registry.functions())

@@ -8,14 +8,42 @@ from __future__ import annotations
 
 from .. import ops
 from .. import registry
-from ..errors import MatgradError
+from ..dims import fmt_shape
+from ..errors import MatgradError, ShapeError
+from ..registry import short
 
 
-def constructor(operation: registry.Operation, doc: str, module: str):
+def broadcast_together(args: tuple, call: str) -> tuple:
+    """The arguments stretched to one shape, as + stretches its operands (a scalar, a row
+    or a column broadcasts), or a ShapeError naming the call, the arguments and the axis.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> X, b = mg.matrix("X", m, n), mg.scalar("b")
+    >>> [a.shape for a in broadcast_together((X, b), "maximum")]
+    [(m, n), (m, n)]
+    """
+    shape = list(args[0].shape)
+    for a in args[1:]:
+        for axis, (p, q) in enumerate(zip(shape, a.shape)):
+            if p == 1:
+                shape[axis] = q
+            elif q != 1 and q != p:
+                which = "rows" if axis == 0 else "columns"
+                described = ", ".join(f"{short(b)} is {fmt_shape(b.shape)}" for b in args)
+                raise ShapeError(f"{call}({', '.join(short(b) for b in args)}): "
+                                 f"{described}; the {which} differ and neither is 1, so "
+                                 "they cannot be broadcast")
+    return tuple(ops.broadcast(a, tuple(shape)) for a in args)
+
+
+def constructor(operation: registry.Operation, doc: str, module: str, *, prepare=None):
     """The language's function for `operation`: checks the arguments' number, the
     keyword values and the shapes (by the declaration's signature), then builds the
-    node. `doc` is its docstring (with examples, which the doctests of `module`, the
-    declaring module, run)."""
+    node. An operation with the fact "broadcasting" first stretches its arguments to one
+    shape, as + does. `prepare(args, params)`, if given, may return other (args, params)
+    for the same value (a normal form) or raise a clearer error. `doc` is its docstring
+    (with examples, which the doctests of `module`, the declaring module, run)."""
     arity = len(operation.signature_for(
         tuple(k.default for k in operation.keywords)).args)
 
@@ -24,7 +52,12 @@ def constructor(operation: registry.Operation, doc: str, module: str):
             raise MatgradError(f"{operation.call} takes {arity} argument"
                                f"{'s' if arity != 1 else ''}, not {len(args)}")
         params = registry.keyword_params(operation, keywords)
-        return registry.build(operation, tuple(ops.to_expr(a) for a in args), params)
+        args = tuple(ops.to_expr(a) for a in args)
+        if "broadcasting" in operation.facts:
+            args = broadcast_together(args, operation.call)
+        if prepare is not None:
+            args, params = prepare(args, params)
+        return registry.build(operation, args, params)
 
     build.__name__ = build.__qualname__ = operation.call
     build.__doc__ = doc
