@@ -34,6 +34,12 @@ REFERENCE = {
     "softmax": lambda a: np.exp(a) / np.sum(np.exp(a)),
     "tril": lambda a: np.where(np.arange(a.shape[0])[:, None] >= np.arange(a.shape[1]), a, 0),
     "triu": lambda a: np.where(np.arange(a.shape[0])[:, None] <= np.arange(a.shape[1]), a, 0),
+    "log_softmax": lambda a: a - np.log(np.sum(np.exp(a))),
+    "max": lambda a: np.amax(a),
+    "min": lambda a: np.amin(a),
+    "maximum": lambda a, b: np.where(a > b, a, b),
+    "minimum": lambda a, b: np.where(a < b, a, b),
+    "clip": lambda a, lo, hi: np.clip(a, lo, hi),
 }
 
 
@@ -262,11 +268,15 @@ def test_shape_rule_is_shared_by_constructor_and_parser():
         letters = [p for pattern in op.signature_for(node.params).args for p in pattern]
         if 1 not in letters and len(set(letters)) == len(letters):
             continue  # any shape will do
-        wrong = [mg.var(a.name, Dim("p_"), Dim("q_")) if a.shape[0] != 1 or a.shape[1] != 1
-                 else a for a in args]
+        if "broadcasting" in op.facts:  # any shapes that broadcast will do: two that don't
+            wrong = [mg.var(a.name, Dim("p_"), Dim("q_")) if i == 0 else
+                     mg.var(a.name, Dim("r_"), Dim("s_")) for i, a in enumerate(args)]
+        else:
+            wrong = [mg.var(a.name, Dim("p_"), Dim("q_")) if a.shape[0] != 1 or
+                     a.shape[1] != 1 else a for a in args]
         with pytest.raises(mg.ShapeError):
             registry.build(op, tuple(wrong), node.params)
         text = node.to_text(unicode=False)
-        declared = "; ".join(f"{a.name}: p_,q_" for a in wrong)
+        declared = "; ".join(f"{a.name}: {a.shape[0]},{a.shape[1]}" for a in wrong)
         with pytest.raises(mg.ShapeError):
             mg.parse(text, shapes=declared)

@@ -62,7 +62,13 @@ SPECS = {
     "fn": (lambda: mg.tanh(X), [X]),
     "norm": (lambda: mg.norm(X) + mg.norm(v), [X, v]),
     "logsumexp": (lambda: mg.logsumexp(v), [v]),
-    "softmax": (lambda: mg.softmax(v), [v]),
+    "softmax": (lambda: mg.softmax(v) + mg.softmax(X, axis=0).T @ u, [v, X]),
+    "log_softmax": (lambda: mg.log_softmax(v) + mg.log_softmax(X, axis=1).T @ u, [v, X, u]),
+    "max": (lambda: mg.max(X) + mg.max(X, axis=0) @ v + u.T @ mg.max(X, axis=1), [X]),
+    "min": (lambda: mg.min(X) + mg.min(X, axis=0) @ v + u.T @ mg.min(X, axis=1), [X]),
+    "maximum": (lambda: mg.maximum(X, u) + mg.maximum(a, v.T), [X, u, a, v]),
+    "minimum": (lambda: mg.minimum(X, u) + mg.minimum(a, v.T), [X, u, a, v]),
+    "clip": (lambda: mg.clip(X, u, a), [X, u, a]),
 }
 
 

@@ -156,11 +156,35 @@ def call_shape(sizes, name: str, args: list, axis, fail) -> tuple:
             return (1, 1)
         return (ar, br)
     declared = registry.calls().get(name)
+    if declared is not None and "broadcasting" in declared[0].facts:  # maximum(a, b)
+        out = args[0]
+        for a in args[1:]:
+            out = broadcast_shape(sizes, out, a)
+        return out
     if declared is not None:  # the declaration's own rule, the constructor's too
         op = declared[0]
         params = tuple(axis if k.name == "axis" else k.default for k in op.keywords)
         return registry.infer_shape(op, args, params, sizes.unify)
     return args[-1]  # elementwise, after the order of polygamma(k, x)
+
+
+def broadcast_shape(sizes, a, b) -> tuple:
+    """The shape of an elementwise operation on shapes a and b (+, maximum): an
+    undeclared operand takes the other operand's shape, unless that one is a scalar
+    (which broadcasts)."""
+    if all(sizes.find(s) == 1 for s in a):
+        return b
+    if all(sizes.find(s) == 1 for s in b):
+        return a
+    out = []
+    for p, q in zip(a, b):
+        fp, fq = sizes.find(p), sizes.find(q)
+        if isinstance(fp, _Unknown) or isinstance(fq, _Unknown):
+            sizes.unify(fp, fq)
+            out.append(sizes.find(fp))
+        else:
+            out.append(fq if fp == 1 else fp)
+    return tuple(out)
 
 
 def apply_function(name: str, args: list, axis):
@@ -215,19 +239,7 @@ class _Infer(ast.NodeVisitor):
     def _elementwise(self, a, b):
         """An undeclared operand of + - * / takes the other operand's shape, unless that
         one is a scalar (which broadcasts)."""
-        if self._is_scalar(a):
-            return b
-        if self._is_scalar(b):
-            return a
-        out = []
-        for p, q in zip(a, b):
-            fp, fq = self.sizes.find(p), self.sizes.find(q)
-            if isinstance(fp, _Unknown) or isinstance(fq, _Unknown):
-                self.sizes.unify(fp, fq)
-                out.append(self.sizes.find(fp))
-            else:
-                out.append(fq if fp == 1 else fp)
-        return tuple(out)
+        return broadcast_shape(self.sizes, a, b)
 
     def visit_BinOp(self, node):
         a, b = self.visit(node.left), self.visit(node.right)
@@ -271,6 +283,11 @@ def _axis(src: _Source, call: ast.Call):
             axis = axis_node.value
         elif isinstance(axis_node, ast.Constant) and axis_node.value is None:
             axis = None
+        elif call.func.id in ("max", "min") and len(call.args) == 2:
+            pair = "maximum" if call.func.id == "max" else "minimum"
+            raise src.error(ParseError, f"the second argument of {call.func.id} is an "
+                            f"axis, 0 or 1; the elementwise {pair} of two arrays is "
+                            f"{pair}(a, b)", axis_node)
         else:
             raise src.error(ParseError, "axis must be 0 or 1", axis_node)
     return axis

@@ -45,6 +45,7 @@ from .expr import Expr, make, matmul_factors, walk
 from .recursion import room
 from .structure import SELF_TRANSPOSED
 from .structure import of as structure_of
+from .operations.softmax import softmax_ratio
 
 MAX_PASSES = 64
 
@@ -843,6 +844,20 @@ def distribute_cancelling(s: Simplifier, e: Expr):
     return out
 
 
+def softmax_of_ratio(s: Simplifier, e: Expr):
+    """exp(Z) / sum(exp(Z), axis=a) = softmax(Z, axis=a), and exp(v) / sum(exp(v)) =
+    softmax(v) for a vector (operations.softmax.softmax_ratio finds the pair)."""
+    p = s.product(e)
+    named = softmax_ratio({**p.scalars, **p.matrices})
+    if named is None:
+        return None
+    q = _Product()
+    q.coef = p.coef
+    for atom, k in named.items():
+        q.add_atom(atom, k)
+    return _rebuild_product(q, e.shape)
+
+
 def product_normal_form(s: Simplifier, e: Expr):
     """2 ⊙ (1/m) ⊙ x = 2/m · x and x ⊙ x = x²: the product normal form.
 
@@ -1348,7 +1363,7 @@ def diagmat_ones(s: Simplifier, e: Expr):
 
 
 _SUMS = (factor_common, collect_terms, expand_if_shorter)
-_PRODUCTS = (distribute_cancelling, product_normal_form)
+_PRODUCTS = (softmax_of_ratio, distribute_cancelling, product_normal_form)
 
 # The catalogue: operation -> its rewrites, tried in this order.
 RULES: dict = {

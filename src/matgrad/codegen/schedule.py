@@ -15,6 +15,7 @@ from __future__ import annotations
 import keyword
 from dataclasses import dataclass, field
 
+from .. import registry
 from ..expr import Expr, references
 
 ELEMENTWISE_BINARY = frozenset({"add", "mul", "div"})
@@ -26,7 +27,7 @@ RESERVED = frozenset({"xp", "jnp", "jax", "torch", "np", "array_api_compat", "dt
 
 def implicit_operands(node: Expr) -> frozenset:
     """Indices of node's broadcast operands that array broadcasting makes implicit."""
-    if node.op not in ELEMENTWISE_BINARY:
+    if node.op not in ELEMENTWISE_BINARY and not _broadcasting(node.op):
         return frozenset()
     kids = node.children
     implicit = [i for i, c in enumerate(kids) if c.op == "broadcast"]
@@ -41,6 +42,12 @@ def implicit_operands(node: Expr) -> frozenset:
     while implicit and not covered():
         implicit.pop(0)  # stretch this one explicitly
     return frozenset(implicit)
+
+
+def _broadcasting(op: str) -> bool:
+    """Whether a declared operation is elementwise over broadcast arguments (maximum)."""
+    declared = registry.get(op)
+    return declared is not None and "broadcasting" in declared.facts
 
 
 def value_children(node: Expr):

@@ -245,9 +245,11 @@ log_softmax = constructor(LOG_SOFTMAX, """log softmax: v − logsumexp(v) of a c
 def softmax_ratio(factors: dict):
     """exp(Z) ⊙ sum(exp(Z), axis)⁻¹ = softmax(Z, axis): in a Hadamard product given as
     {factor: exponent}, a factor exp(Z) with exponent 1 and the (broadcast) sum of the
-    same exp(Z) along the axis with exponent −1 become the one factor softmax(Z, axis).
-    A vector's sum of all entries is its own axis: exp(v) / sum(exp(v)) = softmax(v).
-    Returns the new factors, or None where no such pair is there.
+    same exp(Z) along the axis with exponent −1 become the one factor softmax(Z, axis);
+    so does a broadcast quotient c / sum(exp(Z), axis) (the gradient of a written-out
+    log-sum-exp), leaving the broadcast c. A vector's sum of all entries is its own
+    axis: exp(v) / sum(exp(v)) = softmax(v). Returns the new factors, or None where no
+    such pair is there.
 
     >>> import matgrad as mg
     >>> Z = mg.matrix("Z", 3, 4)
@@ -256,9 +258,14 @@ def softmax_ratio(factors: dict):
     {softmax(Z, axis=1): 1}
     """
     for bottom, k in factors.items():
-        if k != -1:
+        inner = bottom.children[0] if bottom.op == "broadcast" else bottom
+        rest = None  # c of a broadcast quotient c / sum(exp(Z), axis)
+        if k == 1 and inner.op == "div":
+            rest, total = inner.children
+        elif k == -1:
+            total = inner
+        else:
             continue
-        total = bottom.children[0] if bottom.op == "broadcast" else bottom
         if total.op != "sum" or total.children[0].op != "fn" or \
                 total.children[0].params[0] != "exp" or factors.get(total.children[0]) != 1:
             continue
@@ -274,5 +281,8 @@ def softmax_ratio(factors: dict):
         out = {f: e for f, e in factors.items() if f is not top and f is not bottom}
         named = softmax(z, axis=axis)
         out[named] = out.get(named, 0) + 1
+        if rest is not None and not (rest.op == "const" and rest.params[0] == 1):
+            kept = rest if rest.shape == (1, 1) else ops.broadcast(rest, z.shape)
+            out[kept] = out.get(kept, 0) + 1
         return out
     return None

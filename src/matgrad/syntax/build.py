@@ -453,7 +453,7 @@ class Infer:
             if name == "eye":
                 return (sizes[0], sizes[0])
             return (sizes[0], sizes[1] if len(sizes) > 1 else 1)
-        if name == "max":
+        if name in PAIRED and len(args) == 2:  # max(a, b): elementwise, as + broadcasts
             return self.elementwise(*args)
         return call_shape(self.sizes, name, args, axis,
                           lambda message: self.ctx.error(ShapeError, message, node))
@@ -489,7 +489,8 @@ def _axis(ctx: Context, node: Node):
     for k in kwargs:
         if k != "axis":
             raise ctx.error(ParseError, f"{node.value}() takes no keyword {k!r}", kwargs[k])
-    axis_node = node.args[1] if len(node.args) == 2 else kwargs.get("axis")
+    positional = len(node.args) == 2 and node.value not in PAIRED  # max(a, b): no axis
+    axis_node = node.args[1] if positional else kwargs.get("axis")
     if axis_node is None:
         return None
     v = literal(axis_node)
@@ -500,7 +501,11 @@ def _axis(ctx: Context, node: Node):
 
 # ---- pass 3: building -------------------------------------------------------------------
 
-_ARITY = {**{k: v[:2] for k, v in FUNCTIONS.items()}, "max": (2, 2)}
+_ARITY = {k: v[:2] for k, v in FUNCTIONS.items()}
+# In mathematics max(a, b) is the larger of two things: written with two arguments, max
+# and min are the elementwise maximum and minimum (max(0, x) the relu, as before); with
+# one, the largest entry (an axis is then a keyword, max(A, axis=1))
+PAIRED = {"max": "maximum", "min": "minimum"}
 
 
 class Build:
@@ -653,16 +658,23 @@ class Build:
             return self.located(node, lambda: ops.fn(name, k, x))
         axis = _axis(self.ctx, node)
         lo = _ARITY[name][0]
+        if name in PAIRED and len(node.args) == 2:
+            if kwargs:
+                raise self.ctx.error(ParseError, f"{name}(a, b) is the elementwise "
+                                     f"{PAIRED[name]} and takes no axis", node)
+            a, b = (self(x) for x in node.args)
+            return self.located(node, lambda: self.pair(name, a, b))
         args = [self(a) for a in (node.args[:lo] if name in AXIS_FUNCTIONS else node.args)]
-        if name == "max":
-            return self.located(node, lambda: self.relu(node, *args))
         return self.located(node, lambda: apply_function(name, args, axis))
 
-    def relu(self, node: Node, a, b):
-        for zero, x in ((a, b), (b, a)):
-            if zero.op == "const" and zero.params[0] == 0:
-                return ops.relu(x)
-        raise ParseError("max(·, ·) is read only as max(0, x), the relu")
+    def pair(self, name: str, a, b):
+        """max(0, x) is the relu, as written in papers; otherwise max(a, b) and
+        min(a, b) are the elementwise maximum and minimum."""
+        if name == "max":
+            for zero, x in ((a, b), (b, a)):
+                if zero.op == "const" and zero.params[0] == 0:
+                    return ops.relu(x)
+        return apply_function(PAIRED[name], [a, b], None)
 
 
 MAX_MATRIX_POWER = 64

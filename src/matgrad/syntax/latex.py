@@ -22,10 +22,10 @@ from .tree import Node
 # and the usual operators
 FUNCTION_COMMANDS = frozenset(
     row.latex[1:] for row in table().values()
-    if row.latex[1:].isalpha() and row.latex[1:] not in LATEX_GREEK) | {"det", "max", "tr"}
+    if row.latex[1:].isalpha() and row.latex[1:] not in LATEX_GREEK) | {"det", "max", "min", "tr"}
 SUPPORTED = (r"\frac \tfrac \dfrac \sqrt \left \right \big… \| \lVert \rVert \top \cdot "
              r"\odot \circ \times \oslash \langle \rangle \operatorname \mathrm \text "
-             r"\mathbf \boldsymbol \hat \bar \tilde \exp \log \det \max \tanh (the "
+             r"\mathbf \boldsymbol \hat \bar \tilde \exp \log \det \max \min \tanh (the "
              r"elementwise functions) \, \; \quad and the Greek letters")
 
 
