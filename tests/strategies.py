@@ -53,9 +53,27 @@ GRID = 41  # points at which a function's magnitude over an argument's range is 
 # the declared operations (matgrad.registry) that the generator below draws, each with a
 # builder of its own that keeps its arguments in its domain and bounds its value;
 # tests/test_registry.py fails, naming it, for an operation missing here
-DRAWN_OPERATIONS = frozenset({"trace", "det", "logdet", "inv", "diagmat", "diagvec", "norm",
-                              "logsumexp", "softmax", "tril", "triu", "log_softmax", "max",
-                              "min", "maximum", "minimum", "clip"})
+DRAWN_OPERATIONS = frozenset({
+    "trace",
+    "det",
+    "logdet",
+    "inv",
+    "diagmat",
+    "diagvec",
+    "norm",
+    "logsumexp",
+    "softmax",
+    "tril",
+    "triu",
+    "log_softmax",
+    "max",
+    "min",
+    "maximum",
+    "minimum",
+    "clip",
+    "ismax",
+    "ismin",
+})
 
 
 @dataclass(frozen=True)
@@ -222,7 +240,8 @@ class Generator:
         opts = [self._add, self._sub_op, self._mul, self._div, self._neg, self._transpose,
                 self._matmul, self._real_fn, self._unit_fn, self._exp, self._positive_fn,
                 self._power,
-                self._symbolic_power, self._outer, self._pairwise, self._clip]
+                self._symbolic_power, self._outer, self._pairwise, self._clip,
+                self._indicator]
         if shape == (1, 1):
             opts += [self._reduce, self._reduce, self._trace, self._det, self._logdet,
                      self._norm, self._logsumexp, self._dot, self._extreme]
@@ -439,6 +458,14 @@ class Generator:
         hi = self.general(self._broadcast_partner(shape), self._sub(depth))
         return Term(mg.clip(a.expr, lo.expr, hi.expr), f"clip({a.text}, {lo.text}, {hi.text})",
                     max(lo.est, hi.est))
+
+    def _indicator(self, shape, depth):
+        """ismax or ismin (0 or 1 entries), of all entries or along an axis."""
+        name = self.c.choice(("ismax", "ismin"))
+        axis = self.c.choice((None, 0, 1))
+        a = self.general(shape, depth)
+        text = f"{name}({a.text})" if axis is None else f"{name}({a.text}, axis={axis})"
+        return Term(getattr(mg, name)(a.expr, axis=axis), text, 1.0)
 
     def _log_softmax(self, shape, depth):
         a = self.bounded(shape, depth)

@@ -40,6 +40,8 @@ REFERENCE = {
     "maximum": lambda a, b: np.where(a > b, a, b),
     "minimum": lambda a, b: np.where(a < b, a, b),
     "clip": lambda a, lo, hi: np.clip(a, lo, hi),
+    "ismax": lambda a: (a == np.amax(a)) * 1.0,
+    "ismin": lambda a: (a == np.amin(a)) * 1.0,
 }
 
 

@@ -69,6 +69,8 @@ SPECS = {
     "maximum": (lambda: mg.maximum(X, u) + mg.maximum(a, v.T), [X, u, a, v]),
     "minimum": (lambda: mg.minimum(X, u) + mg.minimum(a, v.T), [X, u, a, v]),
     "clip": (lambda: mg.clip(X, u, a), [X, u, a]),
+    "ismax": (lambda: X * mg.ismax(X) + mg.ismax(X, axis=0) * X, [X]),
+    "ismin": (lambda: X * mg.ismin(X, axis=1), [X]),
 }
 
 

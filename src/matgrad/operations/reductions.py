@@ -10,16 +10,18 @@ and away from ties it is the derivative itself, which finite differences check.
 relu(x) keeps its own convention, relu′(0) = 0 (the elementwise table's), so
 max(0, x) read as relu and maximum(0, x) differ only at x = 0, in the derivative.
 
-The indicators are the language's own: 1 − H(t − x) is 1 where x reaches t (x = t)
-and 0 where x < t, and ½(1 + sign(a − b)) is 1, ½ or 0 as a >, = or < b; both have
-the derivative 0, so Hessians through them are right away from ties.
+The indicators: ismax(A) (ismin(A)) is 1 where A attains its largest (smallest) entry,
+along the axis if one is given, computed from A's value in one kernel, so that no
+rewriting of the arithmetic around it can move a tie; ½(1 + sign(a − b)) is 1, ½ or 0
+as a >, = or < b. Their derivatives are 0, so Hessians through them are right away from
+ties.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import ops
-from ..registry import Keyword, Operation, declare
+from ..registry import Helper, Keyword, Operation, declare
 from .base import constructor
 
 AXIS = Keyword("axis", (None, 0, 1), None)
@@ -40,17 +42,12 @@ def _stretched(node, a):
     return ops.broadcast(node, a.shape) if node.shape != a.shape else node
 
 
-def attaining(x, top):
-    """1 − H(top − x): 1 where x equals top (which it never exceeds), 0 elsewhere."""
-    return ops.sub(1, ops.heaviside(ops.sub(top, x)))
-
-
 def _shares(node, a, lowest: bool):
-    """E = 1[A attains the extreme] / (the number of entries that attain it), per reduced
-    slice: the weights of the equal split."""
+    """E = ismax(A) / sum(ismax(A), axis) (ismin for min): 1 / (the number of entries that
+    attain the extreme) on those entries, 0 elsewhere, per reduced slice: the weights of
+    the equal split."""
     (axis,) = node.params
-    top = _stretched(node, a)
-    hits = attaining(ops.neg(a), ops.neg(top)) if lowest else attaining(a, top)
+    hits = (ismin if lowest else ismax)(a, axis=axis)
     return ops.div(hits, ops.sum(hits, axis))
 
 
@@ -90,6 +87,87 @@ def _reduce_scale(f):
         (axis,) = node.params
         return av + f(np.broadcast_to(cs[0], cv[0].shape), axis=axis, keepdims=True)
     return scale
+
+
+# ---- the indicators of the extreme entries ------------------------------------------------
+
+
+def _attains_value(f):
+    def kernel(params, a):
+        (axis,) = params
+        return (a == f(a, axis=axis, keepdims=True)).astype(float)
+    return kernel
+
+
+def _constant(node, d):
+    """d ismax(A) = 0 (and d ismin(A) = 0): the indicator is piecewise constant, its
+    derivative zero wherever it is differentiable (away from ties)."""
+    return ops.mul(ops.zeros(*node.shape), d[0])
+
+
+def _attains_helpers(name: str, function: str):
+    return {
+        "numpy": Helper(name, f'''def {name}(xp, a, axis):
+    """1.0 where a attains its {function} (along axis), else 0.0."""
+    return xp.astype(a == xp.{function}(a, axis=axis, keepdims=True), a.dtype)
+'''),
+        "jax": Helper(name, f'''def {name}(a, axis):
+    """1.0 where a attains its {function} (along axis), else 0.0."""
+    return (a == jnp.{function}(a, axis=axis, keepdims=True)).astype(a.dtype)
+'''),
+        "torch": Helper(name, f'''def {name}(a, axis):
+    """1.0 where a attains its {function} (along axis), else 0.0."""
+    top = torch.a{function}(a) if axis is None else torch.a{function}(a, dim=axis, keepdim=True)
+    return (a == top).to(a.dtype)
+'''),
+    }
+
+
+def _attains_code(helpers):
+    def code(p, e):
+        (x,), (axis,) = e.children, e.params
+        return p.call(p.helper(helpers[p.backend]), *p.helper_args(), p.array_arg(x),
+                      repr(axis))
+    return code
+
+
+_ISMAX = _attains_helpers("ismax", "max")
+_ISMIN = _attains_helpers("ismin", "min")
+
+ISMAX = declare(Operation(
+    name="ismax", call="ismax", signature="m,n -> m,n", keywords=(AXIS,),
+    kernel=_attains_value(np.max), differential=_constant,
+    text=("ismax", "ismax"), latex=r"\operatorname{ismax}",
+    code={b: _attains_code(_ISMAX) for b in _ISMAX}, helpers=tuple(_ISMAX.values()),
+    scale=lambda node, cv, cs, av, condition: av,
+))
+
+ISMIN = declare(Operation(
+    name="ismin", call="ismin", signature="m,n -> m,n", keywords=(AXIS,),
+    kernel=_attains_value(np.min), differential=_constant,
+    text=("ismin", "ismin"), latex=r"\operatorname{ismin}",
+    code={b: _attains_code(_ISMIN) for b in _ISMIN}, helpers=tuple(_ISMIN.values()),
+    scale=lambda node, cv, cs, av, condition: av,
+))
+
+_INDICATOR_DOC = """1 where A attains its {word} entry (of all entries, or with axis=0 of its
+    column, with axis=1 of its row), 0 elsewhere: the shape of A. ∂{name}(A)/∂A is
+    {call}(A) / sum({call}(A)) (along the axis), the tied entries sharing equally.
+
+    >>> import matgrad as mg
+    >>> m, n = mg.dims("m n")
+    >>> X = mg.matrix("X", m, n)
+    >>> mg.{call}(X, axis=1), mg.{call}(X, axis=1).shape
+    ({call}(X, axis=1), (m, n))
+    """
+
+ismax = constructor(ISMAX, _INDICATOR_DOC.format(word="largest", name="max", call="ismax"),
+                    __name__)
+ismin = constructor(ISMIN, _INDICATOR_DOC.format(word="smallest", name="min", call="ismin"),
+                    __name__)
+
+
+# ---- max and min ---------------------------------------------------------------------------
 
 
 MAX = declare(Operation(
