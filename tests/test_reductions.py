@@ -464,3 +464,20 @@ def test_bad_calls_of_the_functions():
         mg.minimum(X, mg.vector("w", k))
     with pytest.raises(mg.ShapeError, match="name the axis"):
         mg.logsumexp(X.T)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax", "torch"])
+@pytest.mark.parametrize("text", ["ismax(a + b, axis=1) * a", "max(a, axis=1)",
+                                  "min(a * b)", "softmax(a, axis=1) * b",
+                                  "log_softmax(a, axis=0) * a", "logsumexp(a, axis=1)",
+                                  "logsumexp(a)", "clip(a, b, 1)"])
+def test_a_scalar_argument_has_no_axis_in_generated_code(text, backend):
+    """A 1×1 value is a 0-d array in generated code: reductions along an axis of it are
+    written without the axis, and kernels that need one get a 1×1 array."""
+    L = mg.parse(text, "a: scalar; b: scalar")
+    values = {"a": 0.3, "b": -0.7}
+    value, grads = _compiled(L, [a, b], values, backend)
+    assert value == pytest.approx(float(mg.evaluate(L, values)), rel=1e-12)
+    for x in (a, b):
+        assert float(grads[x.name]) == pytest.approx(
+            float(mg.evaluate(mg.grad(L, x), values)), rel=1e-12, abs=1e-15)

@@ -68,15 +68,16 @@ def _min(node, d):
 
 
 def _reduce_code(function: str, torch_function: str):
+    # a 1×1 argument is a 0-d array in generated code: no axis to reduce along
     def numpy(p, e):
         (x,), (axis,) = e.children, e.params
-        if axis is None:
+        if axis is None or x.shape == (1, 1):
             return p.call(p.fn(function), p.array_arg(x))
         return p.call(p.fn(function), p.array_arg(x), *p.sum_kw(axis))
 
     def torch(p, e):
         (x,), (axis,) = e.children, e.params
-        if axis is None:
+        if axis is None or x.shape == (1, 1):
             return p.call(torch_function, p.array_arg(x))
         return p.call(torch_function, p.array_arg(x), *p.sum_kw(axis))
     return {"numpy": numpy, "torch": torch}
@@ -126,6 +127,7 @@ def _attains_helpers(name: str, function: str):
 def _attains_code(helpers):
     def code(p, e):
         (x,), (axis,) = e.children, e.params
+        axis = None if x.shape == (1, 1) else axis  # a 0-d array in generated code
         return p.call(p.helper(helpers[p.backend]), *p.helper_args(), p.array_arg(x),
                       repr(axis))
     return code

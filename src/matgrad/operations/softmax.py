@@ -113,26 +113,36 @@ def _log_softmax_lowering(node, kids, t):
     return ops.sub(shifted, ops.log(ops.sum(ops.exp(shifted), node.params[0])))
 
 
-def _code(function: str, keyword: str, keep: str = ""):
+def _matrix_arg(p, x) -> str:
+    """x as a 2-D array: a 1×1 argument is a 0-d array (or a number) in generated code,
+    which has no axis 0 or 1 to work along."""
+    if x.shape != (1, 1):
+        return p.arg(x)
+    return p.call(p.fn("reshape"), p.array_arg(x), "(1, 1)")[0]
+
+
+def _code(function: str, keyword: str):
     """A backend's kernel called with its axis (a vector's: axis 0)."""
     def code(p, e):
-        extra = [f"{keyword}={_along(e.params)}"] + ([keep] if keep else [])
-        return p.call(function, p.arg(e.children[0]), *extra)
+        (x,) = e.children
+        text, prec = p.call(function, _matrix_arg(p, x), f"{keyword}={_along(e.params)}")
+        return p.to_scalar(text) if e.shape == (1, 1) else (text, prec)
     return code
 
 
-def _logsumexp_jax(p, e):
-    if e.params[0] is None:
-        return p.call("jax.scipy.special.logsumexp", p.arg(e.children[0]))
-    return p.call("jax.scipy.special.logsumexp", p.arg(e.children[0]),
-                  f"axis={e.params[0]}", "keepdims=True")
+def _logsumexp_code(function: str, keyword: str, keep: str):
+    def code(p, e):
+        (x,), (axis,) = e.children, e.params
+        if axis is None or x.shape == (1, 1):
+            if keyword == "dim":  # torch: both axes of the 2-D array
+                return p.call(function, _matrix_arg(p, x), "dim=(0, 1)")
+            return p.call(function, p.array_arg(x))
+        return p.call(function, p.arg(x), f"{keyword}={axis}", keep)
+    return code
 
 
-def _logsumexp_torch(p, e):
-    if e.params[0] is None:
-        return p.call("torch.logsumexp", p.arg(e.children[0]), "dim=(0, 1)")
-    return p.call("torch.logsumexp", p.arg(e.children[0]), f"dim={e.params[0]}",
-                  "keepdim=True")
+_logsumexp_jax = _logsumexp_code("jax.scipy.special.logsumexp", "axis", "keepdims=True")
+_logsumexp_torch = _logsumexp_code("torch.logsumexp", "dim", "keepdim=True")
 
 
 def _lse_scale(node, cv, cs, av, condition):
