@@ -73,6 +73,11 @@ DRAWN_OPERATIONS = frozenset({
     "clip",
     "ismax",
     "ismin",
+    "solve",
+    "matrix_power",
+    "adj",
+    "tril_half",
+    "cholesky",
 })
 
 
@@ -253,7 +258,10 @@ class Generator:
         if r != 1 and c != 1:
             opts += [self._axis_softmax]
         if r == c and r != 1:
-            opts += [self._inv, self._diagmat, self._triangle]
+            opts += [self._inv, self._diagmat, self._triangle, self._matrix_power, self._adj,
+                     self._tril_half, self._cholesky]
+        if r != 1:
+            opts += [self._solve]
         return opts
 
     def _binary(self, shape, depth, symbol, f, right_positive=False):
@@ -505,6 +513,39 @@ class Generator:
     def _inv(self, shape, depth):
         a = self.posdet(shape[0], depth)
         return Term(ops.inv(a.expr), f"inv({a.text})", a.inv_est, inv_est=a.est)
+
+    def _solve(self, shape, depth):
+        a = self.posdet(shape[0], depth)
+        b = self.general(shape, self._sub(depth))
+        return Term(mg.solve(a.expr, b.expr), f"solve({a.text}, {b.text})",
+                    a.inv_est * b.est * SIZES[shape[0]])
+
+    def _matrix_power(self, shape, depth):
+        k = self.c.choice((2, 3, -2, 0))
+        s = SIZES[shape[0]]
+        if k >= 0:  # entries below 1/s: the power stays bounded
+            a = self.tame(self.general(shape, depth), 1.0)
+            est = (a.est * s) ** k / s if k else 1.0
+        else:
+            a = self.posdet(shape[0], depth)
+            est = (a.inv_est * s) ** -k / s
+        return Term(mg.matrix_power(a.expr, k), f"matrix_power({a.text}, {k})", est)
+
+    def _adj(self, shape, depth):
+        s = SIZES[shape[0]]
+        a = self.posdet(shape[0], depth)
+        if a.est ** s * a.inv_est > 1e6:  # det(A) A⁻¹ too large: a Gram matrix of a leaf
+            a = self._pd_gram(shape[0], 0)
+        return Term(mg.adj(a.expr), f"adj({a.text})", a.est ** s * a.inv_est * s)
+
+    def _tril_half(self, shape, depth):
+        a = self.general(shape, depth)
+        return Term(mg.tril_half(a.expr), f"tril_half({a.text})", a.est)
+
+    def _cholesky(self, shape, depth):
+        """The factor of A Aᵀ + I (eigenvalues ≥ 1, so L⁻¹ is bounded by 1 too)."""
+        a = self._pd_gram(shape[0], depth)
+        return Term(mg.cholesky(a.expr), f"cholesky({a.text})", math.sqrt(a.est))
 
     # ---- positive terms: value ≥ lo > 0 everywhere ----------------------------------
     def positive(self, shape, depth: int) -> Term:

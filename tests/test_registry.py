@@ -42,7 +42,34 @@ REFERENCE = {
     "clip": lambda a, lo, hi: np.clip(a, lo, hi),
     "ismax": lambda a: (a == np.amax(a)) * 1.0,
     "ismin": lambda a: (a == np.amin(a)) * 1.0,
+    "solve": lambda a, b: np.linalg.inv(a) @ b,
+    "matrix_power": lambda a: a @ a @ a,  # k = 3, the default
+    "adj": lambda a: _cofactors(a).T,
+    "tril_half": lambda a: np.tril(a, -1) + np.diag(np.diag(a)) / 2,
+    "cholesky": lambda a: _cholesky_banachiewicz((a + a.T) / 2),
 }
+
+
+def _cofactors(a):
+    """C_ij = (−1)^(i+j) det(a without row i and column j): the adjugate is Cᵀ."""
+    n = a.shape[0]
+    c = np.empty_like(a)
+    for i in range(n):
+        for j in range(n):
+            minor = np.delete(np.delete(a, i, axis=0), j, axis=1)
+            c[i, j] = (-1) ** (i + j) * np.linalg.det(minor)
+    return c
+
+
+def _cholesky_banachiewicz(s):
+    """The lower factor of s = L Lᵀ, row by row."""
+    n = s.shape[0]
+    lower = np.zeros_like(s)
+    for i in range(n):
+        for j in range(i + 1):
+            rest = s[i, j] - lower[i, :j] @ lower[j, :j]
+            lower[i, j] = np.sqrt(rest) if i == j else rest / lower[j, j]
+    return lower
 
 
 def application(name: str, params: tuple | None = None):

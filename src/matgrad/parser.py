@@ -12,6 +12,7 @@ import ast
 import math
 import warnings
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from . import ops, registry
 from .dims import Dim, as_size
@@ -32,7 +33,8 @@ def _declared_functions() -> dict:
     for name, declared in registry.calls().items():
         op = declared[0]
         arity = len(op.signature_for(tuple(k.default for k in op.keywords)).args)
-        keywords = tuple(k.name for k in op.keywords)
+        arity += sum(k.positional for k in op.keywords)  # numbers after the arrays
+        keywords = tuple(k.name for k in op.keywords if not k.positional)
         out[name] = (arity, arity + ("axis" in keywords), keywords)
     return out
 
@@ -196,8 +198,31 @@ def apply_function(name: str, args: list, axis):
         return ops.fn(name, args[0])
     published = registry.functions().get(name)
     if published is not None:
-        return published(*args, **({} if axis is None else {"axis": axis}))
+        args, numbers = _numbers_after(name, args)
+        return published(*args, **numbers, **({} if axis is None else {"axis": axis}))
     return getattr(ops, name)(*args)
+
+
+def _numbers_after(name: str, args: list) -> tuple:
+    """(the arrays, {keyword: value}) of a call of a declared function whose last
+    arguments are whole numbers as written (the k of matrix_power(A, k))."""
+    declared = registry.calls().get(name)
+    wanted = [k for k in declared[0].keywords if k.positional] if declared else []
+    if not wanted:
+        return args, {}
+    head, tail = args[:len(args) - len(wanted)], args[len(args) - len(wanted):]
+    numbers = {}
+    for k, e in zip(wanted, tail):
+        sign = 1
+        if e.op == "neg":
+            sign, e = -1, e.children[0]
+        value = e.params[0] if e.op == "const" else None
+        if not (isinstance(value, int) or (isinstance(value, Fraction)
+                                           and value.denominator == 1)):
+            raise MatgradError(f"{name}: {k.name} must be a whole number written as a "
+                               f"number, as {name}(A, 3), not {e}")
+        numbers[k.name] = sign * int(value)
+    return head, numbers
 
 
 class _Infer(ast.NodeVisitor):

@@ -49,11 +49,14 @@ class Helper:
 
 @dataclass(frozen=True)
 class Keyword:
-    """A keyword argument: its name, the values it may take and its default."""
+    """A keyword argument: its name, the values it may take and its default. A
+    `positional` one is written in the language as a number after the arrays
+    (matrix_power(A, 3)), not as name=value."""
 
     name: str
     values: tuple
     default: object = None
+    positional: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,10 @@ class Operation:
       steps print it. A linear operation instead has `linear=True`, is its own
       differential (d op(A) = op(dA)), and has `adjoint(node, G)`: the G of its argument
       in G : op(dA) = adjoint(G) : dA, with `identity` = (key, the identity's text).
+      An operation linear in one argument only, the others held fixed (solve(A, B) in
+      B), states its differential and gives `linear_in` (that argument's position),
+      `adjoint` and `identity` for it, and an `index` reading with that argument linear:
+      its differential may then apply it to a differential (solve(A, dB)).
     - `text`: (Unicode name, language name) of a call, or a function (printer, node) →
       (text, precedence); `latex`: a LaTeX function name or such a function.
     - `code`: per backend, "linalg.inv" (a function of the backend's namespace), a
@@ -96,6 +103,7 @@ class Operation:
     linear: bool = False
     adjoint: Callable | None = None
     identity: tuple | None = None
+    linear_in: int | None = None
     keywords: tuple = ()
     resolve: Callable | None = None
     text: object = None
@@ -135,6 +143,10 @@ def declare(operation: Operation) -> Operation:
         raise MatgradError(f"internal: {operation.name} states unknown facts {sorted(unknown)}")
     if operation.linear and operation.adjoint is None:
         raise MatgradError(f"internal: the linear operation {operation.name} has no adjoint")
+    if operation.linear_in is not None and (operation.adjoint is None
+                                            or operation.identity is None):
+        raise MatgradError(f"internal: {operation.name} is linear in an argument but has "
+                           "no adjoint or identity for it")
     if operation.linear and len(operation.signature_for(
             tuple(k.default for k in operation.keywords)).args) != 1:
         # rules and the adjoint push one argument's differential through

@@ -181,7 +181,8 @@ IDENTITIES = {
     "div-scalar": "A : B / c = (A / c) : B",
 }
 # and each linear declared operation's, stated in its declaration
-IDENTITIES.update(dict(op.identity for op in registry.operations().values() if op.linear))
+IDENTITIES.update(dict(op.identity for op in registry.operations().values()
+                       if op.linear or op.linear_in is not None))
 
 def adjoint(D: Expr, G: Expr, used: list | None = None) -> list[tuple[Expr, Expr]]:
     """Rewrite G : D, with D linear in placeholders, as Σ Gᵢ : dᵢ; returns [(dᵢ, Gᵢ)].
@@ -251,6 +252,20 @@ def adjoint(D: Expr, G: Expr, used: list | None = None) -> list[tuple[Expr, Expr
             declared = registry.get(op)
             note(declared.identity[0])
             work.append((e.children[0], declared.adjoint(e, g)))
+        elif _linear_in_one(e, linear_in):  # linear in one argument, the others fixed
+            declared = registry.get(op)
+            note(declared.identity[0])
+            work.append((e.children[declared.linear_in], declared.adjoint(e, g)))
         else:
             raise MatgradError(f"internal: {op!r} is not linear, so it has no adjoint")
     return out
+
+
+def _linear_in_one(e: Expr, linear_in) -> bool:
+    """Whether e is a declared operation linear in one argument (`linear_in`) and only
+    that argument holds a placeholder."""
+    declared = registry.get(e.op)
+    if declared is None or declared.linear_in is None:
+        return False
+    return not any(linear_in(c) for i, c in enumerate(e.children)
+                   if i != declared.linear_in)

@@ -7,6 +7,7 @@ from .. import registry
 # each module declares its operations on import
 from . import diagonal  # noqa: F401
 from . import linalg  # noqa: F401
+from . import matrix_functions  # noqa: F401
 from . import norm  # noqa: F401
 from . import reductions  # noqa: F401
 from . import softmax  # noqa: F401

@@ -112,7 +112,7 @@ class TextPrinter(Printer):
         if self.unicode:
             text = str(p) if isinstance(p, Fraction) else repr(p)
             sup = superscript(text)
-            if p == -1 and x.shape[0] == x.shape[1] != 1:  # A⁻¹ is the inverse
+            if x.shape[0] == x.shape[1] != 1:  # A⁻¹, A³: the inverse, the matrix power
                 return self.wrap(x, ATOM) + "^∘" + self.paren(text), POSTFIX
             if sup is not None:
                 return self.wrap(x, ATOM) + sup, POSTFIX

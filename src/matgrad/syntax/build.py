@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .. import ops
+from .. import ops, registry
 from ..dims import SCALAR, Dim, as_size
 from ..elementwise import MAX_ORDER, ORDERED, table
 from ..errors import MatgradError, ParseError, ShapeError
@@ -599,10 +599,14 @@ class Build:
             return ops.power(x, p)
         if p == -1:
             return ops.inv(x)
+        if isinstance(p, int) or (isinstance(p, Fraction) and p.denominator == 1):
+            # a whole power of a square matrix is the matrix power (A³, A^{3}); the
+            # elementwise one is written with ∘
+            return registry.functions()["matrix_power"](x, int(p))
         if node.extra.get("ask"):
-            raise ShapeError(f"a power of a square matrix is ambiguous here: write "
-                             f"^{{\\circ {p}}} for the elementwise power, or the product "
-                             "for the matrix power")
+            raise ShapeError(f"a fractional power of a square matrix is ambiguous here: "
+                             f"write ^{{\\circ {p}}} for the elementwise power (a whole "
+                             "power is the matrix power)")
         return ops.power(x, p)
 
     def powexpr(self, node: Node, x, p):

@@ -32,7 +32,7 @@ class _Terms:
     r, c)`, a matrix expression without differentials read at indices."""
 
     def __init__(self, constant):
-        self.Term, self.Delta = Term, Delta
+        self.Term, self.Delta, self.Factor = Term, Delta, Factor
         self.multiply, self.sum_over = multiply, sum_over
         self.axis_index = axis_index
         self.constant = constant
