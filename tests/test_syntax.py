@@ -45,7 +45,8 @@ MATH = [
     ("A^∘(−1)", lambda: A ** -1),  # the elementwise reciprocal, as printed
     ("x⁻¹", lambda: x ** -1),  # a vector has no inverse: the reciprocal
     ("x²", lambda: x ** 2),
-    ("A²", lambda: A ** 2),  # superscript numbers are elementwise powers
+    ("A²", lambda: mg.matrix_power(A, 2)),  # a whole power of a square matrix
+    ("A^∘(2)", lambda: A ** 2),  # the elementwise power of a square matrix, as printed
     ("x³ ⊙ x", lambda: x ** 3 * x),
     ("x^(1/2)", lambda: x ** mg.ops._number(0.5)),
     ("x^2", lambda: x ** 2),
@@ -198,9 +199,11 @@ def test_unknown_latex_command_names_it_and_lists_what_is_supported():
     assert err.column == 0 and "^^^^" in str(err)
 
 
-def test_a_square_matrix_to_a_power_asks_in_latex():
-    with pytest.raises(mg.ShapeError, match="ambiguous"):
-        latex("A^2")
+def test_a_square_matrix_to_a_whole_power_is_the_matrix_power_in_latex():
+    assert latex("A^2") is mg.matrix_power(A, 2)
+    assert latex(r"A^{\circ 2}") is A ** 2
+    with pytest.raises(mg.ShapeError, match="ambiguous"):  # a fraction: which power?
+        latex("A^{0.5}")
     assert latex(r"x^2") is x ** 2  # a vector's power can only be elementwise
 
 

@@ -72,12 +72,6 @@ def _solve_text(p, e):
     return p.call("solve", *e.children)
 
 
-def _solve_latex(p, e):
-    """A⁻¹ B, as it is read: back, it is the product of the inverse (an equal value)."""
-    a, b = e.children
-    return "{" + p.wrap(a, p.ATOM) + "}^{-1} " + p.wrap(b, p.MATMUL + 1), p.MATMUL
-
-
 def _solve_code(p, e):
     a, b = e.children
     if a.shape == (1, 1):
@@ -109,7 +103,9 @@ SOLVE = declare(Operation(
     linear_in=1, adjoint=lambda node, g: solve(ops.transpose(node.children[0]), g),
     identity=("solve", "G : solve(A, dB) = solve(Aᵀ, G) : dB"),
     index=_solve_index,
-    text=_solve_text, latex=_solve_latex,
+    # \operatorname{solve}(A, B) reads back as the solve; A^{-1} B would read back as
+    # the product with the inverse (an equal value, but compiled through an inverse)
+    text=_solve_text, latex=r"\operatorname{solve}",
     code={"numpy": _solve_code},
     scale=_solve_scale, facts=frozenset({"conditioned"}),
 ))
