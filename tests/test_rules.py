@@ -71,6 +71,11 @@ SPECS = {
     "clip": (lambda: mg.clip(X, u, a), [X, u, a]),
     "ismax": (lambda: X * mg.ismax(X) + mg.ismax(X, axis=0) * X, [X]),
     "ismin": (lambda: X * mg.ismin(X, axis=1), [X]),
+    "solve": (lambda: mg.solve(A, v) + mg.solve(A.T, A) @ v, [A, v]),
+    "matrix_power": (lambda: mg.matrix_power(A, 3) + mg.matrix_power(A, -2), [A]),
+    "adj": (lambda: mg.adj(A), [A]),
+    "cholesky": (lambda: mg.cholesky(A), [A]),
+    "tril_half": (lambda: mg.tril_half(A @ A), [A]),
 }
 
 
