@@ -215,7 +215,7 @@ def matrix_power(a, k):
     with ∘, A^∘(2)).
 
     >>> import matgrad as mg
-    >>> n = mg.dims("n")
+    >>> (n,) = mg.dims("n")
     >>> A = mg.matrix("A", n, n)
     >>> mg.matrix_power(A, 3), mg.matrix_power(A, -2), mg.matrix_power(A, 0)
     (A³, A⁻², I)
@@ -350,7 +350,7 @@ tril_half = constructor(TRIL_HALF, """Φ(X): the strictly lower triangle of a sq
     half its diagonal (the map in the differential of the Cholesky factor).
 
     >>> import matgrad as mg
-    >>> n = mg.dims("n")
+    >>> (n,) = mg.dims("n")
     >>> X = mg.matrix("X", n, n)
     >>> mg.tril_half(X), mg.evaluate(mg.tril_half(X), {"X": [[2.0, 3.0], [4.0, 6.0]]})
     (tril_half(X), array([[1., 0.],
@@ -420,7 +420,7 @@ cholesky = constructor(CHOLESKY, """The lower Cholesky factor L of a square A's 
     part (A + Aᵀ)/2 = L Lᵀ, which must be positive definite; for a symmetric A, its own.
 
     >>> import matgrad as mg
-    >>> n = mg.dims("n")
+    >>> (n,) = mg.dims("n")
     >>> S = mg.matrix("S", n, n, symmetric=True)
     >>> mg.cholesky(S), mg.evaluate(mg.cholesky(S), {"S": [[4.0, 2.0], [2.0, 2.0]]})
     (cholesky(S), array([[2., 0.],
