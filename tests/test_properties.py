@@ -127,7 +127,9 @@ def test_the_gradient_check_catches_a_wrong_gradient(case):
     xs = case.variables
     grads = mg.gradients(case.expr, xs)
     from matgrad.verify import sample
-    values, sizes = sample([case.expr, *grads], np.random.default_rng(3), SIZES)
+    # the checker's own first point (gradient_error's seed 0): a piecewise function
+    # (maximum(2, a)) may have a zero gradient at some points and not at others
+    values, sizes = sample([case.expr, *grads], np.random.default_rng(0), SIZES)
     for i, (x, g) in enumerate(zip(xs, grads)):
         if np.max(np.abs(mg.evaluate(g, values, sizes))) < 1e-3:
             continue  # a (near) zero gradient: scaling it changes nothing measurable
