@@ -155,6 +155,40 @@ class Printer:
         return self.divide(self.operand(a, PRODUCT, implicit),
                            self.operand(b, PRODUCT + 1, implicit), a, b), PRODUCT
 
+    def matmul_chain(self, e: Expr, join):
+        """A chain of matrix products, `join(factors)` writing the factors side by side;
+        a sign or scalar factors of its first factor are written before the chain, where
+        that means the same and saves parentheses: (−yᵀ) log(z) as −yᵀ log(z), (λ · wᵀ) w
+        as λ · wᵀ w."""
+        factors, stack = [], [e]
+        while stack:
+            node = stack.pop()
+            if node.op == "matmul" and (node is e or node not in self.names):
+                stack.append(node.children[1])
+                stack.append(node.children[0])
+            else:
+                factors.append(node)
+        return self._lead(factors, join) or (join(factors), MATMUL)
+
+    def _lead(self, factors: list, join):
+        first = factors[0]
+        if first in self.names:
+            return None
+        if first.op == "neg":
+            rest = [first.children[0]] + factors[1:]
+            text, prec = self._lead(rest, join) or (join(rest), MATMUL)
+            return self.minus() + (self.paren(text) if prec < PRODUCT else text), PRODUCT
+        if first.op != "mul":
+            return None
+        *lead, last = self._factors(first)
+        if not lead or last.shape == SCALAR or last.op in _STRETCHED or not all(
+                f.shape == SCALAR or f.op == "broadcast" and f.children[0].shape == SCALAR
+                for f in lead):
+            return None
+        text = self.times(True).join(self.operand(f, PRODUCT if i == 0 else PRODUCT + 1, True)
+                                     for i, f in enumerate(lead))
+        return text + self.times(True) + join([last] + factors[1:]), PRODUCT
+
     # ---- numbers --------------------------------------------------------------------
     def number(self, v) -> tuple[str, int]:
         if isinstance(v, Fraction):
@@ -182,3 +216,4 @@ class Printer:
 
     def differential(self, index) -> str:
         return f"d{index}"
+

@@ -66,8 +66,7 @@ class LatexPrinter(Printer):
             ones(*e.shape))[0], PRODUCT
 
     def _print_matmul(self, e: Expr):
-        a, b = e.children
-        return self.wrap(a, MATMUL) + " " + self.wrap(b, MATMUL), MATMUL
+        return self.matmul_chain(e, lambda fs: " ".join(self.wrap(f, MATMUL) for f in fs))
 
     def _print_transpose(self, e: Expr):
         return "{" + self.wrap(e.children[0], ATOM) + r"}^{\top}", POSTFIX

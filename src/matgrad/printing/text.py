@@ -95,7 +95,7 @@ class TextPrinter(Printer):
     def _print_matmul(self, e: Expr):
         a, b = e.children
         if self.unicode:  # matrix products associate: a chain needs no parentheses
-            return (self.wrap(a, MATMUL) + " " + self.wrap(b, MATMUL)), MATMUL
+            return self.matmul_chain(e, lambda fs: " ".join(self.wrap(f, MATMUL) for f in fs))
         return (self.wrap(a, PRODUCT) + " @ " + self.wrap(b, PRODUCT + 1)), PRODUCT
 
     def _print_transpose(self, e: Expr):
