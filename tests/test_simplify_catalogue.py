@@ -107,6 +107,18 @@ EXAMPLES = {
     "diag_identity": node("diagvec", ops.eye(N), shape=(N, 1)),
     "diag_zero": node("diagvec", ops.zeros(N, N), shape=(N, 1)),
     "diagmat_ones": node("diagmat", ops.ones(N, 1), shape=(N, N)),
+    "factor_scalar": 3 * a * mg.tanh(x) / ops.dim_value(M) - 3 * a * y / ops.dim_value(M),
+    "tanh_quotient": mg.sinh(x) ** 2 * y / mg.cosh(x) ** 3,
+    "transpose_symmetric_value": T(mg.exp(B @ B.T) + mg.inv(S)),
+    "matmul_inverse_of_product": node("matmul", C.T, node("inv", (S @ C.T)), shape=(N, N)),
+    "matmul_scaled_sum_out": node("matmul", A, node("div", x - y, bc(ops.dim_value(M),
+                                                                  (N, 1))), shape=(M, 1)),
+    "sum_scaled_sum": node("sum", node("mul", bc(a, (N, 1)), x + y), params=(None,),
+                           shape=(1, 1)),
+    "sum_inner_product": node("sum", node("mul", mg.tanh(x), y), params=(None,),
+                              shape=(1, 1)),
+    "regroup_chain_argument": node("logdet", node("matmul", C.T, S @ C, shape=(N, N)),
+                                   shape=(1, 1)),
 }
 
 

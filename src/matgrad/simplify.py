@@ -734,6 +734,131 @@ def _factor_common(s: Simplifier, order: list, terms: dict, rep: dict):
     return order if changed else None
 
 
+# ---- facts: values symmetric by construction ------------------------------------------
+
+_SYMMETRIC: "weakref.WeakKeyDictionary[Expr, bool]" = weakref.WeakKeyDictionary()
+_SYMMETRIC_DEPTH = 200  # deeper than this, a value is not looked into (and not claimed)
+
+
+def is_symmetric(e: Expr, depth: int = 0) -> bool:
+    """Whether e's value is a symmetric matrix by how it is built: a variable declared
+    symmetric (or spd, or diagonal), I, diag(v), a stretched scalar, A Aᵀ and Aᵀ A (any
+    chain that reads the same backwards, B S Bᵀ with S symmetric), A + Aᵀ (a sum whose
+    terms are symmetric or come in transposed pairs), and the transpose, negation,
+    inverse, powers, elementwise functions and Hadamard products of symmetric values."""
+    if e.shape[0] != e.shape[1]:
+        return False
+    if e.shape == SCALAR:
+        return True
+    hit = _SYMMETRIC.get(e)
+    if hit is None:
+        hit = depth < _SYMMETRIC_DEPTH and _symmetric(e, depth + 1)
+        _SYMMETRIC[e] = hit
+    return hit
+
+
+def _symmetric(e: Expr, depth: int) -> bool:
+    op = e.op
+    if op == "var":
+        return structure_of(e) in SELF_TRANSPOSED
+    if op in ("eye", "diagmat", "ones", "zeros"):
+        return True
+    if op == "broadcast":
+        return e.children[0].shape == SCALAR
+    if op in ("transpose", "neg", "inv", "fn", "pow", "mul", "div"):
+        return all(is_symmetric(c, depth) for c in e.children)
+    if op == "add":
+        return _symmetric_sum(e, depth)
+    if op == "matmul":
+        factors = matmul_factors(e)
+        k = len(factors)
+        for i in range(k // 2):
+            if not _transposes(factors[i], factors[k - 1 - i], depth):
+                return False
+        return k % 2 == 0 or is_symmetric(factors[k // 2], depth)
+    return False
+
+
+def _transposes(a: Expr, b: Expr, depth: int) -> bool:
+    """Whether b = aᵀ, as built: one is the transpose of the other, or a = b symmetric."""
+    if a is b:
+        return is_symmetric(a, depth)
+    return (a.op == "transpose" and a.children[0] is b) or \
+        (b.op == "transpose" and b.children[0] is a)
+
+
+def _symmetric_sum(e: Expr, depth: int) -> bool:
+    """Every term symmetric, or paired with its transpose under the same sign."""
+    terms, stack = [], [(e, 1)]
+    while stack:
+        node, sign = stack.pop()
+        if node.op == "add":
+            stack.extend((c, sign) for c in node.children)
+        elif node.op == "neg":
+            stack.append((node.children[0], -sign))
+        else:
+            terms.append((node, sign))
+    unpaired = []
+    for t, sign in terms:
+        if is_symmetric(t, depth):
+            continue
+        mate = next((i for i, (u, su) in enumerate(unpaired)
+                     if su == sign and _transposes(t, u, depth)), None)
+        if mate is None:
+            unpaired.append((t, sign))
+        else:
+            unpaired.pop(mate)
+    return not unpaired
+
+
+_DIFFERENTIALS: "weakref.WeakKeyDictionary[Expr, bool]" = weakref.WeakKeyDictionary()
+
+
+def _has_differential(e: Expr) -> bool:
+    """Whether e holds a differential (a `dvar` leaf of a derivation's line)."""
+    memo = _DIFFERENTIALS
+    hit = memo.get(e)
+    if hit is not None:
+        return hit
+    for node in walk(e, skip=memo):
+        memo[node] = node.op == "dvar" or any(memo[c] for c in node.children)
+    return memo[e]
+
+
+def _chain_of(factors: list) -> Expr:
+    """The left-nested matrix product of the factors."""
+    out = factors[0]
+    for f in factors[1:]:
+        out = ops.matmul(out, f)
+    return out
+
+
+def _scaled_sum(s: Simplifier, e: Expr):
+    """(c, total) when e = c · total for a scalar c ≠ 1 (numbers, dimensions, scalar
+    factors) and a sum `total`, else None."""
+    if e.op not in ("mul", "div", "neg") or e.shape == SCALAR:
+        return None
+    p = s.product(e)
+    if p.zero or len(p.matrices) != 1 or (p.coef == 1 and not p.scalars):
+        return None
+    (total, k), = p.matrices.items()
+    if k != 1 or total.op != "add":
+        return None
+    scalar = _Product()
+    scalar.coef, scalar.scalars = p.coef, p.scalars
+    return _rebuild_product(scalar, SCALAR), total
+
+
+def _scalar_atoms(s: Simplifier, rest) -> dict:
+    """The scalar factors of a term (with their exponents); a scalar term that is no
+    product is its own factor."""
+    if rest is None:
+        return {}
+    if rest.op in ("mul", "div", "pow"):
+        return s.product(rest).scalars
+    return {rest: 1} if rest.shape == SCALAR else {}
+
+
 # ---- the catalogue: each rewrite states its identity on its docstring's first line ----
 # A rewrite returns the replacement, or None where its identity does not apply.
 
@@ -758,6 +883,46 @@ def collect_terms(s: Simplifier, e: Expr):
     x − x = 0, and a positive term first (σ − y, not −y + σ)."""
     order, terms, rep = s.terms(e)
     return _build_sum(s, order, terms, rep, e.shape)
+
+
+def factor_scalar(s: Simplifier, e: Expr):
+    """c·a + c·b = c·(a + b): a scalar factor of every term is written once.
+
+    The factor is a number of one magnitude in every term (−2a − 2b = −2 (a + b)),
+    dimensions (1/m · p − 1/m · y = 1/m · (p − y)) and scalar factors (λ a + λ b), where
+    at least two terms are more than a number: 2a + 2 stays, it is no shorter."""
+    order, terms, rep = s.terms(e)
+    if len(order) < 2 or sum(rep[k] is not None for k in order) < 2:
+        return None
+    coefs = [terms[k] for k in order]
+    number = abs(coefs[0]) if all(abs(c) == abs(coefs[0]) for c in coefs) else 1
+    if number != 1 and all(c < 0 for c in coefs):
+        number = -number
+    common = None
+    for key in order:
+        atoms = _scalar_atoms(s, rep[key])
+        common = dict(atoms) if common is None else {
+            a: j for a, j in common.items() if atoms.get(a) == j}
+    if number == 1 and not common:
+        return None
+    inner = None
+    for key in order:
+        rest = rep[key]
+        q = _Product()
+        q.coef = ops._number(terms[key] / number)
+        if rest is not None:
+            base = s.product(rest) if rest.op in ("mul", "div", "pow") else None
+            if base is not None:
+                q.coef = ops._number(q.coef * base.coef)
+                q.scalars = {a: j for a, j in base.scalars.items() if a not in common}
+                q.matrices = dict(base.matrices)
+            elif rest.shape != SCALAR or rest not in common:
+                q.add_atom(rest, 1)
+        term = _rebuild_product(q, e.shape)
+        inner = term if inner is None else ops.add(inner, term)
+    outer = _Product()
+    outer.coef, outer.scalars = number, common
+    return ops.mul(_rebuild_product(outer, SCALAR), inner)
 
 
 def expand_if_shorter(s: Simplifier, e: Expr):
@@ -858,6 +1023,34 @@ def softmax_of_ratio(s: Simplifier, e: Expr):
     return _rebuild_product(q, e.shape)
 
 
+def tanh_quotient(s: Simplifier, e: Expr):
+    """sinh(u) / cosh(u) = tanh(u) (and sinh(u)ᵏ / cosh(u)ᵏ = tanh(u)ᵏ, cosh(u)⁻¹ sinh(u)
+    in any order of the factors)."""
+    p = s.product(e)
+    if p.zero:
+        return None
+    changed = False
+    q = _Product()
+    q.coef = p.coef
+    for bucket in (p.scalars, p.matrices):
+        for atom, k in bucket.items():
+            q.add_atom(atom, k)
+    for atom, k in list(q.scalars.items()) + list(q.matrices.items()):
+        if atom.op != "fn" or atom.params != ("sinh",) or not (_is_int(k) and k > 0):
+            continue
+        u = atom.children[0]
+        cosh = ops.fn("cosh", u)
+        j = {**q.scalars, **q.matrices}.get(cosh, 0)
+        if not (_is_int(j) and j < 0):
+            continue
+        t = min(k, -j)
+        q.add_atom(atom, -t)
+        q.add_atom(cosh, t)
+        q.add_atom(ops.fn("tanh", u), t)
+        changed = True
+    return _rebuild_product(q, e.shape) if changed else None
+
+
 def product_normal_form(s: Simplifier, e: Expr):
     """2 ⊙ (1/m) ⊙ x = 2/m · x and x ⊙ x = x²: the product normal form.
 
@@ -908,6 +1101,13 @@ def transpose_symmetric(s: Simplifier, e: Expr):
     if structure_of(x) in SELF_TRANSPOSED or x.op in ("eye", "diagmat"):
         return x
     return None
+
+
+def transpose_symmetric_value(s: Simplifier, e: Expr):
+    """Aᵀ = A for a value symmetric by construction: (A Aᵀ)ᵀ = A Aᵀ, exp(L Lᵀ)ᵀ =
+    exp(L Lᵀ), ((Xᵀ S X)⁻¹)ᵀ = (Xᵀ S X)⁻¹ for a symmetric S (see `is_symmetric`)."""
+    (x,) = e.children
+    return x if is_symmetric(x) else None
 
 
 def transpose_constant(s: Simplifier, e: Expr):
@@ -1073,6 +1273,43 @@ def matmul_scalar_out(s: Simplifier, e: Expr):
     return None
 
 
+def matmul_inverse_of_product(s: Simplifier, e: Expr):
+    """A (B A)⁻¹ = B⁻¹ and (A B)⁻¹ A = B⁻¹ for square A and B, at the joint of a chain:
+    Aᵀ (Bᵀ Xᵀ Aᵀ)⁻¹ Bᵀ = X⁻ᵀ. (B A invertible with A, B square: both are invertible.)"""
+    a, b = e.children
+    _, last, _, _ = s.ends(a)
+    first, _, _, _ = s.ends(b)
+    for inverse, other, at_end in ((first, last, True), (last, first, False)):
+        if inverse.op != "inv" or inverse.children[0].op != "matmul":
+            continue
+        if other.shape[0] != other.shape[1]:
+            continue
+        inner = matmul_factors(inverse.children[0])
+        if (inner[-1] if at_end else inner[0]) is not other:
+            continue
+        rest = _chain_of(inner[:-1] if at_end else inner[1:])
+        if rest.shape[0] != rest.shape[1]:
+            continue
+        left, right = matmul_factors(a), matmul_factors(b)
+        new = make("inv", (rest,), inverse.params, rest.shape)
+        factors = left[:-1] + [new] + right[1:]
+        return _chain_of(factors)
+    return None
+
+
+def matmul_scaled_sum_out(s: Simplifier, e: Expr):
+    """(c · (A + B)) C = c · ((A + B) C) and C (c · (A + B)) = c · (C (A + B)) for a
+    scalar c, dimensions included: Xᵀ (1/m · (p − y)) = 1/m · Xᵀ (p − y)."""
+    a, b = e.children
+    for i, side in enumerate((a, b)):
+        pulled = _scaled_sum(s, side)
+        if pulled is not None:
+            c, total = pulled
+            inner = ops.matmul(total, b) if i == 0 else ops.matmul(a, total)
+            return ops.mul(c, inner)
+    return None
+
+
 def matmul_quotient_sum(s: Simplifier, e: Expr):
     """aᵀ (b / a) = sum(a ⊙ b / a): written as a sum the quotient cancels."""
     a, b = e.children
@@ -1150,6 +1387,35 @@ def sum_numeric_factor(s: Simplifier, e: Expr):
     if pulled is None:
         return None
     return ops.mul(ops.const(pulled[0]), ops.sum(pulled[1], axis))
+
+
+def sum_scaled_sum(s: Simplifier, e: Expr):
+    """sum(c · (A + B)) = c · sum(A + B) for a scalar c, dimensions included:
+    sum(1/m · (p − y)) = 1/m · sum(p − y)."""
+    (x,), (axis,) = e.children, e.params
+    pulled = _scaled_sum(s, x)
+    return None if pulled is None else ops.mul(pulled[0], ops.sum(pulled[1], axis))
+
+
+def sum_inner_product(s: Simplifier, e: Expr):
+    """sum(a ⊙ b) = aᵀ b for vectors a, b (a bᵀ for rows), and sum(a²) = aᵀ a."""
+    (x,), (axis,) = e.children, e.params
+    if axis is not None or x.op not in ("mul", "pow") or 1 not in x.shape or \
+            x.shape == SCALAR:
+        return None
+    p = s.product(x)
+    if p.zero or p.coef != 1 or p.scalars:
+        return None
+    if sum(p.matrices.values()) != 2 or any(k not in (1, 2) for k in p.matrices.values()):
+        return None
+    factors = [atom for atom, k in p.matrices.items() for _ in range(int(k))]
+    if any(_has_differential(f) for f in factors):
+        return None  # sum(G ⊙ dX) is the Frobenius product G : dX of a derivation's line
+    # the transposed factor is the plainer one: yᵀ log(z), not log(z)ᵀ y
+    u, v = sorted(factors, key=lambda f: f.op not in ("var", "transpose"))
+    if x.shape[1] == 1:
+        return ops.matmul(ops.transpose(u), v)
+    return ops.matmul(u, ops.transpose(v))
 
 
 def sum_whole(s: Simplifier, e: Expr):
@@ -1312,6 +1578,22 @@ def inverse_scalar(s: Simplifier, e: Expr):
     return ops.div(1, x) if x.shape == SCALAR else None
 
 
+def regroup_chain_argument(s: Simplifier, e: Expr):
+    """f(A (B C)) = f((A B) C): a matrix chain inside an inverse or a determinant is
+    grouped from the left, so that equal chains are one node, (Xᵀ A X)⁻¹ once."""
+    (x,) = e.children
+    if x.op != "matmul":
+        return None
+    node = x
+    while node.op == "matmul":
+        if node.children[1].op == "matmul":
+            break
+        node = node.children[0]
+    else:
+        return None
+    return make(e.op, (_chain_of(matmul_factors(x)),), e.params, e.shape)
+
+
 def det_transpose(s: Simplifier, e: Expr):
     """det Aᵀ = det A (and log det Aᵀ = log det A)."""
     (x,) = e.children
@@ -1362,8 +1644,8 @@ def diagmat_ones(s: Simplifier, e: Expr):
     return ops.eye(e.shape[0]) if e.children[0].op == "ones" else None
 
 
-_SUMS = (factor_common, collect_terms, expand_if_shorter)
-_PRODUCTS = (softmax_of_ratio, distribute_cancelling, product_normal_form)
+_SUMS = (factor_common, collect_terms, factor_scalar, expand_if_shorter)
+_PRODUCTS = (softmax_of_ratio, distribute_cancelling, tanh_quotient, product_normal_form)
 
 # The catalogue: operation -> its rewrites, tried in this order.
 RULES: dict = {
@@ -1373,18 +1655,21 @@ RULES: dict = {
     "div": _PRODUCTS,
     "pow": (pow_one, pow_zero, pow_of_pow) + _PRODUCTS,
     "transpose": (transpose_scalar, double_transpose, transpose_symmetric,
+                  transpose_symmetric_value,
                   transpose_constant, transpose_product, transpose_scaled, transpose_neg,
                   transpose_inverse, transpose_sum, transpose_broadcast),
-    "matmul": (matmul_zero, matmul_inverse, matmul_scalar_out, matmul_quotient_sum,
+    "matmul": (matmul_zero, matmul_inverse, matmul_scalar_out, matmul_scaled_sum_out,
+               matmul_inverse_of_product, matmul_quotient_sum,
                matmul_identity, matmul_neg, matmul_scalar, matmul_ones, matmul_diag),
-    "sum": (sum_zero, sum_unchanged, sum_numeric_factor, sum_whole, sum_neg,
+    "sum": (sum_zero, sum_unchanged, sum_numeric_factor, sum_scaled_sum,
+            sum_inner_product, sum_whole, sum_neg,
             sum_transpose, sum_ones, sum_broadcast),
     "broadcast": (broadcast_zero, broadcast_one, broadcast_broadcast, broadcast_neg),
     "trace": (trace_scalar, trace_zero, trace_transpose, trace_numeric_factor,
               trace_identity, trace_neg, trace_diag, trace_outer),
-    "inv": (double_inverse, inverse_identity, inverse_scalar),
-    "det": (det_transpose, det_identity, det_scalar),
-    "logdet": (det_transpose, det_identity, det_scalar),
+    "inv": (double_inverse, inverse_identity, inverse_scalar, regroup_chain_argument),
+    "det": (det_transpose, det_identity, det_scalar, regroup_chain_argument),
+    "logdet": (det_transpose, det_identity, det_scalar, regroup_chain_argument),
     "diagvec": (diag_of_diag, diag_transpose, diag_identity, diag_zero),
     "diagmat": (diagmat_ones, diag_zero),
 }
