@@ -32,3 +32,71 @@ def test_terms_merged_into_one_that_looks_like_another_keep_their_sum():
 def test_the_gradient_of_a_quadratic_form_is_one_product():
     (g,) = assert_gradients_match(x.T @ B @ x, [x])
     assert g.op == "matmul" and g.children[1] is x
+
+
+# ---- results as compact as a textbook (each also checked against finite differences) --
+
+m = mg.Dim("m")
+X, w, yv = mg.matrix("X", m, n), mg.vector("w", n), mg.vector("y", m)
+lam = mg.scalar("lam")
+L_ = mg.matrix("L", n, n)
+
+
+def test_log_cosh_regression_gives_tanh():
+    """∇ sum(log cosh(X w − y)) = Xᵀ tanh(X w − y): sinh/cosh is tanh."""
+    (g,) = assert_gradients_match(mg.sum(mg.log(mg.cosh(X @ w - yv))), [w])
+    assert g.op == "matmul" and g.children[1].op == "fn", str(g)
+    assert g.children[1].params == ("tanh",) and g.children[1].children[0] is X @ w - yv
+
+
+def test_log_of_a_sum_of_exponentials_gives_tanh():
+    (g,) = assert_gradients_match(mg.sum(mg.log(mg.exp(x) + mg.exp(-x))), [x])
+    assert g is mg.tanh(x), str(g)
+
+
+def test_a_dimension_factor_of_a_sum_comes_out_of_the_product():
+    """Xᵀ (1/m · σ − 1/m · y) = 1/m · Xᵀ (σ − y), and sum(1/m · (σ − y)) likewise."""
+    z = X @ w
+    L = -mg.sum(yv * mg.log(mg.sigmoid(z)) + (1 - yv) * mg.log(1 - mg.sigmoid(z))) / m
+    (g,) = assert_gradients_match(L, [w])
+    matmuls = [e for e in walk(g) if e.op == "matmul"]
+    assert g.op == "mul" and len(matmuls) == 2, str(g)  # 1/m · Xᵀ (σ(X w) − y)
+    assert [e for e in matmuls if e.children[0].op == "transpose"][0].children[1].op == "add"
+
+
+def test_a_numeric_factor_shared_by_every_term_is_written_once():
+    """Aᵀ (2 A X B + 2 C) Bᵀ = 2 · Aᵀ (A X B + C) Bᵀ."""
+    A, C_ = mg.matrix("A", m, n), mg.matrix("C", m, m)
+    Xn, Bn = mg.matrix("X", n, n), mg.matrix("B", n, m)
+    r = A @ Xn @ Bn + C_
+    (g,) = assert_gradients_match(mg.trace(r @ r.T), [Xn])
+    consts = [e for e in walk(g) if e.op == "const"]
+    assert len(consts) == 1 and consts[0].params[0] == 2, str(g)
+
+
+def test_the_sum_of_squares_of_a_vector_is_an_inner_product():
+    (g,) = assert_gradients_match(lam * (w.T @ w), [lam])
+    assert g is w.T @ w, str(g)
+
+
+def test_a_symmetric_value_is_its_own_transpose():
+    """∇_L sum(exp(L Lᵀ)) = (exp(L Lᵀ) + exp(L Lᵀ)ᵀ) L = 2 · exp(L Lᵀ) L."""
+    (g,) = assert_gradients_match(mg.sum(mg.exp(L_ @ L_.T)), [L_])
+    assert not [e for e in walk(g) if e.op == "transpose" and e.children[0].op == "fn"], str(g)
+    assert len([e for e in walk(g) if e.op == "add"]) == 0, str(g)
+
+
+def test_a_square_factor_cancels_against_the_inverse_of_a_product():
+    """∇ det(A X B) = det(A X B) · Aᵀ (Bᵀ Xᵀ Aᵀ)⁻¹ Bᵀ = det(A X B) · X⁻ᵀ."""
+    A, Xn, Bn = (mg.matrix(c, n, n) for c in "AXB")
+    (g,) = assert_gradients_match(mg.det(A @ Xn @ Bn), [Xn])
+    inverses = [e for e in walk(g) if e.op == "inv"]
+    assert [e.children[0] for e in inverses] == [Xn.T], str(g)
+
+
+def test_equal_chains_inside_inverses_are_one_node():
+    """∇ det(Xᵀ S X) holds (Xᵀ S X)⁻¹ once, not twice with two groupings."""
+    Xp = mg.matrix("X", n, mg.Dim("p"))
+    (g,) = assert_gradients_match(mg.det(Xp.T @ S @ Xp), [Xp])
+    assert len([e for e in walk(g) if e.op == "inv"]) == 1, str(g)
+    assert not [e for e in walk(g) if e.op == "add"], str(g)

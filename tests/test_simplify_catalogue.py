@@ -108,6 +108,8 @@ EXAMPLES = {
     "diag_zero": node("diagvec", ops.zeros(N, N), shape=(N, 1)),
     "diagmat_ones": node("diagmat", ops.ones(N, 1), shape=(N, N)),
     "factor_scalar": 3 * a * mg.tanh(x) / ops.dim_value(M) - 3 * a * y / ops.dim_value(M),
+    "tanh_of_exponentials": 3 * mg.exp(-x) / (mg.exp(x) + mg.exp(-x))
+    - 3 * mg.exp(x) / (mg.exp(x) + mg.exp(-x)),  # −3 tanh(x)
     "tanh_quotient": mg.sinh(x) ** 2 * y / mg.cosh(x) ** 3,
     "transpose_symmetric_value": T(mg.exp(B @ B.T) + mg.inv(S)),
     "matmul_inverse_of_product": node("matmul", C.T, node("inv", (S @ C.T)), shape=(N, N)),

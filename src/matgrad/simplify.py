@@ -925,6 +925,33 @@ def factor_scalar(s: Simplifier, e: Expr):
     return ops.mul(_rebuild_product(outer, SCALAR), inner)
 
 
+def tanh_of_exponentials(s: Simplifier, e: Expr):
+    """exp(u) / (exp(u) + exp(−u)) − exp(−u) / (exp(u) + exp(−u)) = tanh(u), and c times
+    it (the gradient of log(exp(u) + exp(−u)))."""
+    order, terms, rep = s.terms(e)
+    if len(order) != 2 or terms[order[0]] != -terms[order[1]]:
+        return None
+    parts = []
+    for key in order:
+        rest = rep[key]
+        if rest is None or rest.op != "div":
+            return None
+        p = s.product(rest)
+        if p.scalars or len(p.matrices) != 2:
+            return None
+        (num, k), (den, j) = sorted(p.matrices.items(), key=lambda item: -item[1])
+        if k != 1 or j != -1 or num.op != "fn" or num.params != ("exp",):
+            return None
+        parts.append((num.children[0], den))
+    (u, d), (v, d2) = parts
+    if d is not d2 or d.op != "add" or set(d.children) != {ops.fn("exp", u), ops.fn("exp", v)}:
+        return None
+    for up, down, c in ((u, v, terms[order[0]]), (v, u, terms[order[1]])):
+        if down.op == "neg" and down.children[0] is up:
+            return s.scaled(c, ops.fn("tanh", up)) if c != 1 else ops.fn("tanh", up)
+    return None
+
+
 def expand_if_shorter(s: Simplifier, e: Expr):
     """σ ⊙ (1 − y) − (1 − σ) ⊙ y = σ − y: products distributed over sums and terms
     collected, kept only where the result is smaller. Bounded to small sums."""
@@ -1644,7 +1671,8 @@ def diagmat_ones(s: Simplifier, e: Expr):
     return ops.eye(e.shape[0]) if e.children[0].op == "ones" else None
 
 
-_SUMS = (factor_common, collect_terms, factor_scalar, expand_if_shorter)
+_SUMS = (factor_common, collect_terms, factor_scalar, tanh_of_exponentials,
+         expand_if_shorter)
 _PRODUCTS = (softmax_of_ratio, distribute_cancelling, tanh_quotient, product_normal_form)
 
 # The catalogue: operation -> its rewrites, tried in this order.
