@@ -73,6 +73,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r benchmarks/requirements.txt
 	$(BIN)/python benchmarks/bench_derive.py
 	$(BIN)/python benchmarks/bench_steps.py
+	$(BIN)/python benchmarks/bench_compactness.py
 	$(BIN)/python benchmarks/bench_hessian.py
 	$(BIN)/python benchmarks/bench_compile.py
 
