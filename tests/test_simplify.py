@@ -100,3 +100,12 @@ def test_equal_chains_inside_inverses_are_one_node():
     (g,) = assert_gradients_match(mg.det(Xp.T @ S @ Xp), [Xp])
     assert len([e for e in walk(g) if e.op == "inv"]) == 1, str(g)
     assert not [e for e in walk(g) if e.op == "add"], str(g)
+
+
+def test_a_zero_factor_is_not_lost_when_a_product_is_distributed():
+    """d sign(u) = 0: a product holding that 0 and a sum stays 0 (it once distributed its
+    other factors over the sum)."""
+    a = mg.scalar("a")
+    L = mg.sign(-a / mg.sigmoid(a / 10))
+    (g,) = assert_gradients_match(L, [a])
+    assert g.op == "const" and g.params[0] == 0, str(g)

@@ -601,6 +601,8 @@ def _sum_factors(s: Simplifier, rest: Expr) -> list:
     if rest is None or rest.op not in ("mul", "div"):
         return []
     p = s.product(rest)
+    if p.zero:  # a zero product distributes to nothing: its other factors are not it
+        return []
     out = []
     for bucket in (p.matrices, p.scalars):
         for atom, k in bucket.items():
@@ -618,7 +620,7 @@ def _sum_factor(s: Simplifier, rest: Expr):
     if rest is None or rest.op not in ("mul", "div"):
         return None
     p = s.product(rest)
-    if not any(a.op == "add" and k == 1 for b in (p.matrices, p.scalars)
+    if p.zero or not any(a.op == "add" and k == 1 for b in (p.matrices, p.scalars)
                for a, k in b.items()):
         return None
     return _sum_factors(s, rest)[0]
