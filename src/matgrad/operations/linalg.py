@@ -46,7 +46,8 @@ def _trace_index(node, lin, t):
     return t.sum_over(lin(node.children[0], a, a), [a])
 
 
-trace = constructor(TRACE, """The trace tr(A), the sum of the diagonal: A must be square (n×n); a scalar.
+trace = constructor(TRACE, """The trace tr(A), the sum of the diagonal: A must be square
+    (n×n); a scalar.
 
     >>> import matgrad as mg
     >>> m, n = mg.dims("m n")

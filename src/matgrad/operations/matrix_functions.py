@@ -108,6 +108,8 @@ SOLVE = declare(Operation(
     text=_solve_text, latex=r"\operatorname{solve}",
     code={"numpy": _solve_code},
     scale=_solve_scale, facts=frozenset({"conditioned"}),
+    convention=("defined for an invertible A (checked at well-conditioned points); compiled as a "
+                "solve, never an inverse"),
 ))
 
 solve = constructor(SOLVE, """solve(A, B) = A⁻¹B, the solution X of A X = B: A square
@@ -204,6 +206,7 @@ MATRIX_POWER = declare(Operation(
     text=_power_text, latex=_power_latex,
     code={"numpy": _power_code},
     scale=_power_scale,
+    convention="a whole k with |k| ≤ 64; a negative k needs an invertible A",
 ))
 
 
@@ -278,6 +281,7 @@ ADJ = declare(Operation(
     text=("adj", "adj"), latex=r"\operatorname{adj}",
     lowering=lambda node, kids, t: ops.mul(det(kids[0]), inv(kids[0])),
     scale=_adj_scale, facts=frozenset({"conditioned"}),
+    convention="defined as det(A) A⁻¹, so A must be invertible where it is evaluated",
 ))
 
 adj = constructor(ADJ, """The adjugate adj(A) = det(A) A⁻¹ of a square matrix (n×n): defined
@@ -414,6 +418,7 @@ CHOLESKY = declare(Operation(
     text=("cholesky", "cholesky"), latex=r"\operatorname{cholesky}",
     code={b: _cholesky_code for b in _CHOLESKY}, helpers=tuple(_CHOLESKY.values()),
     scale=_cholesky_scale, facts=frozenset({"conditioned"}),
+    convention="the factor of the symmetric part (A + Aᵀ)/2, which must be positive definite",
 ))
 
 cholesky = constructor(CHOLESKY, """The lower Cholesky factor L of a square A's symmetric

@@ -142,6 +142,8 @@ ISMAX = declare(Operation(
     text=("ismax", "ismax"), latex=r"\operatorname{ismax}",
     code={b: _attains_code(_ISMAX) for b in _ISMAX}, helpers=tuple(_ISMAX.values()),
     scale=lambda node, cv, cs, av, condition: av,
+    convention=("piecewise constant: its derivative is taken as 0 everywhere, ties included (1 on"
+                " every tied entry)"),
 ))
 
 ISMIN = declare(Operation(
@@ -150,6 +152,8 @@ ISMIN = declare(Operation(
     text=("ismin", "ismin"), latex=r"\operatorname{ismin}",
     code={b: _attains_code(_ISMIN) for b in _ISMIN}, helpers=tuple(_ISMIN.values()),
     scale=lambda node, cv, cs, av, condition: av,
+    convention=("piecewise constant: its derivative is taken as 0 everywhere, ties included (1 on"
+                " every tied entry)"),
 ))
 
 _INDICATOR_DOC = """1 where A attains its {word} entry (of all entries, or with axis=0 of its
@@ -178,6 +182,8 @@ MAX = declare(Operation(
     text=("max", "max"), latex=r"\max",
     code=_reduce_code("max", "torch.amax"),
     scale=_reduce_scale(np.max),
+    convention=("at a tie the derivative is split equally between the tied entries (as JAX's max "
+                "and PyTorch's amax): a subgradient"),
 ))
 
 MIN = declare(Operation(
@@ -186,6 +192,8 @@ MIN = declare(Operation(
     text=("min", "min"), latex=r"\min",
     code=_reduce_code("min", "torch.amin"),
     scale=_reduce_scale(np.max),
+    convention=("at a tie the derivative is split equally between the tied entries: a "
+                "supergradient of the concave min"),
 ))
 
 _REDUCTION_DOC = """The {word} entry of A: of all entries (a scalar), or with axis=0 the
@@ -302,6 +310,7 @@ MAXIMUM = declare(Operation(
     text=elementwise_text("maximum"), latex=elementwise_latex(r"\operatorname{maximum}"),
     code={"numpy": _pairwise_code("maximum")},
     scale=_pairwise_scale, facts=frozenset({"broadcasting"}),
+    convention="where A = B, ½ to each argument (as JAX and PyTorch split it)",
 ))
 
 MINIMUM = declare(Operation(
@@ -310,6 +319,7 @@ MINIMUM = declare(Operation(
     text=elementwise_text("minimum"), latex=elementwise_latex(r"\operatorname{minimum}"),
     code={"numpy": _pairwise_code("minimum")},
     scale=_pairwise_scale, facts=frozenset({"broadcasting"}),
+    convention="where A = B, ½ to each argument",
 ))
 
 _PAIRWISE_DOC = """The elementwise {word} of A and B, which broadcast as for + (a scalar,
@@ -375,6 +385,8 @@ CLIP = declare(Operation(
     text=elementwise_text("clip"), latex=elementwise_latex(r"\operatorname{clip}"),
     code={"numpy": _clip_code},
     scale=_clip_scale, facts=frozenset({"broadcasting"}),
+    convention=("NumPy's minimum(maximum(A, lo), hi), so hi wins where lo > hi; at A = lo or A = "
+                "hi, ½ to each side"),
 ))
 
 clip = constructor(CLIP, """A with each entry limited to [lo, hi]: minimum(maximum(A, lo), hi),

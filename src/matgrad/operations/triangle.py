@@ -58,8 +58,8 @@ def _declare(name: str, kernel) -> Operation:
 TRIL = _declare("tril", np.tril)
 TRIU = _declare("triu", np.triu)
 
-tril = constructor(TRIL, """The lower triangle of a square matrix: the entries on and below the diagonal,
-    zeros above (the projection onto lower-triangular matrices, the gradient of a
+tril = constructor(TRIL, """The lower triangle of a square matrix: the entries on and below
+    the diagonal, zeros above (the projection onto lower-triangular matrices, the gradient of a
     variable declared "lower").
 
     >>> import matgrad as mg
@@ -69,8 +69,8 @@ tril = constructor(TRIL, """The lower triangle of a square matrix: the entries o
     (tril(A), (n, n))
     """, __name__)
 
-triu = constructor(TRIU, """The upper triangle of a square matrix: the entries on and above the diagonal,
-    zeros below (the gradient of a variable declared "upper").
+triu = constructor(TRIU, """The upper triangle of a square matrix: the entries on and above
+    the diagonal, zeros below (the gradient of a variable declared "upper").
 
     >>> import matgrad as mg
     >>> (n,) = mg.dims("n")
