@@ -78,6 +78,13 @@ DRAWN_OPERATIONS = frozenset({
     "adj",
     "tril_half",
     "cholesky",
+    "eigvalsh",
+    "eigvecsh",
+    "svdvals",
+    "norm_1",
+    "norm_inf",
+    "norm_nuc",
+    "norm_spectral",
 })
 
 
@@ -249,17 +256,18 @@ class Generator:
                 self._indicator]
         if shape == (1, 1):
             opts += [self._reduce, self._reduce, self._trace, self._det, self._logdet,
-                     self._norm, self._logsumexp, self._dot, self._extreme]
+                     self._norm, self._logsumexp, self._dot, self._extreme,
+                     self._vector_norm, self._matrix_norm]
         if c == 1 and r != 1:
             opts += [self._softmax, self._diagvec, self._axis_reduce, self._axis_extreme,
-                     self._log_softmax, self._axis_logsumexp]
+                     self._log_softmax, self._axis_logsumexp, self._eigvalsh, self._svdvals]
         if r == 1 and c != 1:
             opts += [self._axis_reduce, self._axis_extreme, self._axis_logsumexp]
         if r != 1 and c != 1:
             opts += [self._axis_softmax]
         if r == c and r != 1:
             opts += [self._inv, self._diagmat, self._triangle, self._matrix_power, self._adj,
-                     self._tril_half, self._cholesky]
+                     self._tril_half, self._cholesky, self._eigvecsh]
         if r != 1:
             opts += [self._solve]
         return opts
@@ -414,6 +422,65 @@ class Generator:
             a = Term(ops.add(g.expr, cst.expr), f"{_paren(g)} + {cst.text}", g.est + cst.est)
         count = SIZES.get(inner[0], 1) * SIZES.get(inner[1], 1)
         return Term(ops.norm(a.expr), f"norm({a.text})", a.est * math.sqrt(count))
+
+    # ---- spectral functions and norms: arguments away from ties and zeros -----------
+    def _separated(self, t: Term, shape) -> Term:
+        """t (tamed to about 1) plus 3 times a variable of its shape: the variable's
+        random values keep eigenvalues, singular values and the largest |entry| apart
+        (and singular values from 0), almost surely."""
+        a = self.tame(t, 1.0)
+        v = self.variable(shape, symmetric_ok=False)
+        return Term(ops.add(a.expr, ops.mul(3, v.expr)), f"{_paren(a)} + 3 * {v.text}",
+                    a.est + 9.0)
+
+    def _symmetric(self, size, depth) -> Term:
+        """(B + Bᵀ)/2 + 3 diag(v): symmetric, its eigenvalues spread by v's entries."""
+        b = self.tame(self.general((size, size), depth), 1.0)
+        v = self.variable((size, 1))
+        expr = ops.add(ops.div(ops.add(b.expr, ops.transpose(b.expr)), 2),
+                       ops.mul(3, ops.diag(v.expr)))
+        return Term(expr, f"({_paren(b)} + {_paren(b)}.T) / 2 + 3 * diag({v.text})",
+                    b.est + 9.0)
+
+    def _eigvalsh(self, shape, depth):
+        s = self._symmetric(shape[0], depth)
+        return Term(mg.eigvalsh(s.expr), f"eigvalsh({s.text})", s.est * SIZES[shape[0]])
+
+    def _eigvecsh(self, shape, depth):
+        s = self._symmetric(shape[0], depth)
+        return Term(mg.eigvecsh(s.expr), f"eigvecsh({s.text})", 1.0)
+
+    def _tall(self, cols):
+        """A row count at least `cols`'s (so that svdvals and the matrix norms apply)."""
+        return self.c.choice([j for j in AXES if SIZES.get(j, 1) >= SIZES.get(cols, 1)])
+
+    def _svdvals(self, shape, depth):
+        j = self._tall(shape[0])
+        x = self._separated(self.general((j, shape[0]), depth), (j, shape[0]))
+        return Term(mg.svdvals(x.expr), f"svdvals({x.text})",
+                    x.est * math.sqrt(SIZES.get(j, 1) * SIZES[shape[0]]))
+
+    def _vector_norm(self, shape, depth):
+        """‖x‖₁ or ‖x‖_∞ of a column whose entries are apart and (where they move) away
+        from 0: x + 3v, then, for the 1-norm, pushed off 0 by 0.5 sign."""
+        j = self.c.choice(AXES)
+        x = self._separated(self.general((j, 1), depth), (j, 1))
+        if self.c.integer(0, 1):
+            return Term(mg.norm(x.expr, math.inf), f"norm({x.text}, inf)", x.est)
+        pushed = ops.add(x.expr, ops.mul(0.5, ops.sign(x.expr)))
+        text = f"{_paren(x)} + 0.5 * sign({x.text})"
+        return Term(mg.norm(pushed, 1), f"norm({text}, 1)",
+                    (x.est + 0.5) * SIZES.get(j, 1))
+
+    def _matrix_norm(self, shape, depth):
+        k = self.c.choice(AXES)
+        j = self._tall(k)
+        x = self._separated(self.general((j, k), depth), (j, k))
+        size = math.sqrt(SIZES.get(j, 1) * SIZES.get(k, 1))
+        if self.c.integer(0, 1):
+            return Term(mg.norm(x.expr, "nuc"), f'norm({x.text}, "nuc")',
+                        x.est * size * math.sqrt(SIZES.get(k, 1)))
+        return Term(mg.norm(x.expr, 2), f"norm({x.text}, 2)", x.est * size)
 
     def _logsumexp(self, shape, depth):
         j = self.c.choice(AXES)

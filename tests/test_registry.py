@@ -13,7 +13,7 @@ import pytest
 import matgrad as mg
 from matgrad import registry
 from matgrad.dims import Dim
-from matgrad.verify import sample
+from matgrad.verify import direction, sample
 
 from .strategies import DRAWN_OPERATIONS
 
@@ -47,6 +47,13 @@ REFERENCE = {
     "adj": lambda a: _cofactors(a).T,
     "tril_half": lambda a: np.tril(a, -1) + np.diag(np.diag(a)) / 2,
     "cholesky": lambda a: _cholesky_banachiewicz((a + a.T) / 2),
+    "eigvalsh": lambda a: np.sort(np.linalg.eigvals(a).real)[:, None],
+    "eigvecsh": lambda a: _eigenvectors(a),
+    "svdvals": lambda a: np.sqrt(np.sort(np.linalg.eigvals(a.T @ a).real)[::-1])[:, None],
+    "norm_1": lambda a: np.sum(np.abs(a)),
+    "norm_inf": lambda a: np.max(np.abs(a)),
+    "norm_nuc": lambda a: np.sum(np.sqrt(np.linalg.eigvals(a.T @ a).real)),
+    "norm_spectral": lambda a: np.sqrt(np.max(np.linalg.eigvals(a.T @ a).real)),
 }
 
 
@@ -72,6 +79,17 @@ def _cholesky_banachiewicz(s):
     return lower
 
 
+
+def _eigenvectors(a):
+    """Each eigenvector as the null vector of a − λI (λ ascending), signed so that its
+    entries sum to a nonnegative number."""
+    columns = []
+    for lam in np.sort(np.linalg.eigvals(a).real):
+        v = np.linalg.svd(a - lam * np.eye(len(a)))[2][-1]
+        columns.append(v if np.sum(v) >= 0 else -v)
+    return np.stack(columns, axis=1)
+
+
 def application(name: str, params: tuple | None = None):
     """(node, arguments, shapes text) for operation `name` on variables A0, A1, ... of
     the shapes its signature names."""
@@ -81,10 +99,11 @@ def application(name: str, params: tuple | None = None):
     letters = {p for pattern in sig.args for p in pattern if p != 1}
     dims = {p: Dim(f"{p}_") for p in sorted(letters)}
     args, shapes = [], []
+    symmetric = "symmetric-argument" in op.facts  # drawn symmetric, as it must be
     for i, pattern in enumerate(sig.args):
         r, c = (1 if p == 1 else dims[p] for p in pattern)
-        args.append(mg.var(f"A{i}", r, c))
-        shapes.append(f"A{i}: {r},{c}")
+        args.append(mg.var(f"A{i}", r, c, symmetric=symmetric))
+        shapes.append(f"A{i}: {r},{c}" + " symmetric" * symmetric)
     return registry.build(op, tuple(args), params), args, "; ".join(shapes)
 
 
@@ -180,7 +199,7 @@ def test_jacobian_agrees_with_central_differences(name):
     for a in args:
         J = mg.jacobian(node, a, layout=layout)
         X = at(a)
-        V = rng.standard_normal(X.shape)
+        V = direction(X.shape, rng, a.params[1])  # a symmetric variable moves so
         h = 1e-6
         fd = (at(node, **{a.name: X + h * V}) - at(node, **{a.name: X - h * V})) / (2 * h)
         Jv = np.asarray(mg.evaluate(J, values, sizes), dtype=float).reshape(
@@ -269,11 +288,15 @@ def test_hessian_agrees_with_differences_of_the_gradient(name):
     H = mg.hessian(L, a)
     values, sizes, at = point([L, G])
     X = at(a)
-    V = np.random.default_rng(3).standard_normal(X.shape)
+    V = direction(X.shape, np.random.default_rng(3), a.params[1])
     h = 1e-5
     fd = (at(G, **{a.name: X + h * V}) - at(G, **{a.name: X - h * V})) / (2 * h)
     HV = np.asarray(mg.evaluate(H, values, sizes), dtype=float).reshape(fd.size, V.size) \
         @ V.reshape(-1)
+    if a.params[1]:
+        # H reads the entries as independent; a symmetric variable's gradient is the
+        # symmetric part of that one's, and so is its derivative along V
+        HV = ((HV.reshape(X.shape) + HV.reshape(X.shape).T) / 2).reshape(-1)
     assert np.allclose(HV, fd.reshape(-1), rtol=1e-4, atol=1e-6), f"{name}: Hessian"
 
 

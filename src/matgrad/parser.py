@@ -26,16 +26,25 @@ from .shapespec import parse_shapes
 MAX_LENGTH = 100_000
 MAX_DEPTH = 1000
 
+def constants(name: str) -> dict:
+    """The constant arguments (a number, inf or a quoted word) that the published
+    function `name` takes after its expressions, by keyword, each with the function that
+    checks and normalises its value: norm's ord, as in norm(x, 1), norm(X, "nuc"),
+    norm(x, ord=inf)."""
+    return dict(getattr(registry.functions().get(name), "constants", {}))
+
+
 def _declared_functions() -> dict:
     """(min args, max args, keywords) of each declared operation's function; an axis
-    may also be given as the last positional argument, as for sum."""
+    may also be given as the last positional argument, as for sum, and so may a
+    constant argument (norm(x, 1))."""
     out = {}
     for name, declared in registry.calls().items():
         op = declared[0]
         arity = len(op.signature_for(tuple(k.default for k in op.keywords)).args)
         arity += sum(k.positional for k in op.keywords)  # numbers after the arrays
-        keywords = tuple(k.name for k in op.keywords if not k.positional)
-        out[name] = (arity, arity + ("axis" in keywords), keywords)
+        keywords = tuple(k.name for k in op.keywords if not k.positional) + tuple(constants(name))
+        out[name] = (arity, arity + ("axis" in keywords) + len(constants(name)), keywords)
     return out
 
 
@@ -189,9 +198,10 @@ def broadcast_shape(sizes, a, b) -> tuple:
     return tuple(out)
 
 
-def apply_function(name: str, args: list, axis):
+def apply_function(name: str, args: list, axis, given: dict | None = None):
     """The language's function `name` applied to built arguments (an axis where the
-    function takes one), for every notation's reader."""
+    function takes one, and the constant arguments `given`, by keyword), for every
+    notation's reader."""
     if name in ("sum", "mean"):
         return getattr(ops, name)(args[0], axis)
     if name in ELEMENTWISE:
@@ -199,7 +209,8 @@ def apply_function(name: str, args: list, axis):
     published = registry.functions().get(name)
     if published is not None:
         args, numbers = _numbers_after(name, args)
-        return published(*args, **numbers, **({} if axis is None else {"axis": axis}))
+        return published(*args, **numbers, **({} if axis is None else {"axis": axis}),
+                         **(given or {}))
     return getattr(ops, name)(*args)
 
 
@@ -285,7 +296,8 @@ class _Infer(ast.NodeVisitor):
             if name == "eye":
                 return (sizes[0], sizes[0])
             return (sizes[0], sizes[1] if len(sizes) > 1 else 1)
-        args = [self.visit(a) for a in node.args]
+        args = [self.visit(a) for a in (node.args[:FUNCTIONS[name][0]] if constants(name)
+                                        else node.args)]
         axis = _axis(self.src, node)
         return call_shape(self.sizes, name, args, axis,
                           lambda message: self.src.error(ShapeError, message, node))
@@ -316,6 +328,41 @@ def _axis(src: _Source, call: ast.Call):
         else:
             raise src.error(ParseError, "axis must be 0 or 1", axis_node)
     return axis
+
+
+def _constant_nodes(call: ast.Call) -> dict:
+    """The ast nodes of the constant arguments of a call (by keyword)."""
+    names = list(constants(call.func.id))
+    lo = FUNCTIONS[call.func.id][0]
+    given = dict(zip(names, call.args[lo:]))
+    given.update({k.arg: k.value for k in call.keywords if k.arg in names})
+    return given
+
+
+def _constant_values(src: _Source, call: ast.Call) -> dict:
+    """The constant arguments' values, each read and checked where it is written: a
+    number, inf or a quoted word."""
+    checks = constants(call.func.id)
+    out = {}
+    for key, node in _constant_nodes(call).items():
+        value = _UNREADABLE
+        if isinstance(node, ast.Constant) and not isinstance(node.value, bool) and \
+                isinstance(node.value, (str, int, float)):
+            value = node.value
+        elif isinstance(node, ast.Name) and node.id == "inf":
+            value = math.inf
+        if value is _UNREADABLE:
+            raise src.error(ParseError, f"{key} is written as a constant: a number, inf or "
+                            f"a quoted word, as {call.func.id}(x, 1), {call.func.id}(x, inf) "
+                            f"or {call.func.id}(X, \"nuc\")", node)
+        try:
+            out[key] = checks[key](value)
+        except MatgradError as err:
+            raise src.error(ParseError, err.message, node) from None
+    return out
+
+
+_UNREADABLE = object()
 
 
 def _order(src: _Source, name: str, node) -> int:
@@ -430,6 +477,10 @@ def _check_syntax(src: _Source, tree: ast.Module, declared: dict, dim_names: set
                 _order(src, name, node.args[0])
                 stack.append((node.args[1], depth + 1))
                 continue
+            if constants(name):  # norm(x, 1): the constant is read, not walked
+                _constant_values(src, node)
+                stack.extend((a, depth + 1) for a in node.args[:lo])
+                continue
             stack.extend((a, depth + 1) for a in node.args)
         else:
             raise src.error(ParseError, f"{_describe(node)} is not part of the language",
@@ -526,8 +577,9 @@ class _Build:
         axis = _axis(self.src, node)
         lo = FUNCTIONS[name][0]
         args = [self.build(a) for a in (node.args[:lo] if name in AXIS_FUNCTIONS
-                                        else node.args)]
-        return self.located(node, lambda: apply_function(name, args, axis))
+                                        or constants(name) else node.args)]
+        given = _constant_values(self.src, node) if constants(name) else {}
+        return self.located(node, lambda: apply_function(name, args, axis, given))
 
 
 # ---- entry points -----------------------------------------------------------------------

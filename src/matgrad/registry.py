@@ -32,6 +32,7 @@ FACTS = frozenset({
     "symmetric",    # the value is a symmetric matrix
     "broadcasting",  # the arguments broadcast as + does: the constructor stretches them
                      # to one shape, and the parser infers undeclared shapes as for +
+    "symmetric-argument",  # the argument must be symmetric (the meta-tests draw one so)
 })
 BACKENDS = ("numpy", "jax", "torch")
 

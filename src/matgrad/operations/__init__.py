@@ -11,6 +11,7 @@ from . import matrix_functions  # noqa: F401
 from . import norm  # noqa: F401
 from . import reductions  # noqa: F401
 from . import softmax  # noqa: F401
+from . import spectral  # noqa: F401
 from . import triangle  # noqa: F401
 
 globals().update(registry.functions())

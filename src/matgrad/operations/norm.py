@@ -1,11 +1,47 @@
-"""The norm: the 2-norm of a vector, the Frobenius norm of a matrix."""
+"""The norms: norm(a) (the 2-norm of a vector, the Frobenius norm of a matrix) and
+norm(a, ord) for ord in None, "fro", "nuc", 1, 2, inf, as NumPy names them.
+
+Each norm that differs in its value or its derivative is an operation of its own:
+
+    norm(a), norm(a, "fro"), norm(x, 2)   ‖a‖     √Σ aᵢⱼ²          d = (a / ‖a‖) : da
+    norm(x, 1)                            ‖x‖₁    Σ |xᵢ|           d = sign(x) : dx
+    norm(x, inf)                          ‖x‖_∞   max |xᵢ|         d = sign(x) ⊙ e : dx
+    norm(X, "nuc")                        ‖X‖_*   Σ σᵢ             d = U Vᵀ : dX
+    norm(X, 2)                            ‖X‖₂    σ₁ = max σᵢ      d = u₁ v₁ᵀ : dX
+
+Conventions where a norm is not differentiable (each a subgradient, the one NumPy's
+and PyTorch's automatic derivatives take): ‖a‖ at a = 0 gives 0; ‖x‖₁ at xᵢ = 0 gives
+sign(0) = 0 in entry i; ‖x‖_∞ where several entries share the largest |xᵢ| spreads the
+derivative evenly over them (e = the indicator of those entries divided by their
+number; ‖x‖_∞ at x = 0 spreads it over all, with sign 0: the derivative 0). The
+nuclear and spectral norms are taken of a tall matrix (m ≥ n, as `svdvals`; a wide one
+through its transpose) and their derivatives read the singular vectors: they exist
+where the singular values are distinct and positive (for ‖X‖₂ where σ₁ is simple),
+and elsewhere evaluating them is a DomainError rather than a convention. ord 1 and inf
+are the vector norms; NumPy's matrix 1- and ∞-norms (largest column and row sums) are
+not in the language.
+"""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from .. import ops
-from ..registry import Operation, declare
-from .base import constructor
+from ..dims import fmt_shape
+from ..errors import DomainError, MatgradError, ShapeError
+from ..expr import Expr
+from ..registry import Operation, build, declare, publish, short
+from .spectral import require_tall, svdvals, svdvals_differential
+
+ORDS = (None, "fro", "nuc", 1, 2, math.inf)
+
+
+def _spread(cs, cv) -> float:
+    return float(np.linalg.norm(np.broadcast_to(cs[0], cv[0].shape)))
+
+
+# ---- the 2-norm of a vector, the Frobenius norm of a matrix ----------------------------------
 
 
 def _norm(node, d):
@@ -37,11 +73,205 @@ NORM = declare(Operation(
                "PyTorch does): A / ‖A‖ there is 0, in evaluation and in the code",
 ))
 
-norm = constructor(NORM, """The 2-norm of a vector, or the Frobenius norm of a matrix: a scalar.
+
+# ---- spellings of the others: ‖x‖₁, norm(x, 1), \left\|x\right\|_{1} ---------------------
+
+
+def _spelling(unicode_sub: str, language_ord: str, latex_sub: str):
+    def text(p, e):
+        if p.unicode:
+            return "‖" + p.visit(e.children[0])[0] + "‖" + unicode_sub, p.ATOM
+        return p.call("norm", e.children[0], extra=f", {language_ord}")
+
+    def latex(p, e):
+        return (r"\left\|" + p.visit(e.children[0])[0] + r"\right\|_{" + latex_sub + "}",
+                p.ATOM)
+    return text, latex
+
+
+def _reduce_abs(function: str):
+    """sum or max of |x| in any backend's namespace."""
+    def code(p, e):
+        inner, _ = p.call(p.qualified("abs"), p.array_arg(e.children[0]))
+        return p.call(p.qualified(function), inner)
+    return code
+
+
+# ---- the 1-norm and the max-norm of a vector -----------------------------------------------
+
+
+def _norm_1(node, d):
+    """d‖x‖₁ = sign(x) : dx, with sign(0) = 0: the subgradient of least size where an
+    entry is 0 (d|t| = sign(t) dt)."""
+    (x,) = node.children
+    return ops.sum(ops.mul(ops.sign(x), d[0]))
+
+
+def maximisers(x: Expr, top: Expr) -> Expr:
+    """The indicator of the entries of x where |xᵢ| = top (top = max |xᵢ|, computed from
+    the same numbers, so the equality is exact): 1 − H(top − |x|), H(0) = 0."""
+    return ops.sub(1, ops.heaviside(ops.sub(top, ops.abs(x))))
+
+
+def _norm_inf(node, d):
+    """d‖x‖_∞ = (sign(x) ⊙ e / Σe) : dx, e the indicator of the entries with the
+    largest |xᵢ|: d max|xᵢ| = sign(x_k) dx_k at a unique maximiser k, and at a tie the
+    even average of the maximisers' (a subgradient; JAX's and PyTorch's convention)."""
+    (x,) = node.children
+    e = maximisers(x, node)
+    return ops.sum(ops.mul(ops.div(ops.mul(ops.sign(x), e), ops.sum(e)), d[0]))
+
+
+_N1_TEXT, _N1_LATEX = _spelling("₁", "1", "1")
+NORM_1 = declare(Operation(
+    name="norm_1", call="norm", signature="n,1 -> 1,1",
+    kernel=lambda params, a: np.reshape(np.sum(np.abs(a)), (1, 1)),
+    differential=_norm_1, text=_N1_TEXT, latex=_N1_LATEX,
+    code={"numpy": _reduce_abs("sum")},
+    scale=lambda node, cv, cs, av, condition: np.reshape(
+        np.sum(np.broadcast_to(cs[0], cv[0].shape)), (1, 1)),
+    facts=frozenset({"positive"}),
+))
+
+_NINF_TEXT, _NINF_LATEX = _spelling("_∞", "inf", r"\infty")
+NORM_INF = declare(Operation(
+    name="norm_inf", call="norm", signature="n,1 -> 1,1",
+    kernel=lambda params, a: np.reshape(np.max(np.abs(a)), (1, 1)),
+    differential=_norm_inf, text=_NINF_TEXT, latex=_NINF_LATEX,
+    code={"numpy": _reduce_abs("max")},
+    scale=lambda node, cv, cs, av, condition: av + np.max(cs[0]),
+    facts=frozenset({"positive"}),
+))
+
+
+# ---- the nuclear and the spectral norm of a tall matrix --------------------------------------
+
+
+def _tall(name: str, a: np.ndarray) -> np.ndarray:
+    m, n = a.shape
+    if m < n:
+        raise DomainError(f"the {name} norm: the matrix is {m}×{n}, wider than tall; it is "
+                          "taken of a tall matrix (rows ≥ columns) here: take it of the "
+                          "transpose")
+    return a
+
+
+def _norm_nuc(node, d):
+    """d‖X‖_* = Σᵢ dσᵢ = U Vᵀ : dX (dσᵢ = uᵢᵀ dX vᵢ, Townsend 2016 eq. 8), for distinct
+    positive singular values (Watson 1992, "Characterization of the subdifferential of
+    some matrix norms")."""
+    (x,) = node.children
+    return ops.sum(svdvals_differential(svdvals(x), d[0]))
+
+
+def _norm_spectral(node, d):
+    """d‖X‖₂ = dσ₁ = u₁ v₁ᵀ : dX for a simple largest singular value σ₁ (Watson 1992;
+    dσᵢ = uᵢᵀ dX vᵢ, Townsend 2016 eq. 8): ‖X‖₂ = ‖σ‖_∞, so d‖X‖₂ is d‖σ‖_∞ through
+    dσ."""
+    (x,) = node.children
+    sigma = svdvals(x)
+    return _norm_inf(build(NORM_INF, (sigma,), ()), [svdvals_differential(sigma, d[0])])
+
+
+def _svdvals_code(function: str):
+    def code(p, e):
+        inner, _ = p.call(p.qualified("linalg.svdvals"), p.array_arg(e.children[0]))
+        return p.call(p.qualified(function), inner)
+    return code
+
+
+_NUC_TEXT, _NUC_LATEX = _spelling("_*", '"nuc"', "*")
+NORM_NUC = declare(Operation(
+    name="norm_nuc", call="norm", signature="m,n -> 1,1",
+    kernel=lambda params, a: np.reshape(np.linalg.norm(_tall("nuclear", a), "nuc"), (1, 1)),
+    differential=_norm_nuc, text=_NUC_TEXT, latex=_NUC_LATEX,
+    code={"numpy": _svdvals_code("sum")},
+    scale=lambda node, cv, cs, av, condition: av + min(cv[0].shape) * _spread(cs, cv),
+    facts=frozenset({"positive"}),
+))
+
+_SPEC_TEXT, _SPEC_LATEX = _spelling("₂", "2", "2")
+NORM_SPECTRAL = declare(Operation(
+    name="norm_spectral", call="norm", signature="m,n -> 1,1",
+    # the largest of svdvals, as its derivative reads it (so that a tie test is exact)
+    kernel=lambda params, a: np.reshape(
+        np.max(np.linalg.svd(_tall("spectral", a), compute_uv=False)), (1, 1)),
+    differential=_norm_spectral, text=_SPEC_TEXT, latex=_SPEC_LATEX,
+    code={"numpy": _svdvals_code("max")},
+    scale=lambda node, cv, cs, av, condition: av + _spread(cs, cv),
+    facts=frozenset({"positive"}),
+))
+
+
+# ---- the language's norm ---------------------------------------------------------------------
+
+
+def _ord(value):
+    """The ord, normalised: inf from "inf" and any infinite float; else a MatgradError."""
+    if isinstance(value, str) and value in ("inf", "∞"):
+        return math.inf
+    if isinstance(value, bool) or not (value is None or isinstance(value, (str, int, float))):
+        value = repr(value)
+    if isinstance(value, float) and value == math.inf:
+        return math.inf
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if value not in ORDS:
+        raise MatgradError(f"norm: ord must be one of None, 'fro', 'nuc', 1, 2, inf, not "
+                           f"{value!r}")
+    return value
+
+
+@publish
+def norm(a, ord=None):
+    """A norm of a vector or a matrix (a scalar), as NumPy's linalg.norm names them:
+
+    - ord None or "fro": the 2-norm of a vector, the Frobenius norm of a matrix, ‖a‖;
+    - ord 2: of a vector the same, of a matrix the spectral norm σ₁, ‖X‖₂;
+    - ord "nuc": the nuclear norm Σσᵢ, ‖X‖_* (of a vector, its 2-norm);
+    - ord 1 and inf: of a vector, Σ|xᵢ| (‖x‖₁) and max|xᵢ| (‖x‖_∞).
+
+    The nuclear and spectral norms are taken of a tall matrix (rows ≥ columns; take
+    the norm of X.T for a wide X). Where a norm has no derivative the one taken is a
+    stated subgradient (see `matgrad.operations.norm`).
 
     >>> import matgrad as mg
     >>> m, n = mg.dims("m n")
-    >>> X = mg.matrix("X", m, n)
-    >>> mg.norm(X), mg.norm(X).shape
-    (‖X‖, (1, 1))
-    """, __name__)
+    >>> X, x = mg.matrix("X", m, n), mg.vector("x", n)
+    >>> mg.norm(X), mg.norm(X, "fro"), mg.norm(x, 2)
+    (‖X‖, ‖X‖, ‖x‖)
+    >>> mg.norm(x, 1), mg.norm(x, float("inf")), mg.norm(X, "nuc"), mg.norm(X, 2)
+    (‖x‖₁, ‖x‖_∞, ‖X‖_*, ‖X‖₂)
+    >>> mg.evaluate(mg.norm(x, 1), {"x": [3.0, -4.0]})
+    7.0
+    >>> mg.norm(X, 1)
+    Traceback (most recent call last):
+        ...
+    matgrad.errors.ShapeError: norm(X, 1): X is m×n; ord 1 and inf are the norms of a vector (NumPy's matrix 1- and ∞-norms are not in the language; the sum of |Xᵢⱼ| is sum(abs(X)))
+    >>> mg.norm(x, 3)
+    Traceback (most recent call last):
+        ...
+    matgrad.errors.MatgradError: norm: ord must be one of None, 'fro', 'nuc', 1, 2, inf, not 3
+    """
+    a = ops.to_expr(a)
+    ord = _ord(ord)
+    r, c = a.shape
+    vector = r == 1 or c == 1
+    if ord in (None, "fro") or vector and ord in (2, "nuc"):
+        return build(NORM, (a,), ())
+    if ord in (1, math.inf):
+        if not vector:
+            shown = "1" if ord == 1 else "inf"
+            raise ShapeError(f"norm({short(a)}, {shown}): {short(a)} is {fmt_shape(a.shape)}; "
+                             "ord 1 and inf are the norms of a vector (NumPy's matrix 1- and "
+                             f"∞-norms are not in the language; the sum of |{short(a)}ᵢⱼ| is "
+                             f"sum(abs({short(a)})))")
+        x = a if c == 1 else ops.transpose(a)
+        return build(NORM_1 if ord == 1 else NORM_INF, (x,), ())
+    require_tall("norm", a)
+    return build(NORM_NUC if ord == "nuc" else NORM_SPECTRAL, (a,), ())
+
+
+# the parser reads ord as a constant (norm(x, 1), norm(X, "nuc"), norm(x, inf)) and
+# checks it where it is written
+norm.constants = {"ord": _ord}

@@ -15,6 +15,7 @@ meaning, in three passes over each statement:
 """
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 from .. import ops, registry
@@ -22,7 +23,7 @@ from ..dims import SCALAR, Dim, as_size
 from ..elementwise import MAX_ORDER, ORDERED, table
 from ..errors import MatgradError, ParseError, ShapeError
 from ..parser import (AXIS_FUNCTIONS, FUNCTIONS, MAX_DEPTH, Program, _example, _Sizes,
-                      _Unknown, _vars, apply_function, call_shape)
+                      _Unknown, _vars, apply_function, call_shape, constants)
 from ..recursion import room
 from .names import LATEX_GREEK, text_name
 from .tree import Node
@@ -585,10 +586,9 @@ class Build:
         return ops.sum(ops.mul(a, b))
 
     def norm(self, node: Node, x):
-        if node.value == "2" and x.shape[0] != 1 and x.shape[1] != 1:
-            raise ShapeError("the 2-norm of a matrix (its largest singular value) is not "
-                             "supported; ‖X‖_F, the Frobenius norm, is")
-        return ops.norm(x)
+        """‖x‖, ‖X‖_F, ‖X‖₂, ‖x‖₁, ‖x‖_∞, ‖X‖_*: the subscript is the ord."""
+        ords = {None: None, "F": "fro", "2": 2, "1": 1, "inf": math.inf, "*": "nuc"}
+        return ops.norm(x, ords[node.value])
 
     def sup(self, node: Node, x):
         p = node.value
@@ -668,8 +668,26 @@ class Build:
                                      f"{PAIRED[name]} and takes no axis", node)
             a, b = (self(x) for x in node.args)
             return self.located(node, lambda: self.pair(name, a, b))
-        args = [self(a) for a in (node.args[:lo] if name in AXIS_FUNCTIONS else node.args)]
-        return self.located(node, lambda: apply_function(name, args, axis))
+        given = self.constants(name, node.args[lo:])
+        args = [self(a) for a in (node.args[:lo] if name in AXIS_FUNCTIONS or given
+                                  else node.args)]
+        return self.located(node, lambda: apply_function(name, args, axis, given))
+
+    def constants(self, name: str, written: list) -> dict:
+        """The constant arguments written after the expressions (norm(x, 1)), each a
+        number, read and checked where it is written."""
+        checks = constants(name)
+        out = {}
+        for key, a in zip(checks, written):
+            v = literal(a)
+            if v is None or isinstance(v, Fraction) and v.denominator != 1:
+                raise self.ctx.error(ParseError, f"{key} is written as a number here, as "
+                                     f"{name}(x, 1); ‖x‖_∞ and ‖X‖_* write the others", a)
+            try:
+                out[key] = checks[key](int(v) if isinstance(v, Fraction) else v)
+            except MatgradError as err:
+                raise self.ctx.error(ParseError, err.message, a) from None
+        return out
 
     def pair(self, name: str, a, b):
         """max(0, x) is the relu, as written in papers; otherwise max(a, b) and

@@ -16,7 +16,7 @@ from ..elementwise import table
 from ..parser import Program
 from .names import LATEX_ACCENTS, LATEX_GREEK
 from .reading import Reader, around, at, run
-from .tree import Node
+from .tree import NORM_SUBSCRIPTS, Node
 
 # commands that name a function (\exp, \log, \det, \max, ...): the table's LaTeX column
 # and the usual operators
@@ -43,6 +43,8 @@ class LatexReader(Reader):
             return Node("name", (), name, tok.start_pos, tok.end_pos, {"base": name})
         if word in FUNCTION_COMMANDS:
             return Node("name", (), word, tok.start_pos, tok.end_pos, {"base": word})
+        if word == "infty":  # read only as a subscript, \|x\|_{\infty}
+            return Node("infty", (), "∞", tok.start_pos, tok.end_pos)
         raise self.error(f"the command \\{word} is not part of the notation; supported: "
                          f"{SUPPORTED}", tok)
 
@@ -126,10 +128,12 @@ class LatexReader(Reader):
         text, where = sub
         end = at(where)[1]
         if x.kind == "norm":
-            which = {"2": "2", "F": "F", "fro": "F"}.get(text)
+            which = NORM_SUBSCRIPTS.get(text)
             if which is None:
                 raise self.error(r"the norms are \|x\| (2-norm of a vector, Frobenius norm "
-                                 r"of a matrix), \|x\|_2 and \|X\|_F", where)
+                                 r"of a matrix), \|X\|_2 (of a matrix its spectral norm), "
+                                 r"\|X\|_F, \|x\|_1, \|x\|_\infty and \|X\|_* (the "
+                                 "nuclear norm)", where)
             return Node("norm", x.args, which, x.start, end)
         if x.kind in ("ones", "zeros"):
             sizes = [s.strip() for s in text.split("×")]
@@ -148,11 +152,19 @@ class LatexReader(Reader):
     def sub_token(self, c):
         tok = c[0]
         text = str(tok)
-        if tok.type == "CMD":
+        if tok.type == "TIMES" and text in ("*", r"\ast"):  # \|X\|_*
+            text = "*"
+        elif tok.type == "CMD" and text == r"\infty":  # \|x\|_\infty
+            text = "∞"
+        elif tok.type == "CMD":
             text = LATEX_GREEK.get(text[1:])
             if text is None:
                 raise self.error(f"cannot read {tok} as a subscript", tok)
         return (text, tok)
+
+    def sub_star(self, c):
+        _lb, _star, rb = c
+        return ("*", rb)
 
     def sub_group(self, c):
         _lb, inner, rb = c
@@ -171,7 +183,7 @@ def _sub_text(reader: LatexReader, node: Node) -> str:
     """A subscript as text: 1, ij, F, m×n (for \\mathbf{1}_{m \\times n})."""
     if node.kind == "num" and isinstance(node.value, int):
         return str(node.value)
-    if node.kind == "name":
+    if node.kind in ("name", "infty"):
         return node.value
     if node.kind in ("mul", "cross"):
         return "×".join(_sub_text(reader, a) for a in node.args)

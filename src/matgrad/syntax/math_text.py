@@ -15,7 +15,7 @@ import unicodedata
 from ..parser import Program
 from .names import SUBSCRIPTS, text_name
 from .reading import Reader, around, at, run, superscript_number
-from .tree import Node
+from .tree import NORM_SUBSCRIPTS, Node
 
 
 class MathReader(Reader):
@@ -57,10 +57,11 @@ class MathReader(Reader):
         which = None
         if sub is not None:
             text = unicodedata.normalize("NFKC", str(sub.children[0])).strip("_{} ")
-            which = "F" if text in ("F", "fro") else text
-            if which not in ("2", "F"):
+            which = NORM_SUBSCRIPTS.get(text)
+            if which is None:
                 raise self.error("the norms are ‖·‖ (2-norm of a vector, Frobenius norm of "
-                                 "a matrix), ‖·‖₂ and ‖·‖_F", sub.children[0])
+                                 "a matrix), ‖·‖₂ (of a matrix its spectral norm), ‖·‖_F, "
+                                 "‖·‖₁, ‖·‖_∞ and ‖·‖_* (the nuclear norm)", sub.children[0])
         return around("norm", [x for x in c if x is not None and not hasattr(x, "data")]
                       + ([sub.children[0]] if sub is not None else []), (inner,), which)
 

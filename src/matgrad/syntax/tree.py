@@ -45,3 +45,9 @@ def depth(root: Node) -> int:
         for child in node.extra.get("kwargs", {}).values():
             stack.append((child, d + 1))
     return best
+
+
+# a norm's subscript, as written, -> the norm node's value: the ord it reads
+# (‖X‖_F, ‖x‖₁, ‖x‖_∞, ‖X‖_*, ‖X‖₂)
+NORM_SUBSCRIPTS = {"2": "2", "F": "F", "fro": "F", "1": "1", "∞": "inf", "inf": "inf",
+                   "*": "*", "nuc": "*"}
