@@ -157,7 +157,7 @@ def _tall(name: str, a: np.ndarray) -> np.ndarray:
 
 
 def _norm_nuc(node, d):
-    """d‖X‖_* = Σᵢ dσᵢ = U Vᵀ : dX (dσᵢ = uᵢᵀ dX vᵢ, Townsend 2016 eq. 8), for distinct
+    """d‖X‖_* = Σᵢ dσᵢ = U Vᵀ : dX (dσᵢ = uᵢᵀ dX vᵢ, Townsend 2016), for distinct
     positive singular values (Watson 1992, "Characterization of the subdifferential of
     some matrix norms")."""
     (x,) = node.children
@@ -166,7 +166,7 @@ def _norm_nuc(node, d):
 
 def _norm_spectral(node, d):
     """d‖X‖₂ = dσ₁ = u₁ v₁ᵀ : dX for a simple largest singular value σ₁ (Watson 1992;
-    dσᵢ = uᵢᵀ dX vᵢ, Townsend 2016 eq. 8): ‖X‖₂ = ‖σ‖_∞, so d‖X‖₂ is d‖σ‖_∞ through
+    dσᵢ = uᵢᵀ dX vᵢ, Townsend 2016): ‖X‖₂ = ‖σ‖_∞, so d‖X‖₂ is d‖σ‖_∞ through
     dσ."""
     (x,) = node.children
     sigma = svdvals(x)

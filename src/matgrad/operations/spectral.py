@@ -25,7 +25,7 @@ entries sum to a nonnegative number (a choice that is locally constant, so it ha
 derivative, and that every code backend makes alike).
 
 Sources: the eigenvalue and eigenvector perturbation identities of Magnus and
-Neudecker, "Matrix Differential Calculus" (1999), ch. 8, thm. 7; the singular values by
+Neudecker, "Matrix Differential Calculus" (1999), ch. 8; the singular values by
 σᵢ² = λᵢ(XᵀX) and uᵢ = X vᵢ / σᵢ (Townsend, "Differentiating the singular value
 decomposition", 2016).
 """
@@ -92,7 +92,7 @@ def _svdvals_value(params, a):
 
 def _eigvalsh(node, d):
     """dλ = diag(Vᵀ dS V), V = eigvecsh(S): dλᵢ = vᵢᵀ dS vᵢ for a simple eigenvalue λᵢ
-    (Magnus & Neudecker 1999, ch. 8 thm. 7); none at a repeated one. Its adjoint is
+    (Magnus & Neudecker 1999, ch. 8); none at a repeated one. Its adjoint is
     G : diag(Vᵀ dS V) = V diag(G) Vᵀ : dS."""
     (s,) = node.children
     v = eigvecsh(s)
@@ -110,7 +110,7 @@ def _gaps(lam):
 def _eigvecsh(node, d):
     """dV = V (F ⊙ (Vᵀ dS V)), Fᵢⱼ = 1/(λⱼ − λᵢ) (i ≠ j), Fᵢᵢ = 0, λ = eigvalsh(S):
     dvᵢ = Σⱼ≠ᵢ vⱼ (vⱼᵀ dS vᵢ)/(λᵢ − λⱼ) for simple eigenvalues (Magnus & Neudecker 1999,
-    ch. 8 thm. 7); the sign convention is locally constant, so it adds nothing."""
+    ch. 8); the sign convention is locally constant, so it adds nothing."""
     (s,) = node.children
     v = node
     f = _gaps(eigvalsh(s))
@@ -120,7 +120,7 @@ def _eigvecsh(node, d):
 def svdvals_differential(sigma, dx):
     """dσ = diag(Vᵀ Xᵀ dX V) ⊘ σ with V = eigvecsh(−XᵀX) (the right singular vectors,
     in descending order of σ): dσᵢ = uᵢᵀ dX vᵢ with uᵢ = X vᵢ / σᵢ, for a simple,
-    positive σᵢ (Townsend 2016, eq. 8). The norms built on svdvals share it."""
+    positive σᵢ (Townsend 2016). The norms built on svdvals share it."""
     (x,) = sigma.children
     gram = ops.matmul(ops.transpose(x), x)
     v = eigvecsh(ops.neg(gram))
@@ -130,7 +130,7 @@ def svdvals_differential(sigma, dx):
 
 def _svdvals(node, d):
     """dσ = diag(Uᵀ dX V) = diag(Vᵀ Xᵀ dX V) ⊘ σ, V = eigvecsh(−XᵀX), U = X V diag(σ)⁻¹:
-    dσᵢ = uᵢᵀ dX vᵢ for a simple, positive singular value (Townsend 2016, eq. 8); none
+    dσᵢ = uᵢᵀ dX vᵢ for a simple, positive singular value (Townsend 2016); none
     at a repeated or zero one."""
     return svdvals_differential(node, d[0])
 
