@@ -32,7 +32,7 @@ from ..dims import fmt_shape
 from ..errors import DomainError, MatgradError, ShapeError
 from ..expr import Expr
 from ..registry import Operation, build, declare, publish, short
-from .spectral import require_tall, svdvals, svdvals_differential
+from .spectral import require_tall, svdvals, svdvals_differential, unless_finite
 
 ORDS = (None, "fro", "nuc", 1, 2, math.inf)
 
@@ -156,6 +156,18 @@ def _tall(name: str, a: np.ndarray) -> np.ndarray:
     return a
 
 
+@unless_finite(lambda a: (1, 1))
+def _nuclear_value(params, a):
+    return np.reshape(np.linalg.norm(_tall("nuclear", a), "nuc"), (1, 1))
+
+
+@unless_finite(lambda a: (1, 1))
+def _spectral_value(params, a):
+    """The largest of svdvals, as the derivative reads it (so that its tie test is
+    exact)."""
+    return np.reshape(np.max(np.linalg.svd(_tall("spectral", a), compute_uv=False)), (1, 1))
+
+
 def _norm_nuc(node, d):
     """d‖X‖_* = Σᵢ dσᵢ = U Vᵀ : dX (dσᵢ = uᵢᵀ dX vᵢ, Townsend 2016), for distinct
     positive singular values (Watson 1992, "Characterization of the subdifferential of
@@ -183,7 +195,7 @@ def _svdvals_code(function: str):
 _NUC_TEXT, _NUC_LATEX = _spelling("_*", '"nuc"', "*")
 NORM_NUC = declare(Operation(
     name="norm_nuc", call="norm", signature="m,n -> 1,1",
-    kernel=lambda params, a: np.reshape(np.linalg.norm(_tall("nuclear", a), "nuc"), (1, 1)),
+    kernel=_nuclear_value,
     differential=_norm_nuc, text=_NUC_TEXT, latex=_NUC_LATEX,
     code={"numpy": _svdvals_code("sum")},
     scale=lambda node, cv, cs, av, condition: av + min(cv[0].shape) * _spread(cs, cv),
@@ -193,9 +205,7 @@ NORM_NUC = declare(Operation(
 _SPEC_TEXT, _SPEC_LATEX = _spelling("₂", "2", "2")
 NORM_SPECTRAL = declare(Operation(
     name="norm_spectral", call="norm", signature="m,n -> 1,1",
-    # the largest of svdvals, as its derivative reads it (so that a tie test is exact)
-    kernel=lambda params, a: np.reshape(
-        np.max(np.linalg.svd(_tall("spectral", a), compute_uv=False)), (1, 1)),
+    kernel=_spectral_value,
     differential=_norm_spectral, text=_SPEC_TEXT, latex=_SPEC_LATEX,
     code={"numpy": _svdvals_code("max")},
     scale=lambda node, cv, cs, av, condition: av + _spread(cs, cv),

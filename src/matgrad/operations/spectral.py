@@ -45,6 +45,24 @@ ASYMMETRY = 1e-8    # |S − Sᵀ| beyond this, relative to |S|, is not rounding
 # ---- kernels -----------------------------------------------------------------------------
 
 
+def unless_finite(shape):
+    """A kernel that gives NaN of `shape(a)` where its argument has an entry that is not
+    finite (the decompositions do not converge there), as the checks expect of a value
+    that is not defined; and a DomainError where LAPACK reports no convergence."""
+    def wrap(kernel):
+        def value(params, a):
+            if not np.all(np.isfinite(a)):
+                return np.full(shape(a), np.nan)
+            try:
+                return kernel(params, a)
+            except np.linalg.LinAlgError as err:
+                raise DomainError(f"{kernel.__name__.strip('_').replace('_value', '')}: "
+                                  f"{err}") from None
+        value.__name__ = kernel.__name__
+        return value
+    return wrap
+
+
 def _symmetric_part(name: str, a: np.ndarray) -> np.ndarray:
     """(a + aᵀ)/2, or a DomainError where a is not symmetric up to rounding."""
     scale = float(np.max(np.abs(a), initial=0.0))
@@ -56,6 +74,7 @@ def _symmetric_part(name: str, a: np.ndarray) -> np.ndarray:
     return (a + a.T) / 2
 
 
+@unless_finite(lambda a: (a.shape[0], 1))
 def _eigvalsh_value(params, a):
     return np.linalg.eigvalsh(_symmetric_part("eigvalsh", a)).reshape(-1, 1)
 
@@ -65,6 +84,7 @@ def _signed(v: np.ndarray) -> np.ndarray:
     return np.where(np.sum(v, axis=0) < 0, -v, v)
 
 
+@unless_finite(lambda a: a.shape)
 def _eigvecsh_value(params, a):
     w, v = np.linalg.eigh(_symmetric_part("eigvecsh", a))
     if w.size > 1:
@@ -78,6 +98,7 @@ def _eigvecsh_value(params, a):
     return _signed(v)
 
 
+@unless_finite(lambda a: (a.shape[1], 1))
 def _svdvals_value(params, a):
     m, n = a.shape
     if m < n:
