@@ -140,7 +140,7 @@ def _span(text: str, node) -> tuple[int, int]:
 
 def _unknown_names(claim: str, known: set) -> None:
     """A name in the claim that the loss does not know is an error, not a verdict."""
-    from .parser import FUNCTIONS
+    from .parser import FUNCTIONS, constant_nodes, constants
     try:
         with steady():  # ast.parse fails if another thread changes the recursion limit
             tree = ast.parse(claim, mode="exec")
@@ -149,6 +149,10 @@ def _unknown_names(claim: str, known: set) -> None:
     assigned = {t.id for s in tree.body if isinstance(s, ast.Assign) for t in s.targets
                 if isinstance(t, ast.Name)}
     callees = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    # norm(x, inf): inf there is a constant argument, not a name
+    callees |= {id(a) for n in ast.walk(tree) if isinstance(n, ast.Call) and
+                isinstance(n.func, ast.Name) and constants(n.func.id)
+                for a in constant_nodes(n).values()}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and id(node) not in callees and \
                 node.id not in known and node.id not in assigned and node.id not in FUNCTIONS:

@@ -330,8 +330,9 @@ def _axis(src: _Source, call: ast.Call):
     return axis
 
 
-def _constant_nodes(call: ast.Call) -> dict:
-    """The ast nodes of the constant arguments of a call (by keyword)."""
+def constant_nodes(call: ast.Call) -> dict:
+    """The ast nodes of the constant arguments of a call of a function that takes some
+    (by keyword); these are read as constants, never as names."""
     names = list(constants(call.func.id))
     lo = FUNCTIONS[call.func.id][0]
     given = dict(zip(names, call.args[lo:]))
@@ -344,7 +345,7 @@ def _constant_values(src: _Source, call: ast.Call) -> dict:
     number, inf or a quoted word."""
     checks = constants(call.func.id)
     out = {}
-    for key, node in _constant_nodes(call).items():
+    for key, node in constant_nodes(call).items():
         value = _UNREADABLE
         if isinstance(node, ast.Constant) and not isinstance(node.value, bool) and \
                 isinstance(node.value, (str, int, float)):
