@@ -76,6 +76,13 @@ SPECS = {
     "adj": (lambda: mg.adj(A), [A]),
     "cholesky": (lambda: mg.cholesky(A), [A]),
     "tril_half": (lambda: mg.tril_half(A @ A), [A]),
+    "eigvalsh": (lambda: mg.eigvalsh(S), [S]),
+    "eigvecsh": (lambda: mg.eigvecsh(S), [S]),
+    "svdvals": (lambda: mg.svdvals(X), [X]),  # the sampler makes X tall
+    "norm_1": (lambda: mg.norm(X @ v, 1), [X, v]),
+    "norm_inf": (lambda: mg.norm(X @ v, float("inf")), [X, v]),
+    "norm_nuc": (lambda: mg.norm(X, "nuc"), [X]),
+    "norm_spectral": (lambda: mg.norm(X, 2), [X]),
 }
 
 
