@@ -76,13 +76,15 @@ SPECS = {
     "adj": (lambda: mg.adj(A), [A]),
     "cholesky": (lambda: mg.cholesky(A), [A]),
     "tril_half": (lambda: mg.tril_half(A @ A), [A]),
-    "eigvalsh": (lambda: mg.eigvalsh(S), [S]),
-    "eigvecsh": (lambda: mg.eigvecsh(S), [S]),
-    "svdvals": (lambda: mg.svdvals(X), [X]),  # the sampler makes X tall
+    # symmetric arguments that stay symmetric when one entry of A moves
+    "eigvalsh": (lambda: mg.eigvalsh(A + A.T), [A]),
+    "eigvecsh": (lambda: mg.eigvecsh(A @ A.T + A + A.T), [A]),
+    # tall arguments (at m = 3, n = 4 too): Xᵀ, n×m
+    "svdvals": (lambda: mg.svdvals(X.T), [X]),
     "norm_1": (lambda: mg.norm(X @ v, 1), [X, v]),
     "norm_inf": (lambda: mg.norm(X @ v, float("inf")), [X, v]),
-    "norm_nuc": (lambda: mg.norm(X, "nuc"), [X]),
-    "norm_spectral": (lambda: mg.norm(X, 2), [X]),
+    "norm_nuc": (lambda: mg.norm(X.T, "nuc"), [X]),
+    "norm_spectral": (lambda: mg.norm(X.T, 2), [X]),
 }
 
 
