@@ -17,6 +17,8 @@ import pytest
 import matgrad as mg
 from matgrad.verify import direction, sample
 
+from .test_registry import _nothing, _x64
+
 SIZES = {"m": 5, "n": 3, "k": 4}   # distinct, and tall where svdvals needs it (m ≥ n)
 
 # (loss, shapes, the variables its gradient is checked with respect to)
@@ -102,11 +104,9 @@ def test_compiled_code_agrees_with_evaluate(text, shapes, wrt, backend):
         arrays = {k: torch.as_tensor(np.asarray(v, dtype=float)) for k, v in values.items()}
     else:
         arrays = values
-    if backend == "jax":
-        jax = pytest.importorskip("jax")
-        jax.config.update("jax_enable_x64", True)
-    f = mg.compile(L, wrt=xs, backend=backend)
-    value, got = f(arrays)
+    with _x64() if backend == "jax" else _nothing():  # double precision, here only
+        f = mg.compile(L, wrt=xs, backend=backend)
+        value, got = f(arrays)
     assert np.isclose(float(np.asarray(value)), float(mg.evaluate(L, values, sizes)),
                       rtol=1e-9), f"{backend}: value of {text}"
     for x, G in zip(xs, grads):
