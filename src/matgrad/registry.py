@@ -204,7 +204,11 @@ def summary(op: Operation) -> dict:
     shape = op.signature if isinstance(op.signature, str) else (
         f"{op.signature(*(k.default for k in op.keywords))} (by default; the keywords "
         "choose another)")
-    return {"call": f"{op.call}({', '.join(names)}{keywords})",
+    # operations sharing a function name (norm_1, norm_nuc: norm) are told by their own
+    call = f"{op.call}({', '.join(names)}{keywords})"
+    if op.name != op.call and len(_CALLS[op.call]) > 1:
+        call += f" [{op.name}]"
+    return {"call": call,
             "signature": shape,
             "differential": differential,
             "convention": op.convention or "differentiable wherever it is defined",

@@ -131,6 +131,7 @@ NORM_1 = declare(Operation(
     scale=lambda node, cv, cs, av, condition: np.reshape(
         np.sum(np.broadcast_to(cs[0], cv[0].shape)), (1, 1)),
     facts=frozenset({"positive"}),
+    convention=("norm(x, 1) of a vector: at xᵢ = 0 the subgradient sign(0) = 0"),
 ))
 
 _NINF_TEXT, _NINF_LATEX = _spelling("_∞", "inf", r"\infty")
@@ -141,6 +142,8 @@ NORM_INF = declare(Operation(
     code={"numpy": _reduce_abs("max")},
     scale=lambda node, cv, cs, av, condition: av + np.max(cs[0]),
     facts=frozenset({"positive"}),
+    convention=("norm(x, inf) of a vector: at a tie of the largest |xᵢ| the even average over "
+                "them (0 at x = 0)"),
 ))
 
 
@@ -200,6 +203,8 @@ NORM_NUC = declare(Operation(
     code={"numpy": _svdvals_code("sum")},
     scale=lambda node, cv, cs, av, condition: av + min(cv[0].shape) * _spread(cs, cv),
     facts=frozenset({"positive"}),
+    convention=("norm(X, 'nuc') of a tall X: not differentiable at a zero or repeated singular "
+                "value"),
 ))
 
 _SPEC_TEXT, _SPEC_LATEX = _spelling("₂", "2", "2")
@@ -210,6 +215,8 @@ NORM_SPECTRAL = declare(Operation(
     code={"numpy": _svdvals_code("max")},
     scale=lambda node, cv, cs, av, condition: av + _spread(cs, cv),
     facts=frozenset({"positive"}),
+    convention=("norm(X, 2) of a tall X: not differentiable where the largest singular value is "
+                "repeated"),
 ))
 
 

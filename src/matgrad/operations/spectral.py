@@ -219,6 +219,9 @@ EIGVALSH = declare(Operation(
     # Weyl: each eigenvalue moves by at most ‖ΔS‖₂ ≤ ‖ΔS‖_F
     scale=lambda node, cv, cs, av, condition: av + _spread(cs, cv),
     facts=frozenset({"symmetric-argument"}),
+    convention=("S symmetric (a declared variable is refused otherwise; a computed one is checked"
+                " when evaluated); not differentiable at a repeated eigenvalue, a DomainError "
+                "there"),
 ))
 
 EIGVECSH = declare(Operation(
@@ -228,6 +231,8 @@ EIGVECSH = declare(Operation(
     code={b: _eigvecsh_code for b in _EIGVECSH}, helpers=tuple(_EIGVECSH.values()),
     scale=_eigvecsh_scale,
     facts=frozenset({"symmetric-argument"}),
+    convention=("each column signed so its entries sum to ≥ 0, alike on every backend; not "
+                "differentiable at a repeated eigenvalue, a DomainError there"),
 ))
 
 SVDVALS = declare(Operation(
@@ -237,6 +242,8 @@ SVDVALS = declare(Operation(
     code={"numpy": _column_code("linalg.svdvals")},
     scale=lambda node, cv, cs, av, condition: av + _spread(cs, cv),
     facts=frozenset({"positive"}),
+    convention=("X tall (rows ≥ columns; use Xᵀ for a wide one); not differentiable at a repeated"
+                " or zero singular value"),
 ))
 
 
