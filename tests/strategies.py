@@ -85,6 +85,9 @@ DRAWN_OPERATIONS = frozenset({
     "norm_inf",
     "norm_nuc",
     "norm_spectral",
+    "kron",
+    "vec",
+    "unvec",
 })
 
 
@@ -253,7 +256,9 @@ class Generator:
                 self._matmul, self._real_fn, self._unit_fn, self._exp, self._positive_fn,
                 self._power,
                 self._symbolic_power, self._outer, self._pairwise, self._clip,
-                self._indicator]
+                self._indicator, self._kron, self._unvec]
+        if c == 1:
+            opts += [self._vec]
         if shape == (1, 1):
             opts += [self._reduce, self._reduce, self._trace, self._det, self._logdet,
                      self._norm, self._logsumexp, self._dot, self._extreme,
@@ -576,6 +581,34 @@ class Generator:
         name = self.c.choice(("tril", "triu"))
         a = self.general(shape, depth)
         return Term(getattr(ops, name)(a.expr), f"{name}({a.text})", a.est)
+
+    def _kron(self, shape, depth):
+        """An r×c Kronecker product whose factors have the pool's sizes: u ⊗ vᵀ with a
+        column u and a row vᵀ (either way round), or a scalar times a matrix."""
+        r, c = shape
+        form = self.c.integer(0, 2)
+        if form == 0:
+            left, right = (r, 1), (1, c)
+        elif form == 1:
+            left, right = (1, c), (r, 1)
+        else:
+            left, right = (1, 1), shape
+        a = self.general(left, depth)
+        b = self.general(right, self._sub(depth))
+        return Term(ops.kron(a.expr, b.expr), f"kron({a.text}, {b.text})", a.est * b.est)
+
+    def _vec(self, shape, depth):
+        """vec of an r-column (itself) or of an r-row (its transpose)."""
+        inner = shape if self.c.integer(0, 1) else (1, shape[0])
+        a = self.general(inner, depth)
+        return Term(ops.vec(a.expr), f"vec({a.text})", a.est)
+
+    def _unvec(self, shape, depth):
+        """unvec of vec(B) for an r×c B, back to r×c."""
+        r, c = shape
+        a = self.general(shape, depth)
+        return Term(ops.unvec(ops.vec(a.expr), r, c),
+                    f"unvec(vec({a.text}), {DIM_TEXT[r]}, {DIM_TEXT[c]})", a.est)
 
     def _inv(self, shape, depth):
         a = self.posdet(shape[0], depth)

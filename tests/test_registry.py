@@ -12,7 +12,7 @@ import pytest
 
 import matgrad as mg
 from matgrad import registry
-from matgrad.dims import Dim
+from matgrad.dims import Dim, concrete, product
 from matgrad.verify import direction, sample
 
 from .strategies import DRAWN_OPERATIONS
@@ -54,6 +54,11 @@ REFERENCE = {
     "norm_inf": lambda a: np.max(np.abs(a)),
     "norm_nuc": lambda a: np.sum(np.sqrt(np.linalg.eigvals(a.T @ a).real)),
     "norm_spectral": lambda a: np.sqrt(np.max(np.linalg.eigvals(a.T @ a).real)),
+    # block (i, j) of A ⊗ B is A[i, j] B; vec stacks columns; unvec undoes it
+    "kron": lambda a, b: np.block([[a[i, j] * b for j in range(a.shape[1])]
+                                   for i in range(a.shape[0])]),
+    "vec": lambda a: np.concatenate([a[:, j] for j in range(a.shape[1])])[:, None],
+    "unvec": lambda v, m, n: np.stack([v[j * m:(j + 1) * m, 0] for j in range(n)], axis=1),
 }
 
 
@@ -96,12 +101,21 @@ def application(name: str, params: tuple | None = None):
     op = OPERATIONS[name]
     params = tuple(k.default for k in op.keywords) if params is None else params
     sig = op.signature_for(params)
-    letters = {p for pattern in sig.args for p in pattern if p != 1}
+    letters = {x for pattern in sig.args for p in pattern if p != 1
+               for x in (p if isinstance(p, tuple) else (p,))} | set(op.sizes)
     dims = {p: Dim(f"{p}_") for p in sorted(letters)}
+    if op.sizes and len(params) == len(op.keywords):  # the sizes the call gives, first
+        params = tuple(dims[x] for x in op.sizes) + params
+
+    def size(p):  # a letter's dimension; a product of letters (m*n), their product
+        if p == 1:
+            return 1
+        return product(*(dims[x] for x in p)) if isinstance(p, tuple) else dims[p]
+
     args, shapes = [], []
     symmetric = "symmetric-argument" in op.facts  # drawn symmetric, as it must be
     for i, pattern in enumerate(sig.args):
-        r, c = (1 if p == 1 else dims[p] for p in pattern)
+        r, c = (size(p) for p in pattern)
         args.append(mg.var(f"A{i}", r, c, symmetric=symmetric))
         shapes.append(f"A{i}: {r},{c}" + " symmetric" * symmetric)
     return registry.build(op, tuple(args), params), args, "; ".join(shapes)
@@ -119,7 +133,7 @@ def point(exprs, seed=0):
 
 
 def _shape(e, sizes):
-    return tuple(s if isinstance(s, int) else sizes[s] for s in e.shape)
+    return tuple(concrete(s, sizes) for s in e.shape)
 
 
 def weights_loss(node):
@@ -173,7 +187,8 @@ def test_every_published_function_is_matgrads():
 def test_kernel_agrees_with_the_reference(name):
     node, args, _ = application(name)
     values, sizes, at = point([node])
-    want = REFERENCE[name](*(at(a) for a in args))
+    given = tuple(concrete(s, sizes) for s in node.params[:len(OPERATIONS[name].sizes)])
+    want = REFERENCE[name](*(at(a) for a in args), *given)
     assert np.allclose(at(node), np.reshape(want, _shape(node, sizes)), rtol=1e-10,
                        atol=1e-12), f"{name}: kernel"
 

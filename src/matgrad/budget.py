@@ -22,7 +22,7 @@ import contextlib
 import contextvars
 import math
 
-from .dims import Dim
+from .dims import Dim, DimProduct, concrete
 from .errors import LimitError
 
 DEFAULT_ELEMENTS = 2 ** 24
@@ -63,21 +63,23 @@ def _name(what) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
+def _known(s, sizes):
+    """The number a size stands for where its dimensions are bound, else the size."""
+    if isinstance(s, (Dim, DimProduct)):
+        try:
+            return concrete(s, sizes or {})
+        except ValueError:  # a dimension not bound yet: skipped
+            return s
+    return s
+
+
 def require(what, shape, sizes: dict | None = None) -> None:
     """Refuse an array of `shape` (Dims resolved through `sizes`; unknown ones are
     skipped) with more entries than the budget allows. `what` names it: text, or the
     expression whose value it is (printed only when refused)."""
-    concrete = []
-    for s in shape:
-        if isinstance(s, Dim):
-            if sizes is None or s not in sizes:
-                continue
-            s = sizes[s]
-        concrete.append(s)
-    count = math.prod(concrete)
+    known = tuple(_known(s, sizes) for s in shape)
+    count = math.prod(s for s in known if isinstance(s, int))
     limit = _elements.get()
     if count > limit:
-        known = tuple(sizes.get(s, s) if isinstance(s, Dim) and sizes else s
-                      for s in shape)
         raise LimitError(f"{_name(what)} ({_size_text(known)}) has {count} entries, more than the "
                          f"{limit} allowed (matgrad.budget.elements)")

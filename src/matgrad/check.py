@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .dims import Dim, fmt_shape
+from .dims import Dim, fmt_shape, named
 from .errors import MatgradError, ParseError, ShapeError
 from .expr import Expr, dimensions, matmul_factors, variables, walk
 from .recursion import steady
@@ -319,7 +319,7 @@ def check(L, x, claim: str, *, shapes=None, definitions: dict | None = None,
             declared[name] = f"{e.shape[0]},{e.shape[1]}"
             stand_ins[name] = e
     dim_names = [d.name for d in dimensions(L)] + [
-        s.name for e in definitions.values() for s in e.shape if isinstance(s, Dim)]
+        d.name for e in definitions.values() for s in e.shape for d in named(s)]
     _unknown_names(claim, set(declared) | set(dim_names))
     from .verify import parse_sizes
     sizes = parse_sizes(sizes, list(dict.fromkeys(dim_names))) if sizes is not None else {}

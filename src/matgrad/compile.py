@@ -23,7 +23,7 @@ import numpy as np
 from .codegen import backends, build, derive
 from .codegen.tensor_source import is_tensor
 from .codegen.load import load
-from .dims import SCALAR, Dim, fmt_shape
+from .dims import SCALAR, Dim, DimProduct, concrete, fmt_shape, settle
 from .errors import DomainError, MatgradError, ShapeError
 from .expr import Expr
 from .structure import of as structure_of
@@ -208,7 +208,7 @@ class CompiledFunction:
             if type(buf) is not np.ndarray:
                 raise MatgradError(f"out[{name!r}] must be a NumPy array, "
                                    f"not {type(buf).__name__}")
-            want = tuple(bound[d] if isinstance(d, Dim) else d for d in self._grad_shapes[name])
+            want = tuple(concrete(d, bound) for d in self._grad_shapes[name])
             v = next(v for v in self._vars if v.params[0] == name)
             if _declared_shape(v, buf.shape) != want:
                 raise ShapeError(f"out[{name!r}] has shape {buf.shape}, but the gradient with "
@@ -240,6 +240,7 @@ class CompiledFunction:
             d = d if isinstance(d, Dim) else Dim(str(d))
             bound[d], source[d] = int(s), "the sizes given"
         raw = []
+        products: list = []  # (size, length, name): checked once the plain ones are bound
         for v in self._vars:
             name = v.params[0]
             if name not in values:
@@ -263,10 +264,14 @@ class CompiledFunction:
                                          f"(shape {tuple(shaped.shape)})")
                     bound[want] = got
                     source.setdefault(want, v.params[0])
+                elif isinstance(want, DimProduct):
+                    products.append((want, got, v.params[0]))
                 elif want != got:
                     raise ShapeError(f"{v.params[0]} must be {fmt_shape(v.shape)}, "
                                      f"but its value has shape {tuple(shaped.shape)}")
             out.append(a)
+        for want, got, name in products:
+            settle(want, got, bound, source, name)
         for d, _ in self._generated.size_parameters:
             if d not in bound:
                 raise ShapeError(f"the size of dimension {d} is unknown; give it in sizes=")

@@ -221,10 +221,11 @@ def variables(root: Expr) -> list[Expr]:
 
 def dimensions(root: Expr) -> list:
     """The distinct named dimensions an expression mentions, in order of appearance."""
-    from .dims import Dim
+    from .dims import Dim, DimProduct, named
     out: list = []
     for n in walk(root):
-        for s in n.shape + tuple(p for p in n.params if isinstance(p, Dim)):
-            if isinstance(s, Dim) and s not in out:
-                out.append(s)
+        for s in n.shape + tuple(p for p in n.params if isinstance(p, (Dim, DimProduct))):
+            for d in named(s):
+                if d not in out:
+                    out.append(d)
     return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import budget, registry
-from .dims import Dim, fmt_shape
+from .dims import Dim, DimProduct, concrete, fmt_shape, settle
 from .elementwise import table
 from .errors import MatgradError, ShapeError
 from .expr import Expr, walk
@@ -48,6 +48,7 @@ def bind(expr_or_exprs, values: dict, sizes: dict | None = None):
         bound[d] = int(v)
         source[d] = "the sizes given"
     arrays: dict = {}
+    products: list = []  # (size, length, name): checked once the plain dimensions are bound
     for e in exprs:
         for node in walk(e):
             if node.op != "var":
@@ -64,20 +65,20 @@ def bind(expr_or_exprs, values: dict, sizes: dict | None = None):
                             f"{got} from {name} (shape {a.shape})")
                     bound[want] = got
                     source.setdefault(want, name)
+                elif isinstance(want, DimProduct):
+                    products.append((want, got, name))
                 elif want != got:
                     raise ShapeError(f"{name} must be {fmt_shape(node.shape)}, but "
                                      f"its value has shape {a.shape}")
             require_structure(name, structure_of(node), a)
             arrays[name] = a
+    for want, got, name in products:
+        settle(want, got, bound, source, name)
     return arrays, bound
 
 
 def _size(s, sizes) -> int:
-    if isinstance(s, Dim):
-        if s not in sizes:
-            raise ShapeError(f"the size of dimension {s} is unknown; give it in sizes=")
-        return sizes[s]
-    return s
+    return concrete(s, sizes)
 
 
 def _sum(a, axis):
@@ -104,14 +105,19 @@ KERNELS = {
 }
 
 
-def _kernel(op: str):
-    """The arithmetic core's kernel, or the declared operation's."""
+def _kernel(op: str, sizes: dict):
+    """The arithmetic core's kernel, or the declared operation's (given the numbers its
+    size params stand for, where it takes sizes)."""
     kernel = KERNELS.get(op)
     if kernel is not None:
         return kernel
     declared = registry.get(op)
     if declared is None:
         raise MatgradError(f"cannot evaluate the operation {op!r}")
+    if declared.sizes:
+        given = len(declared.sizes)
+        return lambda n, *arrays: declared.kernel(
+            tuple(concrete(s, sizes) for s in n.params[:given]) + n.params[given:], *arrays)
     return lambda n, *arrays: declared.kernel(n.params, *arrays)
 
 
@@ -176,7 +182,7 @@ def evaluate_2d(e: Expr, arrays: dict, sizes: dict, cache: dict | None = None) -
             elif op == "diagvec" and isinstance(vals[node.children[0]], _Diagonal):
                 out = vals[node.children[0]].d
             else:
-                kernel = _kernel(op)
+                kernel = _kernel(op, sizes)
                 budget.require(node, node.shape, sizes)
                 out = kernel(node, *(_dense(vals[c]) for c in node.children))
             vals[node] = out

@@ -619,3 +619,4 @@ polygamma = _elementwise("polygamma")
 # the declarations build their rules from the constructors above.
 from .operations import (det, diag, inv, logdet, logsumexp, norm, softmax,  # noqa: E402,F401
                          trace, tril, triu)
+from .operations import kron, unvec, vec  # noqa: E402,F401

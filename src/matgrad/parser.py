@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from . import ops, registry
-from .dims import Dim, as_size
+from .dims import Dim, as_size, named
 from .elementwise import MAX_ORDER, ORDERED
 from .elementwise import NAMES as ELEMENTWISE
 from .errors import LimitError, MatgradError, ParseError, ShapeError
@@ -41,7 +41,7 @@ def _declared_functions() -> dict:
     out = {}
     for name, declared in registry.calls().items():
         op = declared[0]
-        arity = len(op.signature_for(tuple(k.default for k in op.keywords)).args)
+        arity = op.arity + len(op.sizes)
         arity += sum(k.positional for k in op.keywords)  # numbers after the arrays
         keywords = tuple(k.name for k in op.keywords if not k.positional) + tuple(constants(name))
         out[name] = (arity, arity + ("axis" in keywords) + len(constants(name)), keywords)
@@ -139,11 +139,12 @@ class _Sizes:
         return not isinstance(self.find(s), _Unknown)
 
 
-def call_shape(sizes, name: str, args: list, axis, fail) -> tuple:
+def call_shape(sizes, name: str, args: list, axis, fail, given=()) -> tuple:
     """The shape (rows, cols) of a call of the language's function `name` on arguments
     of shapes `args`, unifying what the function requires of them in `sizes` (the shape
-    rules of the functions, shared by every notation's reader); `fail(message)` is the
-    located error to raise."""
+    rules of the functions, shared by every notation's reader); `given` are the sizes
+    written after the arguments (unvec(v, m, n)); `fail(message)` is the located error
+    to raise."""
     if name in ("sum", "mean"):
         r, c = args[0]
         return (1, 1) if axis is None else ((1, c) if axis == 0 else (r, 1))
@@ -174,8 +175,10 @@ def call_shape(sizes, name: str, args: list, axis, fail) -> tuple:
         return out
     if declared is not None:  # the declaration's own rule, the constructor's too
         op = declared[0]
-        params = tuple(axis if k.name == "axis" else k.default for k in op.keywords)
-        return registry.infer_shape(op, args, params, sizes.unify)
+        params = tuple(given) + tuple(axis if k.name == "axis" else k.default
+                                      for k in op.keywords)
+        return registry.infer_shape(op, args[:op.arity], params, sizes.unify, sizes.find,
+                                    _Unknown)
     return args[-1]  # elementwise, after the order of polygamma(k, x)
 
 
@@ -296,11 +299,19 @@ class _Infer(ast.NodeVisitor):
             if name == "eye":
                 return (sizes[0], sizes[0])
             return (sizes[0], sizes[1] if len(sizes) > 1 else 1)
-        args = [self.visit(a) for a in (node.args[:FUNCTIONS[name][0]] if constants(name)
-                                        else node.args)]
+        declared = registry.calls().get(name)
+        if declared and declared[0].sizes:  # unvec(v, m, n): sizes after the arguments
+            arity = declared[0].arity
+        elif constants(name):  # norm(x, 1): the constant is not an expression
+            arity = FUNCTIONS[name][0]
+        else:
+            arity = len(node.args)
+        given = [_size_argument(self.src, a, self.types) for a in node.args[arity:]] \
+            if declared and declared[0].sizes else []
+        args = [self.visit(a) for a in node.args[:arity]]
         axis = _axis(self.src, node)
         return call_shape(self.sizes, name, args, axis,
-                          lambda message: self.src.error(ShapeError, message, node))
+                          lambda message: self.src.error(ShapeError, message, node), given)
 
     def generic_visit(self, node):  # pragma: no cover - the whitelist runs first
         raise self.src.error(ParseError, "this is not part of the language", node)
@@ -384,11 +395,24 @@ def _literal_size(src: _Source, node, dim_names):
                     node)
 
 
+def _size_argument(src: _Source, node, declared_names):
+    """A size written after an operation's arguments (unvec(v, m, n)): a positive whole
+    number or a dimension's name, which may name a dimension first used here."""
+    if isinstance(node, ast.Constant) and type(node.value) is int and node.value >= 1:
+        return node.value
+    if isinstance(node, ast.Name) and node.id.isidentifier() and \
+            node.id not in declared_names and not node.id.startswith("__"):
+        return Dim(node.id)
+    raise src.error(ParseError, "a size here must be a dimension name or a positive integer",
+                    node)
+
+
 # ---- the whitelist ----------------------------------------------------------------------
 
 
 def _check_syntax(src: _Source, tree: ast.Module, declared: dict, dim_names: set) -> None:
     """Every node must be one the language allows; checked iteratively, depth-bounded."""
+    declared_vars = set(declared)
     stack = [(s, 1) for s in tree.body]
     if not tree.body:
         raise ParseError("the expression is empty")
@@ -481,6 +505,12 @@ def _check_syntax(src: _Source, tree: ast.Module, declared: dict, dim_names: set
             if constants(name):  # norm(x, 1): the constant is read, not walked
                 _constant_values(src, node)
                 stack.extend((a, depth + 1) for a in node.args[:lo])
+                continue
+            declared = registry.calls().get(name)
+            if declared and declared[0].sizes:  # unvec(v, m, n): sizes after the arguments
+                for a in node.args[declared[0].arity:]:
+                    _size_argument(src, a, declared_names=declared_vars)
+                stack.extend((a, depth + 1) for a in node.args[:declared[0].arity])
                 continue
             stack.extend((a, depth + 1) for a in node.args)
         else:
@@ -590,8 +620,7 @@ def _dim_names(declared: dict, extra=()) -> set:
     out = {str(d) for d in extra}
     for r, c, _ in declared.values():
         for s in (r, c):
-            if isinstance(s, Dim):
-                out.add(s.name)
+            out.update(d.name for d in named(s))
     return out
 
 

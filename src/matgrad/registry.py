@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .dims import fmt_shape
+from .dims import Dim, DimProduct, fmt_shape, product
 from .errors import MatgradError, ShapeError
 from .expr import Expr, make
 
@@ -69,8 +69,14 @@ class Operation:
       `resolve` choosing among them).
     - `signature`: the shape rule, shared by the constructor and the parser's inference:
       argument shapes, then the result, in letters that must agree and 1s, e.g.
-      "n,n -> 1,1" (square in, scalar out) or "n,n; n,k -> n,k". A callable takes the
-      keyword values and returns such a string.
+      "n,n -> 1,1" (square in, scalar out) or "n,n; n,k -> n,k". A product of letters
+      ("p*r") is the product size (`dims.DimProduct`): in the result, the product of
+      what the letters are bound to ("p,q; r,s -> p*r,q*s" is the Kronecker product);
+      in an argument, a size that must equal that product, whose letters are bound by
+      the other arguments or by `sizes`. A callable takes the keyword values and
+      returns such a string.
+    - `sizes`: letters given as sizes (dimension names or whole numbers) after the
+      arguments, as unvec(v, m, n) gives m and n; they are the node's first params.
     - `kernel(params, *arrays)`: the NumPy value, from 2-D arrays, as a 2-D array.
     - `differential(node, d)`: d(node) from the children's differentials `d` (None where
       a child is constant); its docstring states the identity and its source, and the
@@ -88,9 +94,14 @@ class Operation:
       inherits the array-API ("numpy") spelling; where none applies, `lowering(node)`
       rewrites the node into other operations before code is printed. `helpers` lists
       every `Helper` the spellings may write (their names are reserved in the code).
-    - `index(node, lin, r, c, t)`: a linear operation's reading in index notation: the
-      terms of op(dA) at indices r, c, given `lin(A, i, j)` for its argument's and the
-      tensor module's term algebra `t` (axis_index, sum_over, multiply, Term, Delta).
+    - A multilinear operation (linear in each argument with the others held, as A ⊗ B
+      is) states its `differential` (the sum of one term per argument) and, per
+      argument, `partial_adjoints[i](node, G)`: the G of argument i in
+      G : op(.., dAᵢ, ..) = Gᵢ : dAᵢ, with `partial_identities[i]` = (key, its text).
+    - `index(node, lin, r, c, t)`: a linear or multilinear operation's reading in index
+      notation: the terms of op(A, ...) at indices r, c, given `lin(A, i, j)` for each
+      argument's and the tensor module's term algebra `t` (axis_index, sum_over,
+      multiply, Term, Delta, split: an index over m·n as its pair of indices).
     - `scale(node, values, scales)`: how rounding errors grow through it (verify).
     - `convention`: its domain and what it does where it is not differentiable (the
       subgradient chosen at a kink or a tie), as the operations page states it.
@@ -106,6 +117,9 @@ class Operation:
     identity: tuple | None = None
     linear_in: int | None = None
     keywords: tuple = ()
+    sizes: tuple = ()
+    partial_adjoints: tuple = ()
+    partial_identities: tuple = ()
     resolve: Callable | None = None
     text: object = None
     latex: object = None
@@ -118,8 +132,20 @@ class Operation:
     convention: str = ""
 
     def signature_for(self, params: tuple) -> "Signature":
-        sig = self.signature(*params) if callable(self.signature) else self.signature
+        """The signature for the node's params (the sizes, then the keyword values; a
+        callable signature takes the keyword values)."""
+        keywords = params[len(self.sizes):] if len(params) > len(self.keywords) else params
+        sig = self.signature(*keywords) if callable(self.signature) else self.signature
         return _parse_signature(sig, self.name)
+
+    @property
+    def multilinear(self) -> bool:
+        return bool(self.partial_adjoints)
+
+    @property
+    def arity(self) -> int:
+        """The number of expression arguments (sizes not counted)."""
+        return len(self.signature_for(tuple(k.default for k in self.keywords)).args)
 
     def code_for(self, backends: tuple):
         """The spelling for the first backend of `backends` that has one, else None."""
@@ -153,6 +179,19 @@ def declare(operation: Operation) -> Operation:
         # rules and the adjoint push one argument's differential through
         raise MatgradError(f"internal: the linear operation {operation.name} must take one "
                            "argument (a multilinear one states its differential)")
+    sig = operation.signature_for(tuple(k.default for k in operation.keywords))
+    plain = {p for pattern in sig.args for p in pattern if isinstance(p, str)}
+    plain |= set(operation.sizes)
+    for pattern in sig.args + (sig.result,):
+        for p in pattern:
+            letters = p if isinstance(p, tuple) else (p,) if isinstance(p, str) else ()
+            if not set(letters) <= plain:
+                raise MatgradError(f"internal: {operation.name}'s signature uses "
+                                   f"{'*'.join(letters)}, which no argument or size binds")
+    if operation.multilinear and (len(operation.partial_adjoints) != len(sig.args) or
+                                  len(operation.partial_identities) != len(sig.args)):
+        raise MatgradError(f"internal: the multilinear operation {operation.name} needs "
+                           "one adjoint and one identity per argument")
     _REGISTRY[operation.name] = operation
     _CALLS.setdefault(operation.call, []).append(operation)
     return operation
@@ -220,18 +259,29 @@ def summary(op: Operation) -> dict:
 
 @dataclass(frozen=True)
 class Signature:
-    args: tuple  # one (rows, cols) pattern per argument; a pattern is a letter or 1
-    result: tuple
+    args: tuple  # one (rows, cols) pattern per argument; a pattern is a letter, 1 or a
+    result: tuple  # product of letters (a tuple of them)
 
 
 _SIGNATURE = re.compile(r"^\s*([^>]*?)\s*->\s*(\S+)\s*$")
 
 
+def _axis_pattern(p: str):
+    if p == "1":
+        return 1
+    if p.isidentifier():
+        return p
+    letters = tuple(x.strip() for x in p.split("*"))
+    if len(letters) > 1 and all(x.isidentifier() for x in letters):
+        return letters
+    return None
+
+
 def _pattern(text: str, where: str) -> tuple:
-    parts = [p.strip() for p in text.split(",")]
-    if len(parts) != 2 or not all(p == "1" or p.isidentifier() for p in parts):
+    parts = [_axis_pattern(p.strip()) for p in text.split(",")]
+    if len(parts) != 2 or None in parts:
         raise MatgradError(f"internal: bad shape pattern {text!r} in {where}")
-    return tuple(1 if p == "1" else p for p in parts)
+    return tuple(parts)
 
 
 def _parse_signature(text: str, where: str) -> Signature:
@@ -261,15 +311,26 @@ def short(e: Expr) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _given(op: Operation, params: tuple) -> dict:
+    """The letters the call gives as sizes, bound to them."""
+    return dict(zip(op.sizes, params))
+
+
+def _call_text(op: Operation, args: list, params: tuple) -> str:
+    return f"{op.call}({', '.join([short(a) for a in args] + [str(s) for s in params[:len(op.sizes)]])})"
+
+
 def result_shape(op: Operation, args: list, params: tuple) -> tuple:
     """The result's shape for arguments `args`, or a ShapeError naming the operation,
     the argument and what it must be."""
     sig = op.signature_for(params)
-    bound: dict = {}
+    bound: dict = _given(op, params)
     origin: dict = {}
-    call = f"{op.call}({', '.join(short(a) for a in args)})"
+    call = _call_text(op, args, params)
     for i, (a, pattern) in enumerate(zip(args, sig.args)):
         for axis, (p, size) in enumerate(zip(pattern, a.shape)):
+            if isinstance(p, tuple):
+                continue  # a product: checked once every letter is bound
             if p == 1:
                 if size != 1:
                     raise ShapeError(f"{call}: {short(a)} is {fmt_shape(a.shape)}, not "
@@ -286,31 +347,74 @@ def result_shape(op: Operation, args: list, params: tuple) -> tuple:
             else:
                 bound[p] = size
                 origin[p] = (i, a)
-    return tuple(1 if p == 1 else bound[p] for p in sig.result)
+    for a, pattern in zip(args, sig.args):
+        want = tuple(_size_of(p, bound) for p in pattern)
+        if any(isinstance(p, tuple) for p in pattern) and want != a.shape:
+            raise ShapeError(f"{call}: {short(a)} is {fmt_shape(a.shape)}, not "
+                             f"{fmt_shape(want)}")
+    return tuple(_size_of(p, bound) for p in sig.result)
+
+
+def _size_of(p, bound: dict):
+    """The size an axis pattern stands for, its letters bound."""
+    if p == 1:
+        return 1
+    if isinstance(p, tuple):
+        return product(*(bound[x] for x in p))
+    return bound[p]
 
 
 def _fmt_pattern(pattern: tuple) -> str:
     return f"{pattern[0]}×{pattern[1]}"
 
 
-def infer_shape(op: Operation, args: list, params: tuple, unify) -> tuple:
+def infer_shape(op: Operation, args: list, params: tuple, unify, find=None,
+                unknown=None) -> tuple:
     """The same rule over sizes still being solved: `unify(a, b)` records that two sizes
-    are equal (the parser's inference), and the result is built from the arguments'."""
+    are equal (the parser's inference), and the result is built from the arguments'.
+    A product of sizes needs them solved (`find`); where one is not yet, a product in
+    an argument is left to the constructor's check and one in the result is a new
+    `unknown(label)`."""
     sig = op.signature_for(params)
-    bound: dict = {}
+    bound: dict = _given(op, params)
+    find = find or (lambda s: s)
+
+    def product_of(p):
+        sizes = [find(bound[x]) for x in p]
+        if all(isinstance(s, (int, Dim, DimProduct)) for s in sizes):
+            return product(*sizes)
+        return None
+
     for shape, pattern in zip(args, sig.args):
         for p, size in zip(pattern, shape):
+            if isinstance(p, tuple):
+                continue
             if p == 1:
                 unify(size, 1)
             elif p in bound:
                 unify(bound[p], size)
             else:
                 bound[p] = size
-    return tuple(1 if p == 1 else bound[p] for p in sig.result)
+    for shape, pattern in zip(args, sig.args):
+        for p, size in zip(pattern, shape):
+            if isinstance(p, tuple):
+                want = product_of(p)
+                if want is not None:
+                    unify(want, size)
+    out = []
+    for p in sig.result:
+        if isinstance(p, tuple):
+            want = product_of(p)
+            out.append(want if want is not None or unknown is None
+                       else unknown("*".join(p)))
+        else:
+            out.append(1 if p == 1 else bound[p])
+    return tuple(out)
 
 
-def keyword_params(op: Operation, given: dict) -> tuple:
-    """The node's parameters: each keyword's value, in declaration order."""
+def keyword_params(op: Operation, given: dict, sizes: tuple = ()) -> tuple:
+    """The node's parameters: the sizes given (for an operation that takes sizes), then
+    each keyword's value, in declaration order."""
     names = {k.name for k in op.keywords}
     for key in given:
         if key not in names:
@@ -324,7 +428,7 @@ def keyword_params(op: Operation, given: dict) -> tuple:
             raise MatgradError(f"{op.call}: {k.name} must be one of "
                                f"{', '.join(repr(v) for v in k.values)}, not {value!r}")
         out.append(value)
-    return tuple(out)
+    return tuple(sizes) + tuple(out)
 
 
 def build(op: Operation, args: tuple, params: tuple) -> Expr:

@@ -183,6 +183,10 @@ IDENTITIES = {
 # and each linear declared operation's, stated in its declaration
 IDENTITIES.update(dict(op.identity for op in registry.operations().values()
                        if op.linear or op.linear_in is not None))
+IDENTITIES.update(dict(i for op in registry.operations().values() if op.multilinear
+                       for i in op.partial_identities))
+# Multilinear declared operations: linear in each argument with the others held.
+MULTILINEAR = frozenset(name for name, op in registry.operations().items() if op.multilinear)
 
 def adjoint(D: Expr, G: Expr, used: list | None = None) -> list[tuple[Expr, Expr]]:
     """Rewrite G : D, with D linear in placeholders, as Σ Gᵢ : dᵢ; returns [(dᵢ, Gᵢ)].
@@ -256,6 +260,15 @@ def adjoint(D: Expr, G: Expr, used: list | None = None) -> list[tuple[Expr, Expr
             declared = registry.get(op)
             note(declared.identity[0])
             work.append((e.children[declared.linear_in], declared.adjoint(e, g)))
+        elif op in MULTILINEAR:  # linear in the one argument that holds a differential
+            declared = registry.get(op)
+            held = [i for i, c in enumerate(e.children) if linear_in(c)]
+            if len(held) != 1:
+                raise MatgradError(f"internal: {op} has a differential in "
+                                   f"{len(held)} arguments, so it is not linear")
+            (i,) = held
+            note(declared.partial_identities[i][0])
+            work.append((e.children[i], declared.partial_adjoints[i](e, g)))
         else:
             raise MatgradError(f"internal: {op!r} is not linear, so it has no adjoint")
     return out

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import budget, registry
-from .dims import Dim
+from .dims import Dim, concrete
 from .elementwise import table
 from .errors import DomainError, LimitError, MatgradError, ParseError, ShapeError
 from .expr import Expr, dimensions, variables, walk
@@ -262,7 +262,7 @@ def _small_names(exprs) -> set:
 
 
 def _concrete(shape, sizes) -> tuple:
-    return tuple(sizes[s] if isinstance(s, Dim) else s for s in shape)
+    return tuple(concrete(s, sizes) for s in shape)
 
 
 def random_point(exprs, sizes: dict, rng: np.random.Generator, positive: bool = False,

@@ -9,7 +9,9 @@ still exploited.
 """
 from __future__ import annotations
 
-from ..dims import Dim
+import math
+
+from ..dims import Dim, DimProduct
 
 UNKNOWN = 1000
 MAX_CHAIN = 64
@@ -19,6 +21,8 @@ def size_of(d, sizes: dict) -> int:
     """The size of a dimension: an int, a known symbol, or the default estimate."""
     if isinstance(d, Dim):
         return int(sizes.get(d, sizes.get(d.name, UNKNOWN)))
+    if isinstance(d, DimProduct):
+        return d.coef * math.prod(size_of(f, sizes) for f in d.factors)
     return int(d)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .. import registry
-from ..dims import SCALAR, Dim
+from ..dims import SCALAR, Dim, DimProduct
 from ..elementwise import table
 from ..errors import MatgradError
 from ..expr import Expr
@@ -121,6 +121,8 @@ class CodePrinter:
         if isinstance(d, Dim):
             self.used_dims.add(d)
             return self.plan.dim_names[d]
+        if isinstance(d, DimProduct):  # m * n, from the sizes of m and n
+            return d.code(self.size)
         return str(d)
 
     def shape(self, shape) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..dims import SCALAR, Dim
+from ..dims import SCALAR, Dim, DimProduct, named
 from ..errors import MatgradError
 from ..expr import Expr, walk
 from ..structure import of as structure_of
@@ -112,9 +112,10 @@ def generate(value: Expr, grads: list, arguments: list, backend: str = "numpy", 
     dims = []
     for out in lowered:
         for node in walk(out):
-            for d in node.shape + tuple(p for p in node.params if isinstance(p, Dim)):
-                if isinstance(d, Dim) and d not in dims:
-                    dims.append(d)
+            for s in node.shape + tuple(p for p in node.params if isinstance(p, (Dim, DimProduct))):
+                for d in named(s):
+                    if d not in dims:
+                        dims.append(d)
     plan = schedule(lowered, out_names, arguments, hints=hint_names,
                     needs_named_operand=cls.needs_named_operand, dims=dims,
                     reserved=cls.reserved())

@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from ..dims import Dim
+from ..dims import Dim, DimProduct, named
 from ..errors import LimitError, MatgradError
 from ..expr import Expr, variables, walk
 from ..tensor.printing import index_text
@@ -282,9 +282,9 @@ def generate_tensor(J, backend: str = "numpy", *, name: str | None = None,
     low_arrays, low_numbers = lowered[:len(arrays)], lowered[len(arrays):]
     dims: list = []
     for d in [d for out in lowered for node in walk(out)
-              for d in node.shape + tuple(q for q in node.params if isinstance(q, Dim))] \
-            + list(t.shape):
-        if isinstance(d, Dim) and d not in dims:
+              for s in node.shape + tuple(q for q in node.params if isinstance(q, (Dim, DimProduct)))
+              for d in named(s)] + [d for s in t.shape for d in named(s)]:
+        if d not in dims:
             dims.append(d)
     plan = schedule(low_arrays, [f"f{k + 1}" for k in range(len(low_arrays))], args,
                     needs_named_operand=cls.needs_named_operand, dims=dims,

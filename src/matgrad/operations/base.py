@@ -8,9 +8,27 @@ from __future__ import annotations
 
 from .. import ops
 from .. import registry
-from ..dims import fmt_shape
+from ..dims import as_size, fmt_shape
 from ..errors import MatgradError, ShapeError
+from ..expr import Expr
 from ..registry import short
+
+
+def _size(operation: registry.Operation, s):
+    """A size given to a call: a dimension (or its name, or the dimension written as an
+    expression, as the parser builds it) or a positive whole number."""
+    if isinstance(s, Expr):
+        if s.op == "dim":
+            return s.params[0]
+        if s.op == "const" and s.params[0] == int(s.params[0]) and s.params[0] >= 1:
+            return int(s.params[0])
+        raise MatgradError(f"{operation.call}: a size must be a dimension name or a "
+                           f"positive whole number, not {s}")
+    try:
+        return as_size(s)
+    except MatgradError:
+        raise MatgradError(f"{operation.call}: a size must be a dimension name or a "
+                           f"positive whole number, not {s!r}") from None
 
 
 def broadcast_together(args: tuple, call: str) -> tuple:
@@ -44,15 +62,15 @@ def constructor(operation: registry.Operation, doc: str, module: str, *, prepare
     shape, as + does. `prepare(args, params)`, if given, may return other (args, params)
     for the same value (a normal form) or raise a clearer error. `doc` is its docstring
     (with examples, which the doctests of `module`, the declaring module, run)."""
-    arity = len(operation.signature_for(
-        tuple(k.default for k in operation.keywords)).args)
+    arity = operation.arity + len(operation.sizes)
 
     def build(*args, **keywords):
         if len(args) != arity:
             raise MatgradError(f"{operation.call} takes {arity} argument"
                                f"{'s' if arity != 1 else ''}, not {len(args)}")
-        params = registry.keyword_params(operation, keywords)
-        args = tuple(ops.to_expr(a) for a in args)
+        sizes = tuple(_size(operation, s) for s in args[operation.arity:])
+        params = registry.keyword_params(operation, keywords, sizes)
+        args = tuple(ops.to_expr(a) for a in args[:operation.arity])
         if "broadcasting" in operation.facts:
             args = broadcast_together(args, operation.call)
         if prepare is not None:

@@ -393,6 +393,9 @@ class Infer:
         if kind == "frob":
             self.elementwise(*args)
             return (1, 1)
+        if kind == "kron":  # A ⊗ B, as kron(A, B)
+            return call_shape(self.sizes, "kron", args, None,
+                              lambda message: self.ctx.error(ShapeError, message, node))
         if kind == "thin" and all(self.sizes.known(x) for x in (*args[0], *args[1])):
             a, b = args
             if self.sizes.find(a[1]) != self.sizes.find(b[0]):
@@ -456,8 +459,13 @@ class Infer:
             return (sizes[0], sizes[1] if len(sizes) > 1 else 1)
         if name in PAIRED and len(args) == 2:  # max(a, b): elementwise, as + broadcasts
             return self.elementwise(*args)
+        declared = registry.calls().get(name)
+        given = ()
+        if declared and declared[0].sizes:  # unvec(v, m, n): sizes after the arguments
+            given = [_size(self.ctx, _size_text(self.ctx, a), a)
+                     for a in node.args[declared[0].arity:]]
         return call_shape(self.sizes, name, args, axis,
-                          lambda message: self.ctx.error(ShapeError, message, node))
+                          lambda message: self.ctx.error(ShapeError, message, node), given)
 
 
 def _size_text(ctx: Context, node: Node):
@@ -545,6 +553,7 @@ class Build:
         f = {"add": ops.add, "sub": ops.sub, "mul": ops.mul, "div": ops.div,
              "neg": ops.neg, "transpose": ops.transpose, "abs": ops.abs,
              "juxt": self.juxt, "thin": self.thin, "cross": self.cross, "frob": self.frob,
+             "kron": lambda a, b: apply_function("kron", [a, b], None),
              "norm": self.norm,
              "sup": lambda x: self.sup(node, x),
              "powexpr": lambda x, p: self.powexpr(node, x, p),

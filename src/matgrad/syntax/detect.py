@@ -23,7 +23,7 @@ from ..recursion import steady
 NOTATIONS = ("python", "math", "latex", "matrixcalculus", "auto")  # auto never picks
 # matrixcalculus (its * is the matrix product): it is only ever chosen by name
 # characters of the printed mathematics that Python would misread or reject
-MATH_CHARS = frozenset("ᵀ⁻⁺⁰¹²³⁴⁵⁶⁷⁸⁹ⁿ‖⊙⊘·⋅−∘×÷⟨⟩′⊤₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
+MATH_CHARS = frozenset("ᵀ⁻⁺⁰¹²³⁴⁵⁶⁷⁸⁹ⁿ‖⊙⊘⊗·⋅−∘×÷⟨⟩′⊤₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ")
 # the printed names of functions that are no Python name (σ)
 FUNCTION_CHARS = frozenset(ch for row in table().values() for ch in row.text if not ch.isascii())
 # Python's identifier normalisation (NFKC) reads these as letters or digits: Aᵀ as AT

@@ -183,6 +183,9 @@ class Reader(Transformer_NonRecursive):
     def cross(self, c):
         return around("cross", c, (c[0], c[2]))
 
+    def kron(self, c):
+        return around("kron", c, (c[0], c[2]))
+
     def chain(self, c):
         return around("chain", c, c)
 

@@ -35,12 +35,30 @@ class _Terms:
         self.Term, self.Delta, self.Factor = Term, Delta, Factor
         self.multiply, self.sum_over = multiply, sum_over
         self.axis_index = axis_index
+        self.split = split
         self.constant = constant
 
 
 def axis_index(size) -> object:
     """A fresh index for an axis, or None for an axis of size 1 (no index)."""
     return None if size == 1 else fresh(size)
+
+
+def split(index, rows: object, cols: object):
+    """An index over rows·cols read as its pair, in vec's order (index = i + rows·j):
+    (i, j, factors), with i over rows and j over cols (None for an axis of size 1) and
+    the factors that tie them to `index`, U_index,i V_index,j (`operations.kron.pairing`);
+    where one of the sizes is 1 the index is the other one itself, with no factors."""
+    if index is None:
+        return None, None, []
+    if rows == 1:
+        return None, index, []
+    if cols == 1:
+        return index, None, []
+    from ..operations.kron import pairing
+    u, v = pairing(rows, cols)
+    i, j = fresh(rows), fresh(cols)
+    return i, j, [Factor(u, index, i), Factor(v, index, j)]
 
 
 def axes(shape) -> tuple:
@@ -150,6 +168,9 @@ def linear_to_tensor(D: Expr, out: tuple, inputs: dict, simplifier=None) -> list
             return sum_over(lin(x, a, b), [a if axis != 1 else None, b if axis != 0 else None])
         declared = registry.get(op)
         if declared is not None and declared.index is not None:
+            if declared.multilinear:  # each argument as it is: the differential or held
+                return declared.index(e, lambda x, i, j: lin(x, i, j) if linear(x)
+                                      else const(x, i, j), r, c, terms)
             return declared.index(e, lin, r, c, terms)
         if op == "mul":
             a, b = kids
