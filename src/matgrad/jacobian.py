@@ -276,6 +276,8 @@ class Derivative:
             two = "²" if unicode else "^2"
             return f"{d}{two}{self._of_name(unicode)}/{d}vec({x}){two} = {K}"
         f = self._of_name(unicode)
+        if self.of.op == "vec" and f == self._of_text(unicode):  # vec(vec(F)) = vec(F)
+            f = self.of.children[0].to_text(unicode=unicode)
         f = f[1:-1] if f.startswith("(") and f.endswith(")") else f
         return f"d vec({f}) = {K} d vec({x})"
 
@@ -485,6 +487,14 @@ def _build(kind, F, x, order, layout, t, out, inp, lower, s, name, want_vec=True
     vec = None
     if want_vec and len(free_out) + len(free_in) > 2 and len(out) == 2 and len(inp) == 2:
         vec = vec_form(t, out, inp, x.shape, s)
+    elif want_vec and len(free_out) == len(free_in) == 1 and out[1] is None and \
+            inp[1] is None and expr is not None:
+        # vectors over m·n that vec and unvec read as pairs of indices: the Kronecker
+        # form is the matrix itself (∂ vec(A unvec(v) B)/∂v = Bᵀ ⊗ A), where it exists
+        paired = vec_form(t, out, inp, x.shape, s)
+        K = paired.to_expr() if paired is not None and paired.paired else None
+        if K is not None and K.shape == expr.shape[::-1 if layout != "numerator" else 1]:
+            expr = K if layout == "numerator" else ops.transpose(K)
     return Derivative(kind, F, x, order, layout, display, expr, vec, lower, t, name)
 
 

@@ -99,13 +99,20 @@ _KRON = Helper("kron", '''def kron(xp, a, b):
 ''')
 
 
+_KRON_TORCH = Helper("kron", '''def kron(a, b):
+    """The Kronecker product a ⊗ b (torch.kron, of contiguous copies: it refuses some
+    strided views, a transpose among them)."""
+    return torch.kron(a.contiguous(), b.contiguous())
+''')
+
+
 def _kron_code(function):
     def code(p, e):
         a, b = e.children
         if _is_scalar(a) or _is_scalar(b):  # a ⊗ B = a B for a scalar a
             return f"{p.wrap(a, p.MUL)} * {p.wrap(b, p.MUL + 1)}", p.MUL
-        if function is None:
-            return p.call(p.helper(_KRON), *p.helper_args(), p.arg(a), p.arg(b))
+        if isinstance(function, Helper):
+            return p.call(p.helper(function), *p.helper_args(), p.arg(a), p.arg(b))
         return p.call(p.qualified(function), p.arg(a), p.arg(b))
     return code
 
@@ -124,8 +131,8 @@ KRON = declare(Operation(
         ("kron-left", "G : (dA ⊗ B) = (I ⊗ 1ᵀ)(G ⊙ (1 1ᵀ ⊗ B))(I ⊗ 1) : dA"),
         ("kron-right", "G : (A ⊗ dB) = (1ᵀ ⊗ I)(G ⊙ (A ⊗ 1 1ᵀ))(1 ⊗ I) : dB")),
     text=_kron_text, latex=_kron_latex,
-    code={"numpy": _kron_code(None), "jax": _kron_code("kron"),
-          "torch": _kron_code("kron")},
+    code={"numpy": _kron_code(_KRON), "jax": _kron_code("kron"),
+          "torch": _kron_code(_KRON_TORCH)},
     helpers=(_KRON,),
     index=_kron_index,
     scale=_kron_scale,

@@ -8,7 +8,10 @@ A term that factors into a part on (j, l) and a part on (i, k) is a Kronecker pr
     T_ijkl = P_jk Q_il         ⟹  K = (P ⊗ Q) K_rs   (K_rs vec(X) = vec(Xᵀ), commutation)
     T_ijkl = δ_ik δ_jl S_ij    ⟹  K = diag(vec(S))   (elementwise maps)
 
-Any other term has no Kronecker form, and then neither has the derivative.
+Any other term has no Kronecker form, and then neither has the derivative. An axis of
+length m·n that every term reads as a pair (i, j) (vec(F) or unvec(v) inside: the
+index a = i + m j, see `from_matrix.split`) is read as that pair first, so the
+derivative of vec(A X B) with respect to X is that of A X B: Bᵀ ⊗ A.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..expr import Expr
-from .terms import Delta, Tensor, Term
+from .terms import Delta, Factor, Tensor, Term, collect, fresh
 from .to_matrix import to_matrix
 
 KRON, COMMUTED, DIAG = "kron", "kron-commuted", "diag"
@@ -37,6 +40,20 @@ class VecForm:
 
     terms: tuple
     input_shape: tuple  # (r, s) of X, for the commutation matrix
+    paired: bool = False  # whether a vector axis was read as a pair of indices (vec's)
+
+    def to_expr(self) -> Expr | None:
+        """K in matrix notation, Σ coef · (P ⊗ Q) (or diag(vec(S))); None where a term
+        needs the commutation matrix, which has no expression."""
+        from .. import ops
+        total = None
+        for t in self.terms:
+            if t.kind == COMMUTED:
+                return None
+            K = ops.kron(t.P, t.Q) if t.kind == KRON else ops.diag(ops.vec(t.Q))
+            K = K if t.coef == 1 else ops.mul(ops.const(t.coef), K)
+            total = K if total is None else ops.add(total, K)
+        return total
 
     def to_text(self, *, unicode: bool = True) -> str:
         if not self.terms:
@@ -147,9 +164,59 @@ def _matrix(factors, coef, rows, cols, simplifier):
     return to_matrix(Tensor(free, (Term(coef, tuple(factors)),)), rows, cols, simplifier)
 
 
+def _pair_sizes(term: Term, a) -> tuple | None:
+    """(rows, cols, U factor, V factor) where the term reads index a as a pair through
+    `pairing(rows, cols)`, else None."""
+    from ..operations.kron import pairing
+    for f in term.factors:
+        e = f.expr if isinstance(f, Factor) else None
+        if e is None or f.rows != a or e.op != "kron" or e.children[1].op != "eye" or \
+                e.children[0].op != "ones":
+            continue
+        rows, cols = e.children[1].shape[0], e.children[0].shape[0]
+        u, v = pairing(rows, cols)
+        if e is not u:
+            continue
+        partner = [g for g in term.factors if isinstance(g, Factor) and g.expr is v
+                   and g.rows == a]
+        if partner:
+            return rows, cols, f, partner[0]
+    return None
+
+
+def unpair(t: Tensor, a):
+    """(t with its free index a, over m·n, replaced by the pair (i, j) it stands for,
+    (i, j), (m, n)), where every term reads a as such a pair; else None."""
+    found = [_pair_sizes(term, a) for term in t.terms]
+    if not found or None in found or len({(x[0], x[1]) for x in found}) != 1:
+        return None
+    rows, cols = found[0][0], found[0][1]
+    i, j = fresh(rows), fresh(cols)
+    terms = []
+    for term, (_, _, u, v) in zip(t.terms, found):
+        rest = [f for f in term.factors if f is not u and f is not v]
+        if any(a in f.indices for f in rest):
+            return None
+        terms.append(Term(term.coef, tuple(rest) + (Delta(i, u.cols), Delta(j, v.cols))))
+    free = []
+    for x in t.free:
+        free += [i, j] if x == a else [x]
+    return collect(tuple(free), terms), (i, j), (rows, cols)
+
+
 def vec_form(t: Tensor, out: tuple, inp: tuple, input_shape, simplifier=None) -> VecForm | None:
     """The Kronecker form of t, whose free indices are out = (i, j) and inp = (k, l)
-    (None for an axis of size 1); None where some term has none."""
+    (None for an axis of size 1); None where some term has none. A vector axis that
+    every term reads as a pair of indices (vec's) is read as the pair (`unpair`)."""
+    paired = False
+    if out[0] is not None and out[1] is None:
+        pair = unpair(t, out[0])
+        if pair is not None:
+            (t, out, _), paired = pair, True
+    if inp[0] is not None and inp[1] is None:
+        pair = unpair(t, inp[0])
+        if pair is not None:
+            (t, inp, input_shape), paired = pair, True
     i, j = out
     k, l = inp
     free = lambda *xs: {x for x in xs if x is not None}  # noqa: E731
@@ -174,7 +241,8 @@ def vec_form(t: Tensor, out: tuple, inp: tuple, input_shape, simplifier=None) ->
         if got is None:
             return None
         terms.append(got)
-    return VecForm(tuple(_pull_sign(x) for x in _merge(terms, simplifier)), input_shape)
+    return VecForm(tuple(_pull_sign(x) for x in _merge(terms, simplifier)), input_shape,
+                   paired)
 
 
 def _merge(terms: list, simplifier) -> list:
