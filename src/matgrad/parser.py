@@ -412,7 +412,6 @@ def _size_argument(src: _Source, node, declared_names):
 
 def _check_syntax(src: _Source, tree: ast.Module, declared: dict, dim_names: set) -> None:
     """Every node must be one the language allows; checked iteratively, depth-bounded."""
-    declared_vars = set(declared)
     stack = [(s, 1) for s in tree.body]
     if not tree.body:
         raise ParseError("the expression is empty")
@@ -506,11 +505,11 @@ def _check_syntax(src: _Source, tree: ast.Module, declared: dict, dim_names: set
                 _constant_values(src, node)
                 stack.extend((a, depth + 1) for a in node.args[:lo])
                 continue
-            declared = registry.calls().get(name)
-            if declared and declared[0].sizes:  # unvec(v, m, n): sizes after the arguments
-                for a in node.args[declared[0].arity:]:
-                    _size_argument(src, a, declared_names=declared_vars)
-                stack.extend((a, depth + 1) for a in node.args[:declared[0].arity])
+            sized = registry.calls().get(name)
+            if sized and sized[0].sizes:  # unvec(v, m, n): sizes after the arguments
+                for a in node.args[sized[0].arity:]:
+                    _size_argument(src, a, declared)
+                stack.extend((a, depth + 1) for a in node.args[:sized[0].arity])
                 continue
             stack.extend((a, depth + 1) for a in node.args)
         else:
