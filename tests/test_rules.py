@@ -85,6 +85,9 @@ SPECS = {
     "norm_inf": (lambda: mg.norm(X @ v, float("inf")), [X, v]),
     "norm_nuc": (lambda: mg.norm(X.T, "nuc"), [X]),
     "norm_spectral": (lambda: mg.norm(X.T, 2), [X]),
+    "kron": (lambda: mg.sum(mg.sin(mg.kron(X, A))), [X, A]),
+    "vec": (lambda: mg.vec(X).T @ mg.vec(X @ A), [X, A]),
+    "unvec": (lambda: mg.unvec(mg.vec(X), m, n) * X, [X]),
 }
 
 
