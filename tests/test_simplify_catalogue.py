@@ -50,6 +50,7 @@ EXAMPLES = {
     "neg_of_neg": node("neg", node("neg", x)),
     "neg_constant": node("neg", ops.const(3)),
     "neg_zero": node("neg", ops.zeros(N, 1)),
+    "linear_of_zero": mg.vec(ops.zeros(M, N)),
     "softmax_of_ratio": mg.exp(A) / mg.sum(mg.exp(A), axis=1),
     "distribute_cancelling": Pos * (y / Pos - 1),
     "product_normal_form": node("mul", node("mul", bc(ops.const(2), (N, 1)), x),

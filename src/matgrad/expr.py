@@ -134,8 +134,12 @@ class Expr:
 
 
 def make(op: str, children: tuple = (), params: tuple = (), shape: Shape = (1, 1)) -> Expr:
-    """The unique node with these fields (hash-consed)."""
+    """The unique node with these fields (hash-consed). A constant's key holds its
+    type too: 0.5 and the exact 1/2 are equal numbers but print differently (0.5, 1/2),
+    and each must print back as itself."""
     key = (op, children, params, shape)
+    if op == "const":
+        key += (type(params[0]),)
     node = _table.get(key)
     if node is not None:
         return node

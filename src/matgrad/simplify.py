@@ -38,7 +38,7 @@ import weakref
 import zlib
 from fractions import Fraction
 
-from . import ops
+from . import ops, registry
 from .dims import SCALAR, fmt_shape
 from .elementwise import table
 from .expr import Expr, make, matmul_factors, walk
@@ -1678,6 +1678,17 @@ _SUMS = (factor_common, collect_terms, factor_scalar, tanh_of_exponentials,
 _PRODUCTS = (softmax_of_ratio, distribute_cancelling, tanh_quotient, product_normal_form)
 
 # The catalogue: operation -> its rewrites, tried in this order.
+def linear_of_zero(s: Simplifier, e: Expr):
+    """op(0) = 0 for a linear operation (vec(0) = 0, tril(0) = 0), and a multilinear one
+    with a zero argument (kron(0, B) = 0): the facts of its declaration."""
+    declared = registry.get(e.op)
+    if declared is None or not (declared.linear or declared.multilinear):
+        return None
+    if any(is_zero(c) for c in e.children):
+        return zero(e.shape)
+    return None
+
+
 RULES: dict = {
     "add": _SUMS,
     "neg": (neg_of_neg, neg_constant, neg_zero) + _SUMS,
@@ -1703,6 +1714,11 @@ RULES: dict = {
     "diagvec": (diag_of_diag, diag_transpose, diag_identity, diag_zero),
     "diagmat": (diagmat_ones, diag_zero),
 }
+
+# every declared linear or multilinear operation folds a zero argument (after its own)
+for _name, _op in registry.operations().items():
+    if _op.linear or _op.multilinear:
+        RULES[_name] = RULES.get(_name, ()) + (linear_of_zero,)
 
 # name -> rewrite, every rewrite once
 CATALOGUE: dict = {f.__name__: f for fs in RULES.values() for f in fs}
