@@ -77,7 +77,8 @@ def bind(expr_or_exprs, values: dict, sizes: dict | None = None):
     return arrays, bound
 
 
-def _size(s, sizes) -> int:
+def size_of(s, sizes) -> int:
+    """The number a size stands for, given the dimensions' sizes."""
     return concrete(s, sizes)
 
 
@@ -131,7 +132,8 @@ class _Diagonal:
         self.d = d
 
 
-def _dense(a):
+def dense(a):
+    """An evaluated value as a plain array (a diagonal kept as its diagonal, made full)."""
     return np.diag(a.d[:, 0]) if isinstance(a, _Diagonal) else a
 
 
@@ -158,16 +160,16 @@ def evaluate_2d(e: Expr, arrays: dict, sizes: dict, cache: dict | None = None) -
             elif op == "const":
                 out = np.full((1, 1), float(node.params[0]))
             elif op == "dim":
-                out = np.full((1, 1), float(_size(node.params[0], sizes)))
+                out = np.full((1, 1), float(size_of(node.params[0], sizes)))
             elif op in ("ones", "zeros"):
-                shape = tuple(_size(s, sizes) for s in node.shape)
+                shape = tuple(size_of(s, sizes) for s in node.shape)
                 budget.require(node, shape)
                 out = np.ones(shape) if op == "ones" else np.zeros(shape)
             elif op == "eye":
                 budget.require(node, node.shape, sizes)
-                out = np.eye(_size(node.shape[0], sizes))
+                out = np.eye(size_of(node.shape[0], sizes))
             elif op == "broadcast":  # a view, but what uses it allocates its shape
-                shape = tuple(_size(s, sizes) for s in node.shape)
+                shape = tuple(size_of(s, sizes) for s in node.shape)
                 budget.require(node, shape)
                 out = np.broadcast_to(vals[node.children[0]], shape)
             elif op == "diagmat":
@@ -184,9 +186,9 @@ def evaluate_2d(e: Expr, arrays: dict, sizes: dict, cache: dict | None = None) -
             else:
                 kernel = _kernel(op, sizes)
                 budget.require(node, node.shape, sizes)
-                out = kernel(node, *(_dense(vals[c]) for c in node.children))
+                out = kernel(node, *(dense(vals[c]) for c in node.children))
             vals[node] = out
-    return _dense(vals[e])
+    return dense(vals[e])
 
 
 def to_user(e: Expr, a: np.ndarray):

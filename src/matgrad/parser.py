@@ -107,21 +107,21 @@ class _Source:
 # ---- pass 1: shape inference by unification ---------------------------------------------
 
 
-class _Unknown:
+class Unknown:
     __slots__ = ("label",)
 
     def __init__(self, label: str):
         self.label = label
 
 
-class _Sizes:
+class Sizes:
     """Union-find over sizes: Dims and ints are known; _Unknowns are to be solved."""
 
     def __init__(self):
         self.parent: dict = {}
 
     def find(self, s):
-        while isinstance(s, _Unknown) and s in self.parent:
+        while isinstance(s, Unknown) and s in self.parent:
             s = self.parent[s]
         return s
 
@@ -129,14 +129,14 @@ class _Sizes:
         a, b = self.find(a), self.find(b)
         if a is b or a == b:
             return
-        if isinstance(a, _Unknown):
+        if isinstance(a, Unknown):
             self.parent[a] = b
-        elif isinstance(b, _Unknown):
+        elif isinstance(b, Unknown):
             self.parent[b] = a
         # two known sizes that differ: pass 2 reports it with the operands' shapes
 
     def known(self, s) -> bool:
-        return not isinstance(self.find(s), _Unknown)
+        return not isinstance(self.find(s), Unknown)
 
 
 def call_shape(sizes, name: str, args: list, axis, fail, given=()) -> tuple:
@@ -178,7 +178,7 @@ def call_shape(sizes, name: str, args: list, axis, fail, given=()) -> tuple:
         params = tuple(given) + tuple(axis if k.name == "axis" else k.default
                                       for k in op.keywords)
         return registry.infer_shape(op, args[:op.arity], params, sizes.unify, sizes.find,
-                                    _Unknown)
+                                    Unknown)
     return args[-1]  # elementwise, after the order of polygamma(k, x)
 
 
@@ -193,7 +193,7 @@ def broadcast_shape(sizes, a, b) -> tuple:
     out = []
     for p, q in zip(a, b):
         fp, fq = sizes.find(p), sizes.find(q)
-        if isinstance(fp, _Unknown) or isinstance(fq, _Unknown):
+        if isinstance(fp, Unknown) or isinstance(fq, Unknown):
             sizes.unify(fp, fq)
             out.append(sizes.find(fp))
         else:
@@ -244,7 +244,7 @@ class _Infer(ast.NodeVisitor):
 
     def __init__(self, src: _Source, declared: dict, dim_names: set):
         self.src = src
-        self.sizes = _Sizes()
+        self.sizes = Sizes()
         self.types: dict = {}
         for name, (r, c, _structure) in declared.items():
             self.types[name] = (r, c)
@@ -260,7 +260,7 @@ class _Infer(ast.NodeVisitor):
             return self.types[name]
         if name in self.dim_names:
             return (1, 1)
-        shape = (_Unknown(name + ".rows"), _Unknown(name + ".cols"))
+        shape = (Unknown(name + ".rows"), Unknown(name + ".cols"))
         self.types[name] = shape
         self.unknown_vars[name] = node
         return shape
@@ -741,11 +741,11 @@ def _parse_checked(src, tree, declared, dim_names) -> Program:
     variables: dict = {}
     for name, node in infer.unknown_vars.items():
         r, c = (infer.sizes.find(s) for s in infer.types[name])
-        missing = [axis for axis, s in (("rows", r), ("columns", c)) if isinstance(s, _Unknown)]
+        missing = [axis for axis, s in (("rows", r), ("columns", c)) if isinstance(s, Unknown)]
         if missing:
             raise src.error(ShapeError, f"cannot infer the shape of {name} (its "
                             f"{' and '.join(missing)}) from its use; declare it, e.g. "
-                            f"{_example(name, r, c)}", node)
+                            f"{shape_example(name, r, c)}", node)
     for name, (r, c, structure) in declared.items():
         variables[name] = ops.var(name, r, c, structure=structure)
     for name in infer.unknown_vars:
@@ -766,14 +766,14 @@ def _parse_checked(src, tree, declared, dim_names) -> Program:
             result, result_name = value, None
     if result_name is not None:
         definitions.pop(result_name)
-    used = {n.params[0] for n in _vars(result, definitions)}
+    used = {n.params[0] for n in declared_variables(result, definitions)}
     return Program(result=result, definitions=definitions, result_name=result_name,
                    variables={k: v for k, v in variables.items() if k in used},
                    inferred=tuple(n for n in infer.unknown_vars if n in used),
                    source=src.text)
 
 
-def _vars(result, definitions):
+def declared_variables(result, definitions):
     from .expr import variables
     out = list(variables(result))
     for d in definitions.values():
@@ -781,12 +781,12 @@ def _vars(result, definitions):
     return out
 
 
-def _example(name: str, r, c) -> str:
+def shape_example(name: str, r, c) -> str:
     """A declaration to suggest; with only the rows known, a vector or a matrix."""
-    if not isinstance(r, _Unknown) and isinstance(c, _Unknown):
+    if not isinstance(r, Unknown) and isinstance(c, Unknown):
         return f"'{name}: {r}' for a vector or '{name}: {r},k' for a matrix"
-    rows = r if not isinstance(r, _Unknown) else "m"
-    cols = c if not isinstance(c, _Unknown) else None
+    rows = r if not isinstance(r, Unknown) else "m"
+    cols = c if not isinstance(c, Unknown) else None
     if cols == 1:
         return f"'{name}: scalar'" if rows == 1 else f"'{name}: {rows}'"
     return f"'{name}: {rows},{cols or 'n'}'"

@@ -45,7 +45,7 @@ from .dims import Dim, concrete
 from .elementwise import table
 from .errors import DomainError, LimitError, MatgradError, ParseError, ShapeError
 from .expr import Expr, dimensions, variables, walk
-from .numeric import _dense, evaluate_2d
+from .numeric import dense, evaluate_2d
 from .structure import of as structure_of
 from .structure import parse as parse_structure
 from .structure import project
@@ -363,14 +363,14 @@ def defined_at(exprs, values: dict, sizes: dict, cache: dict | None = None):
             for node in walk(e, skip=seen):
                 if node.op in _CONDITIONED_OPS and node not in cache and \
                         node.children[0] in cache:
-                    k = _condition(_dense(cache[node.children[0]]))
+                    k = _condition(dense(cache[node.children[0]]))
                     return False, (f"the argument of {node.op}, {_short(node.children[0])}, is "
                                    f"singular (condition number {k:.1e})")
             return False, err.message
         for node in walk(e, skip=seen):
             seen.add(node)
             if node.op in _CONDITIONED_OPS and node.children[0].shape != (1, 1):
-                k = _condition(_dense(cache[node.children[0]]))
+                k = _condition(dense(cache[node.children[0]]))
                 if not k <= MAX_CONDITION:
                     what = "singular" if k > 1e14 else "nearly singular"
                     return False, (f"the argument of {node.op}, {_short(node.children[0])}"
@@ -528,9 +528,9 @@ def rounding_scale(e: Expr, values: dict, sizes: dict, cache: dict | None = None
     S = scales if scales is not None else {}
     with np.errstate(all="ignore"):
         for node in walk(e, skip=S):
-            v = _dense(vals[node])
+            v = dense(vals[node])
             av = np.abs(v)
-            cv = [_dense(vals[c]) for c in node.children]
+            cv = [dense(vals[c]) for c in node.children]
             cs = [S[c] for c in node.children]
             op = node.op
             if op == "add":

@@ -22,8 +22,8 @@ from .. import ops, registry
 from ..dims import SCALAR, Dim, as_size
 from ..elementwise import MAX_ORDER, ORDERED, table
 from ..errors import MatgradError, ParseError, ShapeError
-from ..parser import (AXIS_FUNCTIONS, FUNCTIONS, MAX_DEPTH, Program, _example, _Sizes,
-                      _Unknown, _vars, apply_function, call_shape, constants)
+from ..parser import (AXIS_FUNCTIONS, FUNCTIONS, MAX_DEPTH, Program, shape_example, Sizes,
+                      Unknown, declared_variables, apply_function, call_shape, constants)
 from ..recursion import room
 from .names import LATEX_GREEK, text_name
 from .tree import Node
@@ -342,10 +342,10 @@ class Infer:
 
     def __init__(self, ctx: Context, resolver: Resolver):
         self.ctx = ctx
-        self.sizes = _Sizes()
+        self.sizes = Sizes()
         self.types: dict = {n: (r, c) for n, (r, c, _s) in ctx.declared.items()}
         for name in resolver.unknown:
-            self.types[name] = (_Unknown(name + ".rows"), _Unknown(name + ".cols"))
+            self.types[name] = (Unknown(name + ".rows"), Unknown(name + ".cols"))
         self.free: dict = {}  # id(eye/ones node) -> its type
         self.sizeless: set = set()  # the unknown sizes of I and 1 written without a size
 
@@ -364,7 +364,7 @@ class Infer:
                 # a 1 broadcast against I or 1 of unknown size says nothing of that size
                 # (I ⊙ r for a row r is n×n): it stays unknown, so that it is asked for
                 out.append(fq if fp == 1 else fp)
-            elif isinstance(fp, _Unknown) or isinstance(fq, _Unknown):
+            elif isinstance(fp, Unknown) or isinstance(fq, Unknown):
                 self.sizes.unify(fp, fq)
                 out.append(self.sizes.find(fp))
             else:
@@ -438,13 +438,13 @@ class Infer:
             r, c = (_size(self.ctx, s, node) for s in node.value)
             return (r, c)
         if node.kind == "eye":
-            u = _Unknown("I")
+            u = Unknown("I")
             t = (u, u)
         elif node.extra.get("matrix"):  # a ones matrix of inferred size
-            t = (_Unknown("1.rows"), _Unknown("1.cols"))
+            t = (Unknown("1.rows"), Unknown("1.cols"))
             self.sizeless.add(t[1])
         else:
-            t = (_Unknown("1.rows"), 1)
+            t = (Unknown("1.rows"), 1)
         self.sizeless.add(t[0])
         self.free[id(node)] = t
         return t
@@ -632,7 +632,7 @@ class Build:
         else:
             t = self.infer.free[id(node)]
             r, c = (self.infer.sizes.find(s) for s in t)
-            if isinstance(r, _Unknown) or isinstance(c, _Unknown):
+            if isinstance(r, Unknown) or isinstance(c, Unknown):
                 what = "I" if node.kind == "eye" else "this ones vector"
                 hint = "Iₙ or I_{n}" if node.kind == "eye" else "1ₙ or \\mathbf{1}_{n}"
                 if self.notation == "matrixcalculus":  # which has no sizes to write
@@ -845,11 +845,11 @@ def _program(text, statements, declared, dim_names, notation, kinds=None) -> Pro
     variables: dict = {}
     for name, node in resolver.unknown.items():
         r, c = (infer.sizes.find(s) for s in infer.types[name])
-        missing = [axis for axis, s in (("rows", r), ("columns", c)) if isinstance(s, _Unknown)]
+        missing = [axis for axis, s in (("rows", r), ("columns", c)) if isinstance(s, Unknown)]
         if missing:
             raise ctx.error(ShapeError, f"cannot infer the shape of {name} (its "
                             f"{' and '.join(missing)}) from its use; declare it, e.g. "
-                            f"{_example(name, r, c)}", node)
+                            f"{shape_example(name, r, c)}", node)
     for name, (r, c, structure) in declared.items():
         variables[name] = ops.var(name, r, c, structure=structure)
     for name in resolver.unknown:
@@ -872,7 +872,7 @@ def _program(text, statements, declared, dim_names, notation, kinds=None) -> Pro
         result, result_name = value, target
     if result_name is not None:
         definitions.pop(result_name)
-    used = {n.params[0] for n in _vars(result, definitions)}
+    used = {n.params[0] for n in declared_variables(result, definitions)}
     return Program(result=result, definitions=definitions, result_name=result_name,
                    variables={k: v for k, v in variables.items() if k in used},
                    inferred=tuple(n for n in resolver.unknown if n in used), source=text)

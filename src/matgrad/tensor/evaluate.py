@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ShapeError
-from ..numeric import _size, bind, evaluate_2d
+from ..numeric import size_of, bind, evaluate_2d
 from .terms import Delta, Tensor
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -19,7 +19,7 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 def tensor_value(t: Tensor, arrays: dict, sizes: dict, cache: dict | None = None) -> np.ndarray:
     """The full array of t, given arrays bound by name and dimension sizes."""
     cache = {} if cache is None else cache
-    shape = tuple(_size(i.size, sizes) for i in t.free)
+    shape = tuple(size_of(i.size, sizes) for i in t.free)
     total = np.zeros(shape)
     for term in t.terms:
         letter: dict = {}
@@ -35,7 +35,7 @@ def tensor_value(t: Tensor, arrays: dict, sizes: dict, cache: dict | None = None
         specs, operands = [], []
         for f in term.factors:
             if isinstance(f, Delta):
-                n = _size(f.a.size, sizes)
+                n = size_of(f.a.size, sizes)
                 specs.append(name(f.a) + name(f.b))
                 operands.append(np.eye(n))
                 continue
@@ -48,7 +48,7 @@ def tensor_value(t: Tensor, arrays: dict, sizes: dict, cache: dict | None = None
             elif f.cols is None:
                 a = a[:, 0]
             else:
-                a = np.broadcast_to(a, (_size(f.rows.size, sizes), _size(f.cols.size, sizes)))
+                a = np.broadcast_to(a, (size_of(f.rows.size, sizes), size_of(f.cols.size, sizes)))
             specs.append("".join(name(i) for i in f.indices))
             operands.append(a)
         present = [i for i in t.free if i in letter]

@@ -85,9 +85,9 @@ class VecForm:
 
     def value(self, arrays: dict, sizes: dict, cache: dict | None = None) -> np.ndarray:
         """The matrix K as an array."""
-        from ..numeric import _size, evaluate_2d
+        from ..numeric import size_of, evaluate_2d
         cache = {} if cache is None else cache
-        r, s = (_size(x, sizes) for x in self.input_shape)
+        r, s = (size_of(x, sizes) for x in self.input_shape)
         total = None
         for t in self.terms:
             Q = evaluate_2d(t.Q, arrays, sizes, cache)
