@@ -88,6 +88,9 @@ DRAWN_OPERATIONS = frozenset({
     "kron",
     "vec",
     "unvec",
+    "expm",
+    "expm_frechet",
+    "expm_jacobian",
 })
 
 
@@ -262,7 +265,7 @@ class Generator:
         if shape == (1, 1):
             opts += [self._reduce, self._reduce, self._trace, self._det, self._logdet,
                      self._norm, self._logsumexp, self._dot, self._extreme,
-                     self._vector_norm, self._matrix_norm]
+                     self._vector_norm, self._matrix_norm, self._expm_jacobian]
         if c == 1 and r != 1:
             opts += [self._softmax, self._diagvec, self._axis_reduce, self._axis_extreme,
                      self._log_softmax, self._axis_logsumexp, self._eigvalsh, self._svdvals]
@@ -272,7 +275,8 @@ class Generator:
             opts += [self._axis_softmax]
         if r == c and r != 1:
             opts += [self._inv, self._diagmat, self._triangle, self._matrix_power, self._adj,
-                     self._tril_half, self._cholesky, self._eigvecsh]
+                     self._tril_half, self._cholesky, self._eigvecsh, self._expm,
+                     self._expm_frechet]
         if r != 1:
             opts += [self._solve]
         return opts
@@ -637,6 +641,34 @@ class Generator:
         if a.est ** s * a.inv_est > 1e6:  # det(A) A⁻¹ too large: a Gram matrix of a leaf
             a = self._pd_gram(shape[0], 0)
         return Term(mg.adj(a.expr), f"adj({a.text})", a.est ** s * a.inv_est * s)
+
+    def _expm(self, shape, depth):
+        """e^A of an A with entries below 1/s, so that ‖A‖₁ ≤ 1 and |e^A| ≤ e."""
+        a = self.tame(self.general(shape, depth), 1.0 / SIZES[shape[0]])
+        return Term(mg.expm(a.expr), f"expm({a.text})", math.e)
+
+    # The Fréchet derivative and its Kronecker form at a constant matrix: their
+    # derivatives with respect to that matrix are not supported yet (the declarations'
+    # `unsupported`), and a random expression must have every derivative.
+    @staticmethod
+    def _expm_point(size):
+        a = ops.div(mg.tril(ops.ones(size, size)), 4)
+        return a, f"tril(ones({DIM_TEXT[size]}, {DIM_TEXT[size]})) / 4"
+
+    def _expm_frechet(self, shape, depth):
+        a, text = self._expm_point(shape[0])
+        e = self.general(shape, depth)
+        return Term(mg.expm_frechet(a, e.expr), f"expm_frechet({text}, {e.text})",
+                    math.e * e.est * SIZES[shape[0]])
+
+    def _expm_jacobian(self, shape, depth):
+        """A scalar reading of K(A): the sum of its entries weighted by a random term."""
+        size = self.c.choice(AXES[1:])
+        a, text = self._expm_point(size)
+        w = self.general((1, 1), depth)
+        return Term(ops.mul(w.expr, mg.sum(mg.expm_jacobian(a))),
+                    f"{_paren(w)} * sum(expm_jacobian({text}))",
+                    w.est * math.e * SIZES[size] ** 2)
 
     def _tril_half(self, shape, depth):
         a = self.general(shape, depth)

@@ -12,13 +12,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import matgrad as mg
+from matgrad import registry
 from matgrad.differentiate import raw_gradients
+from matgrad.errors import MatgradError
 from matgrad.printing.text import to_text
 
 from .strategies import (DIM_NAMES, SIZES, expressions, gradient_error, hessian_error,
                          same_value, values_close)
 
 TOLERANCE = 1e-5
+# what declared operations' derivatives cannot do yet, each said by its own message
+UNSUPPORTED = frozenset(op.unsupported for op in registry.operations().values()
+                        if op.unsupported)
 
 # Modest counts keep the suite fast; `make fuzz` is the long run.
 PROPERTY = settings(max_examples=40, deadline=None, database=None,
@@ -104,7 +109,12 @@ def _hessian_checks(case):
         if x.params[1]:  # structured variables have their own convention
             continue
         g = mg.grad(case.expr, x)
-        symmetric, best = hessian_error(case.expr, x, g, rng)
+        try:
+            symmetric, best = hessian_error(case.expr, x, g, rng)
+        except MatgradError as err:  # a second derivative a declaration says it lacks
+            if str(err) in UNSUPPORTED:
+                continue
+            raise
         name = x.name
         assert symmetric, (case.text, name)
         out.append((name, best))

@@ -120,6 +120,12 @@ EXAMPLES = {
                            shape=(1, 1)),
     "sum_inner_product": node("sum", node("mul", mg.tanh(x), y), params=(None,),
                               shape=(1, 1)),
+    "expm_zero": node("expm", ops.zeros(N, N)),
+    "expm_transpose": node("expm", T(C)),
+    "expm_frechet_zero": node("expm_frechet", C, ops.zeros(N, N)),
+    "expm_frechet_commuting": node("expm_frechet", C, node("mul", bc(a, (N, N)), ops.eye(N))),
+    "expm_frechet_scaled": node("expm_frechet", C, node("mul", bc(a, (N, N)), S)),
+    "trace_expm_frechet": node("trace", node("expm_frechet", C, S), shape=(1, 1)),
     "regroup_chain_argument": node("logdet", node("matmul", C.T, S @ C, shape=(N, N)),
                                    shape=(1, 1)),
 }

@@ -105,6 +105,9 @@ class Operation:
     - `scale(node, values, scales)`: how rounding errors grow through it (verify).
     - `convention`: its domain and what it does where it is not differentiable (the
       subgradient chosen at a kink or a tie), as the operations page states it.
+    - `unsupported`: what its derivatives cannot do yet, if anything: the message of the
+      MatgradError its differential raises where that is asked (the meta-tests check
+      that it is said so, and nothing else is raised).
     """
 
     name: str
@@ -130,6 +133,7 @@ class Operation:
     scale: Callable | None = None
     facts: frozenset = frozenset()
     convention: str = ""
+    unsupported: str = ""
 
     def signature_for(self, params: tuple) -> "Signature":
         """The signature for the node's params (the sizes, then the keyword values; a

@@ -1673,6 +1673,65 @@ def diagmat_ones(s: Simplifier, e: Expr):
     return ops.eye(e.shape[0]) if e.children[0].op == "ones" else None
 
 
+# the matrix exponential
+
+
+def expm_transpose(s: Simplifier, e: Expr):
+    """expm(Aᵀ) = expm(A)ᵀ (e^A is a power series in A)."""
+    (x,) = e.children
+    return ops.transpose(make("expm", (x.children[0],), (), e.shape)) \
+        if x.op == "transpose" else None
+
+
+def expm_zero(s: Simplifier, e: Expr):
+    """expm(0) = I."""
+    return ops.eye(e.shape[0]) if is_zero(e.children[0]) else None
+
+
+def expm_frechet_commuting(s: Simplifier, e: Expr):
+    """expm_frechet(A, c I) = c · expm(A): a direction that commutes with A gives
+    ∫₀¹ e^{sA} c I e^{(1−s)A} ds = c e^A."""
+    a, direction = e.children
+    c = _scaled_identity(direction)
+    if c is None:
+        return None
+    value = make("expm", (a,), (), e.shape)
+    return value if c.op == "const" and c.params[0] == 1 else ops.mul(c, value)
+
+
+def expm_frechet_zero(s: Simplifier, e: Expr):
+    """expm_frechet(A, 0) = 0 (linear in its direction)."""
+    return zero(e.shape) if is_zero(e.children[1]) else None
+
+
+def expm_frechet_scaled(s: Simplifier, e: Expr):
+    """expm_frechet(A, c E) = c · expm_frechet(A, E) for a scalar c (linear in E)."""
+    a, direction = e.children
+    if direction.op not in ("mul", "div", "neg") or direction.shape == SCALAR:
+        return None
+    if direction.op == "neg":
+        return ops.neg(make("expm_frechet", (a, direction.children[0]), (), e.shape))
+    p = s.product(direction)
+    if p.zero or not (p.scalars or p.coef != 1) or not p.matrices:
+        return None
+    scalar, rest = _Product(), _Product()
+    scalar.coef, scalar.scalars = p.coef, p.scalars
+    rest.matrices = p.matrices
+    return ops.mul(_rebuild_product(scalar, SCALAR),
+                   make("expm_frechet", (a, _rebuild_product(rest, direction.shape)), (),
+                        e.shape))
+
+
+def trace_expm_frechet(s: Simplifier, e: Expr):
+    """tr expm_frechet(A, E) = tr(expm(A) E) (the trace is invariant under the cycle
+    e^{sA} E e^{(1−s)A} → e^A E)."""
+    (x,) = e.children
+    if x.op != "expm_frechet":
+        return None
+    a, direction = x.children
+    return ops.trace(ops.matmul(make("expm", (a,), (), a.shape), direction))
+
+
 _SUMS = (factor_common, collect_terms, factor_scalar, tanh_of_exponentials,
          expand_if_shorter)
 _PRODUCTS = (softmax_of_ratio, distribute_cancelling, tanh_quotient, product_normal_form)
@@ -1713,7 +1772,10 @@ RULES: dict = {
     "logdet": (det_transpose, det_identity, det_scalar, regroup_chain_argument),
     "diagvec": (diag_of_diag, diag_transpose, diag_identity, diag_zero),
     "diagmat": (diagmat_ones, diag_zero),
+    "expm": (expm_zero, expm_transpose),
+    "expm_frechet": (expm_frechet_zero, expm_frechet_commuting, expm_frechet_scaled),
 }
+RULES["trace"] += (trace_expm_frechet,)
 
 # every declared linear or multilinear operation folds a zero argument (after its own)
 for _name, _op in registry.operations().items():

@@ -6,6 +6,7 @@ which this package exports (and `matgrad` with it). Importing it declares them a
 from .. import registry
 # each module declares its operations on import
 from . import diagonal  # noqa: F401
+from . import exponential  # noqa: F401
 from . import kron  # noqa: F401
 from . import linalg  # noqa: F401
 from . import matrix_functions  # noqa: F401
