@@ -17,7 +17,6 @@ Run: `python benchmarks/bench_compactness.py [--no-write]`.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import sys
@@ -268,16 +267,8 @@ def run() -> tuple[str, dict]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--no-write", action="store_true", help=f"do not write {OUT.name}")
-    args = ap.parse_args(argv)
-    text, _ = run()
-    print(text)
-    if not args.no_write:
-        OUT.parent.mkdir(parents=True, exist_ok=True)
-        OUT.write_text(text, encoding="utf-8")
-        print(f"written to {OUT.relative_to(OUT.parent.parent)}", file=sys.stderr)
-    return 0
+    from timing import page_main  # beside this file: the tests load the module alone
+    return page_main(__doc__, OUT, lambda: run()[0], argv)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ Run: `make bench` (or `python benchmarks/bench_steps.py [--quick]`).
 """
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import platform
@@ -29,7 +28,7 @@ import numpy as np
 
 import matgrad as mg
 from matgrad.parser import parse_program
-from timing import median_time  # benchmarks/timing.py
+from timing import median_time, page_main  # benchmarks/timing.py
 
 DEPTHS = (10, 20, 40, 80)
 OUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks-steps.md"
@@ -111,17 +110,7 @@ def run(quick: bool) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="fewer runs (a smoke test)")
-    ap.add_argument("--no-write", action="store_true", help=f"do not write {OUT.name}")
-    args = ap.parse_args(argv)
-    text = run(args.quick)
-    print(text)
-    if not args.no_write:
-        OUT.parent.mkdir(parents=True, exist_ok=True)
-        OUT.write_text(text, encoding="utf-8")
-        print(f"written to {OUT.relative_to(OUT.parent.parent)}", file=sys.stderr)
-    return 0
+    return page_main(__doc__, OUT, run, argv, quick=True)
 
 
 if __name__ == "__main__":

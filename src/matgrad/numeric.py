@@ -6,6 +6,8 @@ scalar, shape (n,) for a column vector, 2-D otherwise.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from . import budget, registry
@@ -106,20 +108,22 @@ KERNELS = {
 }
 
 
-def _kernel(op: str, sizes: dict):
-    """The arithmetic core's kernel, or the declared operation's (given the numbers its
-    size params stand for, where it takes sizes)."""
+@functools.cache
+def _kernel(op: str):
+    """The kernel of operation `op` as a function (node, sizes, *arrays): the arithmetic
+    core's, or the declared operation's (given the numbers its size params stand for,
+    where it takes sizes). Made once per operation."""
     kernel = KERNELS.get(op)
     if kernel is not None:
-        return kernel
+        return lambda n, sizes, *arrays: kernel(n, *arrays)
     declared = registry.get(op)
     if declared is None:
         raise MatgradError(f"cannot evaluate the operation {op!r}")
     if declared.sizes:
         given = len(declared.sizes)
-        return lambda n, *arrays: declared.kernel(
+        return lambda n, sizes, *arrays: declared.kernel(
             tuple(concrete(s, sizes) for s in n.params[:given]) + n.params[given:], *arrays)
-    return lambda n, *arrays: declared.kernel(n.params, *arrays)
+    return lambda n, sizes, *arrays: declared.kernel(n.params, *arrays)
 
 
 class _Diagonal:
@@ -184,9 +188,9 @@ def evaluate_2d(e: Expr, arrays: dict, sizes: dict, cache: dict | None = None) -
             elif op == "diagvec" and isinstance(vals[node.children[0]], _Diagonal):
                 out = vals[node.children[0]].d
             else:
-                kernel = _kernel(op, sizes)
+                kernel = _kernel(op)
                 budget.require(node, node.shape, sizes)
-                out = kernel(node, *(dense(vals[c]) for c in node.children))
+                out = kernel(node, sizes, *(dense(vals[c]) for c in node.children))
             vals[node] = out
     return dense(vals[e])
 

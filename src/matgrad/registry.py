@@ -18,8 +18,9 @@ core, so every layer may read it.
 from __future__ import annotations
 
 import re
+from types import MappingProxyType
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Mapping
 
 from .dims import Dim, DimProduct, fmt_shape, product
 from .errors import MatgradError, ShapeError
@@ -161,8 +162,12 @@ class Operation:
 
 _REGISTRY: dict[str, Operation] = {}
 # language function name -> the operations it may build, in declaration order
-_CALLS: dict[str, list] = {}
+_CALLS: dict[str, tuple] = {}
 _FUNCTIONS: dict[str, Callable] = {}
+# what the readers get: read-only views of the three, current as declarations are added
+_OPERATIONS_VIEW = MappingProxyType(_REGISTRY)
+_CALLS_VIEW = MappingProxyType(_CALLS)
+_FUNCTIONS_VIEW = MappingProxyType(_FUNCTIONS)
 
 
 def declare(operation: Operation) -> Operation:
@@ -197,7 +202,7 @@ def declare(operation: Operation) -> Operation:
         raise MatgradError(f"internal: the multilinear operation {operation.name} needs "
                            "one adjoint and one identity per argument")
     _REGISTRY[operation.name] = operation
-    _CALLS.setdefault(operation.call, []).append(operation)
+    _CALLS[operation.call] = _CALLS.get(operation.call, ()) + (operation,)
     return operation
 
 
@@ -210,9 +215,9 @@ def publish(function: Callable) -> Callable:
     return function
 
 
-def functions() -> dict[str, Callable]:
-    """The published functions, by name (a copy)."""
-    return dict(_FUNCTIONS)
+def functions() -> Mapping[str, Callable]:
+    """The published functions, by name (a read-only view)."""
+    return _FUNCTIONS_VIEW
 
 
 def get(name: str) -> Operation | None:
@@ -220,15 +225,15 @@ def get(name: str) -> Operation | None:
     return _REGISTRY.get(name)
 
 
-def operations() -> dict[str, Operation]:
-    """Every declared operation, by name (a copy)."""
-    return dict(_REGISTRY)
+def operations() -> Mapping[str, Operation]:
+    """Every declared operation, by name (a read-only view)."""
+    return _OPERATIONS_VIEW
 
 
-def calls() -> dict[str, tuple]:
+def calls() -> Mapping[str, tuple]:
     """The language's function names of the declared operations, each with the
-    operations it may build."""
-    return {k: tuple(v) for k, v in _CALLS.items()}
+    operations it may build, in declaration order (a read-only view)."""
+    return _CALLS_VIEW
 
 
 def summary(op: Operation) -> dict:

@@ -79,23 +79,32 @@ class Printer:
     def name(self, name: str) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    # ---- sums ---------------------------------------------------------------------
-    def _terms(self, e: Expr):
-        """Flatten a sum into (sign, term) pairs, left to right."""
+    # ---- chains: sums, Hadamard and matrix products ------------------------------------
+    def _flatten(self, e: Expr, op: str) -> list:
+        """The operands of the chain of `op` nodes at e (a sum, a Hadamard or a matrix
+        product), left to right, each with its sign: (sign, operand) pairs. A named
+        intermediate below e is an operand, not opened; in a sum, a negated term after
+        the first is a term subtracted (a − b, not a + (−b))."""
         out, stack = [], [(e, 1)]
         while stack:
             node, sign = stack.pop()
-            if node.op == "add" and (node is e or node not in self.names):
+            opens = node is e or node not in self.names
+            if node.op == op and opens:
                 stack.append((node.children[1], sign))
                 stack.append((node.children[0], sign))
-            elif node.op == "neg" and out and (node is e or node not in self.names):
+            elif op == "add" and node.op == "neg" and out and opens:
                 out.append((-sign, node.children[0]))
             else:
                 out.append((sign, node))
         return out
 
+    def _factors(self, e: Expr, op: str = "mul") -> list:
+        """The factors of a product chain (Hadamard, or `op` = "matmul"), left to right."""
+        return [node for _, node in self._flatten(e, op)]
+
+    # ---- sums ---------------------------------------------------------------------
     def _print_add(self, e: Expr):
-        terms = self._terms(e)
+        terms = self._flatten(e, "add")
         implicit = any(t.op not in _STRETCHED for _, t in terms)
         parts = []
         for i, (sign, t) in enumerate(terms):
@@ -122,17 +131,6 @@ class Printer:
     strict_neg = False
 
     # ---- products -------------------------------------------------------------------
-    def _factors(self, e: Expr) -> list:
-        out, stack = [], [e]
-        while stack:
-            node = stack.pop()
-            if node.op == "mul" and (node is e or node not in self.names):
-                stack.append(node.children[1])
-                stack.append(node.children[0])
-            else:
-                out.append(node)
-        return out
-
     def _print_mul(self, e: Expr):
         factors = self._factors(e)
         implicit = e.shape == SCALAR or any(f.op not in _STRETCHED for f in factors)
@@ -160,14 +158,7 @@ class Printer:
         a sign or scalar factors of its first factor are written before the chain, where
         that means the same and saves parentheses: (−yᵀ) log(z) as −yᵀ log(z), (λ · wᵀ) w
         as λ · wᵀ w."""
-        factors, stack = [], [e]
-        while stack:
-            node = stack.pop()
-            if node.op == "matmul" and (node is e or node not in self.names):
-                stack.append(node.children[1])
-                stack.append(node.children[0])
-            else:
-                factors.append(node)
+        factors = self._factors(e, "matmul")
         return self._lead(factors, join) or (join(factors), MATMUL)
 
     def _lead(self, factors: list, join):
