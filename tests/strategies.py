@@ -83,6 +83,8 @@ DRAWN_OPERATIONS = frozenset({
     "svdvals",
     "norm_1",
     "norm_inf",
+    "norm_1_matrix",
+    "norm_inf_matrix",
     "norm_nuc",
     "norm_spectral",
     "kron",
@@ -486,7 +488,16 @@ class Generator:
         j = self._tall(k)
         x = self._separated(self.general((j, k), depth), (j, k))
         size = math.sqrt(SIZES.get(j, 1) * SIZES.get(k, 1))
-        if self.c.integer(0, 1):
+        kind = self.c.integer(0, 2)
+        if kind == 2:
+            # the largest absolute column or row sum: x + 3v keeps the sums apart, and
+            # its entries away from 0 where they move, almost surely
+            if self.c.integer(0, 1):
+                return Term(mg.norm(x.expr, 1), f"norm({x.text}, 1)",
+                            x.est * SIZES.get(j, 1))
+            return Term(mg.norm(x.expr, math.inf), f"norm({x.text}, inf)",
+                        x.est * SIZES.get(k, 1))
+        if kind:
             return Term(mg.norm(x.expr, "nuc"), f'norm({x.text}, "nuc")',
                         x.est * size * math.sqrt(SIZES.get(k, 1)))
         return Term(mg.norm(x.expr, 2), f"norm({x.text}, 2)", x.est * size)

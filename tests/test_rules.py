@@ -83,6 +83,8 @@ SPECS = {
     "svdvals": (lambda: mg.svdvals(X.T), [X]),
     "norm_1": (lambda: mg.norm(X @ v, 1), [X, v]),
     "norm_inf": (lambda: mg.norm(X @ v, float("inf")), [X, v]),
+    "norm_1_matrix": (lambda: mg.norm(X @ Y, 1), [X, Y]),
+    "norm_inf_matrix": (lambda: mg.norm(X @ Y, float("inf")), [X, Y]),
     "norm_nuc": (lambda: mg.norm(X.T, "nuc"), [X]),
     "norm_spectral": (lambda: mg.norm(X.T, 2), [X]),
     "kron": (lambda: mg.sum(mg.sin(mg.kron(X, A))), [X, A]),

@@ -35,6 +35,9 @@ LOSSES = [
     ("norm(A @ x - y, 1)", "A: m,n; x: n; y: m", ["A", "x", "y"]),
     ("norm(A @ x - y, inf) ** 2", "A: m,n; x: n; y: m", ["A", "x", "y"]),
     ('norm(x, 1) + norm(x.T, inf) + norm(X, "fro")', "x: n; X: m,n", ["x", "X"]),
+    ("norm(X, 1)", "X: m,n", ["X"]),
+    ("norm(X, inf)", "X: m,n", ["X"]),
+    ("norm(X @ W, 1) ** 2 + norm(X.T, inf)", "X: m,k; W: k,n", ["X", "W"]),
 ]
 
 
@@ -151,6 +154,85 @@ def test_singular_values_and_matrix_norms_agree_with_numpy():
     assert np.allclose(at(exprs[0]), sigma) and np.all(np.diff(at(exprs[0])) < 0)
     for e, ord in zip(exprs[1:], ("nuc", 2, "fro")):
         assert np.isclose(float(at(e)), np.linalg.norm(x, ord)), ord
+
+
+def test_matrix_one_and_max_norms_agree_with_numpy():
+    """‖X‖₁ and ‖X‖_∞ of an m×n matrix (m ≠ n) are NumPy's: the largest absolute column
+    and row sums."""
+    m, n = mg.dims("m n")
+    X = mg.matrix("X", m, n)
+    exprs = [mg.norm(X, 1), mg.norm(X, math.inf), mg.norm(X.T, 1)]
+    values, at = _values(exprs, seed=3)
+    x = np.asarray(values["X"], dtype=float)
+    assert x.shape[0] != x.shape[1]
+    for e, want in zip(exprs, (np.linalg.norm(x, 1), np.linalg.norm(x, np.inf),
+                               np.linalg.norm(x.T, 1))):
+        assert np.isclose(float(at(e)), want)
+    assert not np.isclose(float(at(exprs[0])), float(at(exprs[1])))  # not the same norm
+
+
+def test_gradients_of_the_matrix_one_and_max_norms_are_the_largest_sums_signs():
+    """∂‖X‖₁/∂X = sign(X) in the column of the largest absolute sum, 0 elsewhere;
+    ∂‖X‖_∞/∂X the same in the row of the largest; an independent NumPy statement."""
+    m, n = mg.dims("m n")
+    X = mg.matrix("X", m, n)
+    one, top = mg.grad(mg.norm(X, 1), X), mg.grad(mg.norm(X, math.inf), X)
+    values, at = _values([one, top], seed=6)
+    x = np.asarray(values["X"], dtype=float)
+    want_one = np.zeros_like(x)
+    j = np.argmax(np.sum(np.abs(x), axis=0))
+    want_one[:, j] = np.sign(x[:, j])
+    want_top = np.zeros_like(x)
+    i = np.argmax(np.sum(np.abs(x), axis=1))
+    want_top[i] = np.sign(x[i])
+    assert np.array_equal(at(one), want_one)
+    assert np.array_equal(at(top), want_top)
+
+
+def _gradient_at(L, x):
+    G = mg.grad(L, x)
+    return lambda v: np.asarray(mg.evaluate(G, {x.name: v}), dtype=float)
+
+
+@pytest.mark.parametrize("ord, axis", [(1, 0), (math.inf, 1)])
+def test_matrix_norm_at_a_tie_splits_equally_between_the_largest_sums(ord, axis):
+    """Columns 0 and 2 (for ‖X‖₁; rows for ‖X‖_∞) with the same absolute sum, exactly
+    (one is the other negated): the derivative taken is the mean of the derivatives
+    where either one is the largest, as max splits a tie."""
+    m, n = mg.dims("m n")
+    X = mg.matrix("X", m, n)
+    grad_at = _gradient_at(mg.norm(X, ord), X)
+    rng = np.random.default_rng(9)
+    point = rng.uniform(-1, 1, (5, 3) if axis == 0 else (3, 5))
+    line = [slice(None), 0] if axis == 0 else [0, slice(None)]
+    other = [slice(None), 2] if axis == 0 else [2, slice(None)]
+    point[tuple(line)] = 4.0 * np.sign(point[tuple(line)])
+    point[tuple(other)] = -point[tuple(line)]
+    first, last = point.copy(), point.copy()
+    first[tuple(line)] *= 1.001
+    last[tuple(other)] *= 1.001
+    assert not np.allclose(grad_at(first), grad_at(last))
+    assert np.allclose(grad_at(point), (grad_at(first) + grad_at(last)) / 2)
+
+
+def test_matrix_one_norm_at_a_zero_entry_takes_sign_zero():
+    """A zero in the largest column: ‖X‖₁ has a kink there, and the derivative taken in
+    that entry is the middle of the one-sided ones (sign(0) = 0); elsewhere the
+    derivative."""
+    m, n = mg.dims("m n")
+    X = mg.matrix("X", m, n)
+    L = mg.norm(X, 1)
+    point = np.random.default_rng(10).uniform(-1, 1, (4, 3))
+    point[:, 1] = [3.0, 0.0, -3.0, 3.0]
+    g = _gradient_at(L, X)(point)
+
+    def f(v):
+        return float(mg.evaluate(L, {"X": v}))
+    left, right = _one_sided(f, point, (1, 1))
+    assert left < right
+    assert np.isclose(g[1, 1], (left + right) / 2, atol=1e-6)
+    for i in ((0, 1), (2, 1), (0, 0), (3, 2)):
+        assert np.isclose(g[i], np.mean(_one_sided(f, point, i)), atol=1e-5), i
 
 
 def test_gradients_of_the_matrix_norms_are_the_singular_vectors():
@@ -309,9 +391,9 @@ def test_bad_ords_and_shapes_from_the_api():
     for ord in (3, "nucc", -math.inf, True, 0):
         with pytest.raises(mg.MatgradError, match="ord must be one of"):
             mg.norm(x, ord)
-    for ord in (1, math.inf):
-        with pytest.raises(mg.ShapeError, match="norms of a vector"):
-            mg.norm(X, ord)
+    for ord in (1, math.inf):  # of a matrix, the matrix norms; of a vector, the vector's
+        assert mg.norm(X, ord).op == ("norm_1_matrix" if ord == 1 else "norm_inf_matrix")
+        assert mg.norm(x, ord).op == ("norm_1" if ord == 1 else "norm_inf")
     with pytest.raises(mg.ParseError, match="the norms are"):
         mg.parse(r"\|X\|_3", shapes="X: m,n", syntax="latex")
 
@@ -323,6 +405,8 @@ NOTATIONS = [
     # (language, mathematical text, LaTeX), one node
     ("norm(x, 1)", "‖x‖₁", r"\|x\|_1"),
     ("norm(x, inf)", "‖x‖_∞", r"\|x\|_\infty"),
+    ("norm(X, 1)", "‖X‖₁", r"\|X\|_1"),
+    ("norm(X, inf)", "‖X‖_∞", r"\|X\|_\infty"),
     ('norm(X, "nuc")', "‖X‖_*", r"\|X\|_*"),
     ("norm(X, 2)", "‖X‖₂", r"\|X\|_2"),
     ('norm(X, "fro")', "‖X‖_F", r"\|X\|_F"),

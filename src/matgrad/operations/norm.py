@@ -6,6 +6,8 @@ Each norm that differs in its value or its derivative is an operation of its own
     norm(a), norm(a, "fro"), norm(x, 2)   ‖a‖     √Σ aᵢⱼ²          d = (a / ‖a‖) : da
     norm(x, 1)                            ‖x‖₁    Σ |xᵢ|           d = sign(x) : dx
     norm(x, inf)                          ‖x‖_∞   max |xᵢ|         d = sign(x) ⊙ e : dx
+    norm(X, 1)                            ‖X‖₁    maxⱼ Σᵢ |Xᵢⱼ|    d = sign(X) ⊙ 1wᵀ : dX
+    norm(X, inf)                          ‖X‖_∞   maxᵢ Σⱼ |Xᵢⱼ|    d = sign(X) ⊙ w1ᵀ : dX
     norm(X, "nuc")                        ‖X‖_*   Σ σᵢ             d = U Vᵀ : dX
     norm(X, 2)                            ‖X‖₂    σ₁ = max σᵢ      d = u₁ v₁ᵀ : dX
 
@@ -13,13 +15,15 @@ Conventions where a norm is not differentiable (each a subgradient, the one NumP
 and PyTorch's automatic derivatives take): ‖a‖ at a = 0 gives 0; ‖x‖₁ at xᵢ = 0 gives
 sign(0) = 0 in entry i; ‖x‖_∞ where several entries share the largest |xᵢ| spreads the
 derivative evenly over them (e = the indicator of those entries divided by their
-number; ‖x‖_∞ at x = 0 spreads it over all, with sign 0: the derivative 0). The
-nuclear and spectral norms are taken of a tall matrix (m ≥ n, as `svdvals`; a wide one
-through its transpose) and their derivatives read the singular vectors: they exist
-where the singular values are distinct and positive (for ‖X‖₂ where σ₁ is simple),
-and elsewhere evaluating them is a DomainError rather than a convention. ord 1 and inf
-are the vector norms; NumPy's matrix 1- and ∞-norms (largest column and row sums) are
-not in the language.
+number; ‖x‖_∞ at x = 0 spreads it over all, with sign 0: the derivative 0). The matrix
+1- and ∞-norms (NumPy's: the largest absolute column sum and row sum) are the `max` of
+those sums, and take max's convention: where several columns (rows) tie for the
+largest sum the derivative is split equally between them (w = their indicator divided
+by their number), with sign(0) = 0 in an entry that is 0. The nuclear and spectral
+norms are taken of a tall matrix (m ≥ n, as `svdvals`; a wide one through its
+transpose) and their derivatives read the singular vectors: they exist where the
+singular values are distinct and positive (for ‖X‖₂ where σ₁ is simple), and elsewhere
+evaluating them is a DomainError rather than a convention.
 """
 from __future__ import annotations
 
@@ -28,10 +32,10 @@ import math
 import numpy as np
 
 from .. import ops
-from ..dims import fmt_shape
-from ..errors import DomainError, MatgradError, ShapeError
+from ..errors import DomainError, MatgradError
 from ..expr import Expr
-from ..registry import Operation, build, declare, publish, short
+from ..registry import Operation, build, declare, publish
+from .reductions import MAX
 from .spectral import require_tall, svdvals, svdvals_differential, unless_finite
 
 ORDS = (None, "fro", "nuc", 1, 2, math.inf)
@@ -147,6 +151,75 @@ NORM_INF = declare(Operation(
 ))
 
 
+# ---- the 1- and ∞-norms of a matrix: the largest absolute column and row sum ------------
+
+
+def _largest_sum(x: Expr, axis: int, dx: Expr) -> Expr:
+    """d max(c), c = sum(|X|, axis), through dc = sum(sign(X) ⊙ dX, axis): max's own
+    differential, so that ties between the sums are split as max splits them."""
+    top = build(MAX, (ops.sum(ops.abs(x), axis),), (None,))
+    return MAX.differential(top, [ops.sum(ops.mul(ops.sign(x), dx), axis)])
+
+
+def _norm_1_matrix(node, d):
+    """d‖X‖₁ = Σⱼ wⱼ 1ᵀ(sign(X) ⊙ dX)ⱼ = (sign(X) ⊙ 1wᵀ) : dX, with ‖X‖₁ = max(c), c the
+    column sums of |X| (d|t| = sign(t) dt, then d max): w = ismax(c) / sum(ismax(c)),
+    the largest column's indicator; where columns tie for the largest sum the derivative
+    is split equally between them (as for max), and sign(0) = 0."""
+    (x,) = node.children
+    return _largest_sum(x, 0, d[0])
+
+
+def _norm_inf_matrix(node, d):
+    """d‖X‖_∞ = Σᵢ wᵢ (sign(X) ⊙ dX)ᵢ1 = (sign(X) ⊙ w1ᵀ) : dX, with ‖X‖_∞ = max(r), r
+    the row sums of |X| (d|t| = sign(t) dt, then d max): w = ismax(r) / sum(ismax(r)),
+    the largest row's indicator; where rows tie for the largest sum the derivative is
+    split equally between them (as for max), and sign(0) = 0."""
+    (x,) = node.children
+    return _largest_sum(x, 1, d[0])
+
+
+def _largest_abs_sum(axis: int):
+    """max(sum(abs(X), axis)) in any backend's namespace."""
+    def code(p, e):
+        inner, _ = p.call(p.qualified("abs"), p.array_arg(e.children[0]))
+        sums, _ = p.call(p.qualified("sum"), inner, *p.sum_kw(axis))
+        return p.call(p.qualified("max"), sums)
+    return code
+
+
+def _largest_sum_scale(axis: int):
+    def scale(node, cv, cs, av, condition):
+        sums = np.sum(np.broadcast_to(cs[0], cv[0].shape), axis=axis)
+        return av + np.reshape(np.max(sums), (1, 1))
+    return scale
+
+
+NORM_1_MATRIX = declare(Operation(
+    name="norm_1_matrix", call="norm", signature="m,n -> 1,1",
+    kernel=lambda params, a: np.reshape(np.linalg.norm(a, 1), (1, 1)),
+    differential=_norm_1_matrix, text=_N1_TEXT, latex=_N1_LATEX,
+    code={"numpy": _largest_abs_sum(0)},
+    scale=_largest_sum_scale(0),
+    facts=frozenset({"positive"}),
+    convention=("norm(X, 1) of a matrix, the largest absolute column sum: where columns tie "
+                "for the largest, the derivative is split equally between them (as for max); "
+                "at Xᵢⱼ = 0, sign(0) = 0"),
+))
+
+NORM_INF_MATRIX = declare(Operation(
+    name="norm_inf_matrix", call="norm", signature="m,n -> 1,1",
+    kernel=lambda params, a: np.reshape(np.linalg.norm(a, np.inf), (1, 1)),
+    differential=_norm_inf_matrix, text=_NINF_TEXT, latex=_NINF_LATEX,
+    code={"numpy": _largest_abs_sum(1)},
+    scale=_largest_sum_scale(1),
+    facts=frozenset({"positive"}),
+    convention=("norm(X, inf) of a matrix, the largest absolute row sum: where rows tie for "
+                "the largest, the derivative is split equally between them (as for max); at "
+                "Xᵢⱼ = 0, sign(0) = 0"),
+))
+
+
 # ---- the nuclear and the spectral norm of a tall matrix --------------------------------------
 
 
@@ -246,7 +319,8 @@ def norm(a, ord=None):
     - ord None or "fro": the 2-norm of a vector, the Frobenius norm of a matrix, ‖a‖;
     - ord 2: of a vector the same, of a matrix the spectral norm σ₁, ‖X‖₂;
     - ord "nuc": the nuclear norm Σσᵢ, ‖X‖_* (of a vector, its 2-norm);
-    - ord 1 and inf: of a vector, Σ|xᵢ| (‖x‖₁) and max|xᵢ| (‖x‖_∞).
+    - ord 1 and inf: of a vector, Σ|xᵢ| (‖x‖₁) and max|xᵢ| (‖x‖_∞); of a matrix, the
+      largest absolute column sum (‖X‖₁) and row sum (‖X‖_∞), as NumPy's.
 
     The nuclear and spectral norms are taken of a tall matrix (rows ≥ columns; take
     the norm of X.T for a wide X). Where a norm has no derivative the one taken is a
@@ -261,10 +335,10 @@ def norm(a, ord=None):
     (‖x‖₁, ‖x‖_∞, ‖X‖_*, ‖X‖₂)
     >>> mg.evaluate(mg.norm(x, 1), {"x": [3.0, -4.0]})
     7.0
-    >>> mg.norm(X, 1)
-    Traceback (most recent call last):
-        ...
-    matgrad.errors.ShapeError: norm(X, 1): X is m×n; ord 1 and inf are the norms of a vector (NumPy's matrix 1- and ∞-norms are not in the language; the sum of |Xᵢⱼ| is sum(abs(X)))
+    >>> mg.norm(X, 1), mg.norm(X, float("inf"))
+    (‖X‖₁, ‖X‖_∞)
+    >>> mg.evaluate(mg.norm(X, 1), {"X": [[1.0, -2.0], [3.0, 4.0]]})  # column sums 4, 6
+    6.0
     >>> mg.norm(x, 3)
     Traceback (most recent call last):
         ...
@@ -278,11 +352,7 @@ def norm(a, ord=None):
         return build(NORM, (a,), ())
     if ord in (1, math.inf):
         if not vector:
-            shown = "1" if ord == 1 else "inf"
-            raise ShapeError(f"norm({short(a)}, {shown}): {short(a)} is {fmt_shape(a.shape)}; "
-                             "ord 1 and inf are the norms of a vector (NumPy's matrix 1- and "
-                             f"∞-norms are not in the language; the sum of |{short(a)}ᵢⱼ| is "
-                             f"sum(abs({short(a)})))")
+            return build(NORM_1_MATRIX if ord == 1 else NORM_INF_MATRIX, (a,), ())
         x = a if c == 1 else ops.transpose(a)
         return build(NORM_1 if ord == 1 else NORM_INF, (x,), ())
     require_tall("norm", a)
