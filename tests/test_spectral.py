@@ -10,6 +10,7 @@ derivative against one-sided differences; and the errors bad input gets.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -352,6 +353,40 @@ def test_a_repeated_singular_value_or_a_wide_matrix_is_refused():
         mg.svdvals(mg.matrix("W", 2, 3))
     with pytest.raises(mg.ShapeError, match="wider than tall"):
         mg.norm(mg.matrix("W", 2, 3), "nuc")
+
+
+@pytest.mark.parametrize("text, instead", [
+    ("svdvals(W)", "svdvals(W.T)"),
+    ("svdvals(W @ B)", "svdvals((W @ B).T)"),
+    ('norm(W, "nuc")', 'norm(W.T, "nuc")'),
+    ("norm(W, 2)", "norm(W.T, 2)"),
+])
+def test_a_wide_shape_says_what_to_write_instead(text, instead):
+    """A wide shape of numbers: the error names the call on the transpose, which reads
+    back and has the same values as NumPy's of the wide matrix."""
+    shapes = "W: 2,3; B: 3,4"
+    with pytest.raises(mg.ShapeError) as err:
+        mg.parse(text, shapes=shapes)
+    assert f"wider than tall; {text.split('(')[0]} is taken of a tall matrix (rows ≥ " \
+           f"columns): write {instead}, which has the same" in str(err.value)
+    rng = np.random.default_rng(11)
+    values = {"W": rng.standard_normal((2, 3)), "B": rng.standard_normal((3, 4))}
+    wide = values["W"] @ values["B"] if "B" in text else values["W"]
+    got = np.asarray(mg.evaluate(mg.parse(instead, shapes=shapes), values), dtype=float)
+    if text.startswith("svdvals"):
+        assert np.allclose(got, np.linalg.svd(wide, compute_uv=False))
+    else:
+        assert np.isclose(float(got), np.linalg.norm(wide, "nuc" if "nuc" in text else 2))
+
+
+def test_a_wide_value_says_what_to_write_instead():
+    m, n = mg.dims("m n")
+    X = mg.matrix("X", m, n)
+    for e, instead in ((mg.svdvals(X), "svdvals(X.T)"), (mg.norm(X, "nuc"), 'norm(X.T, "nuc")'),
+                       (mg.norm(X, 2), "norm(X.T, 2)")):
+        with pytest.raises(mg.DomainError, match=r"2×3, wider than tall.*for a wide X write "
+                           + re.escape(instead)):
+            mg.evaluate(e, {"X": np.ones((2, 3))})
 
 
 # ---- bad input ----------------------------------------------------------------------------

@@ -226,9 +226,10 @@ NORM_INF_MATRIX = declare(Operation(
 def _tall(name: str, a: np.ndarray) -> np.ndarray:
     m, n = a.shape
     if m < n:
+        ord, sub = ('"nuc"', "_*") if name == "nuclear" else ("2", "₂")
         raise DomainError(f"the {name} norm: the matrix is {m}×{n}, wider than tall; it is "
-                          "taken of a tall matrix (rows ≥ columns) here: take it of the "
-                          "transpose")
+                          "taken of a tall matrix (rows ≥ columns) here: for a wide X write "
+                          f"norm(X.T, {ord}) (‖Xᵀ‖{sub}), which has the same value")
     return a
 
 
@@ -355,7 +356,8 @@ def norm(a, ord=None):
             return build(NORM_1_MATRIX if ord == 1 else NORM_INF_MATRIX, (a,), ())
         x = a if c == 1 else ops.transpose(a)
         return build(NORM_1 if ord == 1 else NORM_INF, (x,), ())
-    require_tall("norm", a)
+    shown = '"nuc"' if ord == "nuc" else "2"
+    require_tall("norm", a, lambda t: f"norm({t}, {shown})", "the same value")
     return build(NORM_NUC if ord == "nuc" else NORM_SPECTRAL, (a,), ())
 
 

@@ -102,9 +102,9 @@ def _eigvecsh_value(params, a):
 def _svdvals_value(params, a):
     m, n = a.shape
     if m < n:
-        raise DomainError(f"svdvals: the matrix is {m}×{n}, wider than tall; the singular "
-                          "values are taken of a tall matrix (rows ≥ columns) here: take "
-                          "them of its transpose")
+        raise DomainError(f"svdvals: the matrix is {m}×{n}, wider than tall; svdvals of an "
+                          "m×n matrix has n values and needs m ≥ n: for a wide X write "
+                          "svdvals(X.T) (svdvals(Xᵀ)), which has the same singular values")
     return np.linalg.svd(a, compute_uv=False).reshape(-1, 1)
 
 
@@ -261,14 +261,24 @@ def require_symmetric(call: str, s) -> None:
                            f"({name} + {name}.T) / 2")
 
 
-def require_tall(call: str, x) -> None:
-    """A ShapeError where the shape says X is wider than tall (sizes that are numbers);
-    a wide value of symbolic shape is refused when it is evaluated."""
+def transposed_text(x) -> str:
+    """x.T in the language, x parenthesised unless it is a name: what to write for the
+    transpose of an argument."""
+    text = x.to_text(unicode=False)
+    return f"{text}.T" if text.isidentifier() else f"({text}).T"
+
+
+def require_tall(call: str, x, written=None, same="the same singular values") -> None:
+    """A ShapeError where the shape says X is wider than tall (sizes that are numbers),
+    saying what to write instead: the call on the transpose, `written(argument's text)`
+    (svdvals(X.T) by default), which has `same`; a wide value of symbolic shape is
+    refused when it is evaluated."""
     r, c = x.shape
     if isinstance(r, int) and isinstance(c, int) and r < c:
-        raise ShapeError(f"{call}({short(x)}): {short(x)} is {fmt_shape(x.shape)}, wider "
-                         f"than tall; {call} is taken of a tall matrix (rows ≥ columns) "
-                         f"here: take it of {short(x)}.T")
+        written = written or (lambda t: f"{call}({t})")
+        raise ShapeError(f"{written(short(x))}: {short(x)} is {fmt_shape(x.shape)}, wider "
+                         f"than tall; {call} is taken of a tall matrix (rows ≥ columns): "
+                         f"write {written(transposed_text(x))}, which has {same}")
 
 
 def _function(operation, check, doc: str):
@@ -328,8 +338,9 @@ eigvecsh = _function(EIGVECSH, require_symmetric, """The unit eigenvectors of a 
 svdvals = _function(SVDVALS, require_tall, """The singular values of a tall matrix X (m×n, m ≥ n), descending: a column (n×1).
 
     The result's length is n, the number of columns, which the shapes can state; so X
-    must be tall (take svdvals(X.T) of a wide one). A shape of numbers that is wide is
-    refused when the expression is built, a wide value when it is evaluated.
+    must be tall: write svdvals(X.T) for a wide X, which has the same singular values. A
+    shape of numbers that is wide is refused when the expression is built, saying so, a
+    wide value when it is evaluated.
     dσᵢ = uᵢᵀ dX vᵢ where σᵢ is simple and positive.
 
     >>> import matgrad as mg
@@ -339,4 +350,8 @@ svdvals = _function(SVDVALS, require_tall, """The singular values of a tall matr
     (svdvals(X), (n, 1))
     >>> mg.evaluate(mg.svdvals(X), {"X": [[3.0, 0.0], [0.0, -4.0], [0.0, 0.0]]})
     array([4., 3.])
+    >>> mg.svdvals(mg.matrix("W", 2, 3))
+    Traceback (most recent call last):
+        ...
+    matgrad.errors.ShapeError: svdvals(W): W is 2×3, wider than tall; svdvals is taken of a tall matrix (rows ≥ columns): write svdvals(W.T), which has the same singular values
     """)
