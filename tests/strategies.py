@@ -91,8 +91,7 @@ DRAWN_OPERATIONS = frozenset({
     "vec",
     "unvec",
     "expm",
-    "expm_frechet",
-    "expm_jacobian",
+    "expm_block",
 })
 
 
@@ -267,7 +266,7 @@ class Generator:
         if shape == (1, 1):
             opts += [self._reduce, self._reduce, self._trace, self._det, self._logdet,
                      self._norm, self._logsumexp, self._dot, self._extreme,
-                     self._vector_norm, self._matrix_norm, self._expm_jacobian]
+                     self._vector_norm, self._matrix_norm]
         if c == 1 and r != 1:
             opts += [self._softmax, self._diagvec, self._axis_reduce, self._axis_extreme,
                      self._log_softmax, self._axis_logsumexp, self._eigvalsh, self._svdvals]
@@ -658,28 +657,13 @@ class Generator:
         a = self.tame(self.general(shape, depth), 1.0 / SIZES[shape[0]])
         return Term(mg.expm(a.expr), f"expm({a.text})", math.e)
 
-    # The Fréchet derivative and its Kronecker form at a constant matrix: their
-    # derivatives with respect to that matrix are not supported yet (the declarations'
-    # `unsupported`), and a random expression must have every derivative.
-    @staticmethod
-    def _expm_point(size):
-        a = ops.div(mg.tril(ops.ones(size, size)), 4)
-        return a, f"tril(ones({DIM_TEXT[size]}, {DIM_TEXT[size]})) / 4"
-
     def _expm_frechet(self, shape, depth):
-        a, text = self._expm_point(shape[0])
-        e = self.general(shape, depth)
-        return Term(mg.expm_frechet(a, e.expr), f"expm_frechet({text}, {e.text})",
-                    math.e * e.est * SIZES[shape[0]])
-
-    def _expm_jacobian(self, shape, depth):
-        """A scalar reading of K(A): the sum of its entries weighted by a random term."""
-        size = self.c.choice(AXES[1:])
-        a, text = self._expm_point(size)
-        w = self.general((1, 1), depth)
-        return Term(ops.mul(w.expr, mg.sum(mg.expm_jacobian(a))),
-                    f"{_paren(w)} * sum(expm_jacobian({text}))",
-                    w.est * math.e * SIZES[size] ** 2)
+        """expm_frechet(A, E) = expm_block(A, E, A), A tamed as for expm."""
+        s = SIZES[shape[0]]
+        a = self.tame(self.general(shape, depth), 1.0 / s)
+        e = self.general(shape, self._sub(depth))
+        return Term(mg.expm_frechet(a.expr, e.expr), f"expm_frechet({a.text}, {e.text})",
+                    math.e * e.est * s)
 
     def _tril_half(self, shape, depth):
         a = self.general(shape, depth)

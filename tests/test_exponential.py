@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 import matgrad as mg
 from matgrad.errors import MatgradError
-from matgrad.operations.exponential import (SECOND_DERIVATIVE, expm_value, frechet_value,
-                                            jacobian_value)
+from matgrad.operations.exponential import (BEYOND_ORDER, MAX_ORDER, expm_value,
+                                            frechet_value, jacobian_value)
 
 m, n = mg.dims("m n")
 SIZES = {"m": 3, "n": 4}
@@ -149,13 +149,71 @@ def test_hessian_of_the_trace():
     assert np.allclose(Hm, Hm.T, rtol=1e-8, atol=1e-9)
 
 
-def test_a_second_derivative_not_supported_says_so():
-    for L in (mg.trace(B @ mg.expm(X) @ C), mg.sum(mg.expm(X) * W)):
-        with pytest.raises(MatgradError) as err:
-            mg.hessian(L, X)
-        assert str(err.value) == SECOND_DERIVATIVE
-    with pytest.raises(MatgradError, match="not supported yet"):
-        mg.grad(mg.sum(mg.expm_jacobian(X)), X)
+def hessian_check(L, x, vals, rng, h=1e-5):
+    """H applied to a random direction against the central difference of the gradient."""
+    H = mg.hessian(L, x)
+    shape = vals[x.name].shape
+    size = int(np.prod(shape))
+    Hm = np.asarray(mg.evaluate(H, vals, SIZES), dtype=float).reshape(size, size)
+    V = rng.standard_normal(shape)
+    G = mg.grad(L, x)
+    up = np.asarray(mg.evaluate(G, dict(vals, **{x.name: vals[x.name] + h * V}), SIZES))
+    down = np.asarray(mg.evaluate(G, dict(vals, **{x.name: vals[x.name] - h * V}), SIZES))
+    assert np.allclose(Hm @ V.reshape(-1), ((up - down) / (2 * h)).reshape(-1),
+                       rtol=1e-5, atol=1e-6), str(L)
+    assert np.allclose(Hm, Hm.T, rtol=1e-7, atol=1e-8), str(L)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hessians_through_the_second_frechet_derivative(seed):
+    """∂² of tr(B e^X C), ‖e^X‖² and of e^{XᵀW}: the second Fréchet derivative, as
+    expm_block(A, E, A, F, A) + expm_block(A, F, A, E, A), read in index notation
+    through its Kronecker form."""
+    rng = np.random.default_rng(seed)
+    vals = values(rng, 0.7)
+    for L, x in ((mg.trace(B @ mg.expm(X) @ C), X), (mg.sum(mg.expm(X) ** 2), X),
+                 (mg.sum(mg.expm(X.T @ W) * W), W)):
+        hessian_check(L, x, vals, rng)
+
+
+def test_third_derivative_of_a_scalar_exponential():
+    """d³/da³ of sum(expm(a A)) = sum(A³ e^{aA}) for a scalar a and a fixed A."""
+    a = mg.scalar("a")
+    A = mg.matrix("A", n, n)
+    rng = np.random.default_rng(8)
+    vals = {"a": 0.3, "A": rng.standard_normal((4, 4)) / 2}
+    D = mg.derivative(mg.sum(mg.expm(a * A)), a, 3)
+    got = float(np.asarray(mg.evaluate(D, vals, SIZES)).reshape(-1)[0])
+    A_ = vals["A"]
+    assert np.isclose(got, np.sum(A_ @ A_ @ A_ @ expm_value(0.3 * A_)), rtol=1e-7)
+
+
+def test_a_derivative_beyond_the_largest_order_says_so():
+    """An expm_block of the largest order is differentiable in its Cᵢ, not in its Dⱼ."""
+    widest = mg.expm_block(X, *([W, X] * MAX_ORDER))
+    assert mg.verify(mg.sum(widest), [W], [mg.grad(mg.sum(widest), W)]).ok
+    with pytest.raises(MatgradError) as err:
+        mg.grad(mg.sum(widest), X)
+    assert str(err.value) == BEYOND_ORDER
+
+
+def test_expm_block_value_is_the_block_of_the_exponential():
+    """Distinct block sizes: the (0, 2) block of expm of the 3×3 block-bidiagonal."""
+    rng = np.random.default_rng(9)
+    p, q, r = (rng.standard_normal((k, k)) for k in (2, 3, 4))
+    c1, c2 = rng.standard_normal((2, 3)), rng.standard_normal((3, 4))
+    P, Q, R = mg.matrix("P", 2, 2), mg.matrix("Q", 3, 3), mg.matrix("R", 4, 4)
+    C1, C2 = mg.matrix("C1", 2, 3), mg.matrix("C2", 3, 4)
+    e = mg.expm_block(P, C1, Q, C2, R)
+    got = mg.evaluate(e, {"P": p, "Q": q, "R": r, "C1": c1, "C2": c2})
+    big = np.zeros((9, 9))
+    big[:2, :2], big[2:5, 2:5], big[5:, 5:] = p, q, r
+    big[:2, 2:5], big[2:5, 5:] = c1, c2
+    assert np.allclose(got, series(big)[:2, 5:], rtol=1e-10, atol=1e-12)
+    with pytest.raises(MatgradError, match="odd number of arguments"):
+        mg.expm_block(P, C1, Q, C2)
+    with pytest.raises(mg.ShapeError):
+        mg.expm_block(P, C2, R)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "jax", "torch"])

@@ -90,13 +90,10 @@ SPECS = {
     "kron": (lambda: mg.sum(mg.sin(mg.kron(X, A))), [X, A]),
     "vec": (lambda: mg.vec(X).T @ mg.vec(X @ A), [X, A]),
     "unvec": (lambda: mg.unvec(mg.vec(X), m, n) * X, [X]),
-    # its trace: the Hessian of a general reading needs the second Fréchet derivative
-    "expm": (lambda: mg.trace(mg.expm(X.T @ X / 8 + A)), [X, A]),
-    # at a constant point: the derivative in the point is not supported yet
-    "expm_frechet": (lambda: mg.expm_frechet(mg.tril(mg.ones(n, n)) / 4, X.T @ X + A),
-                     [X, A]),
-    "expm_jacobian": (lambda: mg.sum(mg.expm_jacobian(mg.tril(mg.ones(n, n)) / 4)
-                                     * mg.kron(A, A)), [A]),
+    "expm": (lambda: mg.expm(X.T @ X / 8 + A), [X, A]),
+    # two-sided and of order 2: distinct sizes in the blocks
+    "expm_block": (lambda: mg.expm_block(mg.tanh(X @ X.T) / 4, X, A / 4, A, A.T / 4),
+                   [X, A]),
 }
 
 

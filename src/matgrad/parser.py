@@ -43,8 +43,14 @@ def _declared_functions() -> dict:
         op = declared[0]
         arity = op.arity + len(op.sizes)
         arity += sum(k.positional for k in op.keywords)  # numbers after the arrays
-        keywords = tuple(k.name for k in op.keywords if not k.positional) + tuple(constants(name))
-        out[name] = (arity, arity + ("axis" in keywords) + len(constants(name)), keywords)
+        keywords = tuple(k.name for k in op.keywords if not (k.positional or k.counted)) \
+            + tuple(constants(name))
+        most = arity + ("axis" in keywords) + len(constants(name))
+        for k in op.keywords:  # as many arguments as the counted values allow
+            if k.counted is not None:
+                most = max(n for n in range(arity, 4 * len(k.values) + arity)
+                           if op.params_for(n) is not None)
+        out[name] = (arity, most, keywords)
     return out
 
 
@@ -175,9 +181,12 @@ def call_shape(sizes, name: str, args: list, axis, fail, given=()) -> tuple:
         return out
     if declared is not None:  # the declaration's own rule, the constructor's too
         op = declared[0]
-        params = tuple(given) + tuple(axis if k.name == "axis" else k.default
-                                      for k in op.keywords)
-        return registry.infer_shape(op, args[:op.arity], params, sizes.unify, sizes.find,
+        keywords = op.params_for(len(args), {"axis": axis})
+        if keywords is None:
+            raise fail(f"{name} does not take {len(args)} arguments")
+        params = tuple(given) + keywords
+        count = len(op.signature_for(params).args)
+        return registry.infer_shape(op, args[:count], params, sizes.unify, sizes.find,
                                     Unknown)
     return args[-1]  # elementwise, after the order of polygamma(k, x)
 

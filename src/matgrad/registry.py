@@ -59,6 +59,9 @@ class Keyword:
     values: tuple
     default: object = None
     positional: bool = False
+    # the value is not written but read from the number of arguments (the order of
+    # expm_block(D₀, C₁, D₁, …)): a function of that number, or None if it is invalid
+    counted: Callable | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,11 @@ class Operation:
       An operation linear in one argument only, the others held fixed (solve(A, B) in
       B), states its differential and gives `linear_in` (that argument's position),
       `adjoint` and `identity` for it, and an `index` reading with that argument linear:
-      its differential may then apply it to a differential (solve(A, dB)).
+      its differential may then apply it to a differential (solve(A, dB)). Where it is
+      linear in each of several arguments, one at a time (the Cᵢ of expm_block),
+      `linear_in` is a function of the node giving their positions, and `adjoint` and
+      `index` take the position of the one that holds the differential as a last
+      argument.
     - `text`: (Unicode name, language name) of a call, or a function (printer, node) →
       (text, precedence); `latex`: a LaTeX function name or such a function.
     - `code`: per backend, "linalg.inv" (a function of the backend's namespace), a
@@ -135,6 +142,29 @@ class Operation:
     facts: frozenset = frozenset()
     convention: str = ""
     unsupported: str = ""
+
+    def linear_positions(self, node: Expr) -> tuple:
+        """The positions of the arguments the operation is linear in (the others held)."""
+        if self.linear_in is None:
+            return ()
+        if callable(self.linear_in):
+            return tuple(self.linear_in(node))
+        return (self.linear_in,)
+
+    def params_for(self, count: int, given: dict | None = None) -> tuple | None:
+        """The keyword values of a call with `count` arguments: the counted ones from
+        the count (None where the count is not one the operation takes), the others
+        given or by default."""
+        out = []
+        for k in self.keywords:
+            if k.counted is not None:
+                value = k.counted(count)
+                if value not in k.values:
+                    return None
+            else:
+                value = (given or {}).get(k.name, k.default)
+            out.append(value)
+        return tuple(out)
 
     def signature_for(self, params: tuple) -> "Signature":
         """The signature for the node's params (the sizes, then the keyword values; a
@@ -206,6 +236,18 @@ def declare(operation: Operation) -> Operation:
     return operation
 
 
+def spell(call: str, signature: str) -> None:
+    """A function of the language that builds another operation's node (expm_frechet(A,
+    E) is expm_block(A, E, A)): its name and shape rule, which the readers use as they
+    use an operation's; it has no node, and so no facets, of its own. Its function is
+    published as any other."""
+    if call in _CALLS:
+        raise MatgradError(f"internal: {call!r} is already a function of the language")
+    sig = _parse_signature(signature, call)  # checked now, not at the first call
+    del sig
+    _CALLS[call] = (Operation(name=call, call=call, signature=signature, kernel=None),)
+
+
 def publish(function: Callable) -> Callable:
     """Make `function` (a declared operation's constructor) a function of the language:
     the parser calls it by its name, and `matgrad` exports it."""
@@ -242,7 +284,7 @@ def summary(op: Operation) -> dict:
     adjoint identity of a linear operation), the convention and where it is declared."""
     sig = op.signature_for(tuple(k.default for k in op.keywords))
     names = [chr(ord("A") + i) for i in range(len(sig.args))]
-    keywords = "".join(f", {k.name}={k.default!r}" for k in op.keywords)
+    keywords = "".join(f", {k.name}={k.default!r}" for k in op.keywords if k.counted is None)
     if op.linear:
         differential = (f"linear: d {op.call}(A) = {op.call}(dA); "
                         f"adjoint: {op.identity[1]}")
@@ -424,7 +466,7 @@ def infer_shape(op: Operation, args: list, params: tuple, unify, find=None,
 def keyword_params(op: Operation, given: dict, sizes: tuple = ()) -> tuple:
     """The node's parameters: the sizes given (for an operation that takes sizes), then
     each keyword's value, in declaration order."""
-    names = {k.name for k in op.keywords}
+    names = {k.name for k in op.keywords if k.counted is None}
     for key in given:
         if key not in names:
             allowed = ", ".join(sorted(names)) or "none"

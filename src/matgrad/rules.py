@@ -259,7 +259,11 @@ def adjoint(D: Expr, G: Expr, used: list | None = None) -> list[tuple[Expr, Expr
         elif _linear_in_one(e, linear_in):  # linear in one argument, the others fixed
             declared = registry.get(op)
             note(declared.identity[0])
-            work.append((e.children[declared.linear_in], declared.adjoint(e, g)))
+            if callable(declared.linear_in):  # linear in each of several, one at a time
+                (i,) = [i for i in declared.linear_positions(e) if linear_in(e.children[i])]
+                work.append((e.children[i], declared.adjoint(e, g, i)))
+            else:
+                work.append((e.children[declared.linear_in], declared.adjoint(e, g)))
         elif op in MULTILINEAR:  # linear in the one argument that holds a differential
             declared = registry.get(op)
             held = [i for i, c in enumerate(e.children) if linear_in(c)]
@@ -280,5 +284,6 @@ def _linear_in_one(e: Expr, linear_in) -> bool:
     declared = registry.get(e.op)
     if declared is None or declared.linear_in is None:
         return False
-    return not any(linear_in(c) for i, c in enumerate(e.children)
-                   if i != declared.linear_in)
+    positions = declared.linear_positions(e)
+    held = [i for i, c in enumerate(e.children) if linear_in(c)]
+    return len(held) == 1 and held[0] in positions

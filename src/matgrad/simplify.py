@@ -1688,10 +1688,17 @@ def expm_zero(s: Simplifier, e: Expr):
     return ops.eye(e.shape[0]) if is_zero(e.children[0]) else None
 
 
+def _is_frechet(e: Expr) -> bool:
+    """Whether e is expm_block(A, E, A), the Fréchet derivative L(A, E)."""
+    return e.op == "expm_block" and len(e.children) == 3 and e.children[0] is e.children[2]
+
+
 def expm_frechet_commuting(s: Simplifier, e: Expr):
     """expm_frechet(A, c I) = c · expm(A): a direction that commutes with A gives
     ∫₀¹ e^{sA} c I e^{(1−s)A} ds = c e^A."""
-    a, direction = e.children
+    if not _is_frechet(e):
+        return None
+    a, direction, _ = e.children
     c = _scaled_identity(direction)
     if c is None:
         return None
@@ -1699,36 +1706,41 @@ def expm_frechet_commuting(s: Simplifier, e: Expr):
     return value if c.op == "const" and c.params[0] == 1 else ops.mul(c, value)
 
 
-def expm_frechet_zero(s: Simplifier, e: Expr):
-    """expm_frechet(A, 0) = 0 (linear in its direction)."""
-    return zero(e.shape) if is_zero(e.children[1]) else None
+def expm_block_zero(s: Simplifier, e: Expr):
+    """expm_block(…, 0, …) = 0 for a zero Cᵢ (linear in each)."""
+    return zero(e.shape) if any(is_zero(c) for c in e.children[1::2]) else None
 
 
-def expm_frechet_scaled(s: Simplifier, e: Expr):
-    """expm_frechet(A, c E) = c · expm_frechet(A, E) for a scalar c (linear in E)."""
-    a, direction = e.children
-    if direction.op not in ("mul", "div", "neg") or direction.shape == SCALAR:
-        return None
-    if direction.op == "neg":
-        return ops.neg(make("expm_frechet", (a, direction.children[0]), (), e.shape))
-    p = s.product(direction)
-    if p.zero or not (p.scalars or p.coef != 1) or not p.matrices:
-        return None
-    scalar, rest = _Product(), _Product()
-    scalar.coef, scalar.scalars = p.coef, p.scalars
-    rest.matrices = p.matrices
-    return ops.mul(_rebuild_product(scalar, SCALAR),
-                   make("expm_frechet", (a, _rebuild_product(rest, direction.shape)), (),
-                        e.shape))
+def expm_block_scaled(s: Simplifier, e: Expr):
+    """expm_block(…, c Cᵢ, …) = c · expm_block(…, Cᵢ, …) for a scalar c (linear in
+    each Cᵢ)."""
+    kids = e.children
+    for i in range(1, len(kids), 2):
+        direction = kids[i]
+        if direction.shape == SCALAR or direction.op not in ("mul", "div", "neg"):
+            continue
+        if direction.op == "neg":
+            return ops.neg(make(e.op, kids[:i] + (direction.children[0],) + kids[i + 1:],
+                                e.params, e.shape))
+        p = s.product(direction)
+        if p.zero or not (p.scalars or p.coef != 1) or not p.matrices:
+            continue
+        scalar, rest = _Product(), _Product()
+        scalar.coef, scalar.scalars = p.coef, p.scalars
+        rest.matrices = p.matrices
+        inner = _rebuild_product(rest, direction.shape)
+        return ops.mul(_rebuild_product(scalar, SCALAR),
+                       make(e.op, kids[:i] + (inner,) + kids[i + 1:], e.params, e.shape))
+    return None
 
 
 def trace_expm_frechet(s: Simplifier, e: Expr):
     """tr expm_frechet(A, E) = tr(expm(A) E) (the trace is invariant under the cycle
     e^{sA} E e^{(1−s)A} → e^A E)."""
     (x,) = e.children
-    if x.op != "expm_frechet":
+    if not _is_frechet(x):
         return None
-    a, direction = x.children
+    a, direction, _ = x.children
     return ops.trace(ops.matmul(make("expm", (a,), (), a.shape), direction))
 
 
@@ -1773,7 +1785,7 @@ RULES: dict = {
     "diagvec": (diag_of_diag, diag_transpose, diag_identity, diag_zero),
     "diagmat": (diagmat_ones, diag_zero),
     "expm": (expm_zero, expm_transpose),
-    "expm_frechet": (expm_frechet_zero, expm_frechet_commuting, expm_frechet_scaled),
+    "expm_block": (expm_block_zero, expm_frechet_commuting, expm_block_scaled),
 }
 RULES["trace"] += (trace_expm_frechet,)
 

@@ -171,6 +171,9 @@ def linear_to_tensor(D: Expr, out: tuple, inputs: dict, simplifier=None) -> list
             if declared.multilinear:  # each argument as it is: the differential or held
                 return declared.index(e, lambda x, i, j: lin(x, i, j) if linear(x)
                                       else const(x, i, j), r, c, terms)
+            if callable(declared.linear_in):  # linear in the one argument that is
+                (i,) = [i for i in declared.linear_positions(e) if linear(kids[i])]
+                return declared.index(e, lin, r, c, terms, i)
             return declared.index(e, lin, r, c, terms)
         if op == "mul":
             a, b = kids
