@@ -281,6 +281,8 @@ class Simplifier:
         self._terms: dict = {}
         self._splits: dict = {}
         self._ends: dict = {}
+        self._left: dict = {}
+        self._tails: dict = {}
         self._active: set = set()  # nodes whose simplification is under way
         self._parent: Simplifier | None = None
         self._without: dict = {}
@@ -303,6 +305,7 @@ class Simplifier:
             sub._parent = self
             sub._products, sub._terms, sub._splits, sub._ends = (
                 self._products, self._terms, self._splits, self._ends)
+            sub._left, sub._tails = self._left, self._tails
             self._without[key] = sub
         return sub
 
@@ -511,6 +514,53 @@ class Simplifier:
             self._ends[node] = (fa, lb, (ha * pow(_BASE, nb, _MOD) + hb) % _MOD, na + nb)
         return self._ends[e]
 
+    def left_chain(self, e: Expr) -> Expr:
+        """The left-nested product ((f₁ f₂) f₃) … of the factors of a matrix chain.
+        Chains grouped from the left already (all the nodes this builds) are their own
+        answer in one step, so a chain one factor longer than a known one costs one node."""
+        hit = self._left.get(e)
+        if hit is not None:
+            return hit
+        left = self._left
+        spine = []  # e's left spine down to the first node already answered
+        node = e
+        while node.op == "matmul" and node not in left:
+            spine.append(node)
+            node = node.children[0]
+        out = left.get(node, node)
+        left.setdefault(node, out)
+        for node in reversed(spine):
+            for f in matmul_factors(node.children[1]):
+                out = _matmul(out, f)
+                left.setdefault(out, out)
+            left[node] = out
+        return out
+
+    def chain_without(self, e: Expr, side: int) -> Expr:
+        """The left-nested product of a chain's factors less its last (side −1) or its
+        first (side 0): ((f₁ f₂) f₃) f₄ less f₄ is its left child, less f₁ it is
+        (f₂ f₃) f₄, built once per node and shared by every chain that ends the same."""
+        whole = self.left_chain(e)
+        if side == -1:
+            return whole.children[0]
+        tails = self._tails
+        spine = []  # the left spine of `whole`, down to a node whose tail is known
+        node = whole
+        while node.children[0].op == "matmul" and node not in tails:
+            spine.append(node)
+            node = node.children[0]
+        out = tails.get(node)
+        if out is None:
+            out = tails[node] = node.children[1]
+        for node in reversed(spine):
+            out = tails[node] = _matmul(out, node.children[1])
+        return out
+
+
+def _matmul(a: Expr, b: Expr) -> Expr:
+    """a b, for factors whose shapes are known to fit (taken from a chain)."""
+    return make("matmul", (a, b), (), (a.shape[0], b.shape[1]))
+
 
 _MOD = (1 << 61) - 1
 _FACTORS = ("mul", "div")
@@ -689,12 +739,7 @@ def _factor_common(s: Simplifier, order: list, terms: dict, rep: dict):
                 continue
             inner = None
             for key, product in members:
-                factors = matmul_factors(product)
-                others = factors[:-1] if side == -1 else factors[1:]
-                part = others[0]
-                for f in others[1:]:
-                    part = ops.matmul(part, f)
-                part = s(part)
+                part = s(s.chain_without(product, side))
                 part = s.scaled(terms[key], part) if terms[key] != 1 else part
                 inner = part if inner is None else ops.add(inner, part)
             inner = s(inner)
