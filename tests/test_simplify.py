@@ -109,3 +109,24 @@ def test_a_zero_factor_is_not_lost_when_a_product_is_distributed():
     L = mg.sign(-a / mg.sigmoid(a / 10))
     (g,) = assert_gradients_match(L, [a])
     assert g.op == "const" and g.params[0] == 0, str(g)
+
+
+def _product_chain(d: int):
+    A, y = mg.matrix("A", n, n), mg.vector("y", n)
+    e = x
+    for _ in range(d):
+        e = A @ e
+    return y.T @ e, A
+
+
+def test_a_shared_product_chain_factors_into_nested_form():
+    """∇_A yᵀ Aᵈ x = Σᵢ (Aᵀ)ⁱ y xᵀ (Aᵀ)ᵈ⁻¹⁻ⁱ, written nested:
+    ((y xᵀ Aᵀ + Aᵀ y xᵀ) Aᵀ + Aᵀ Aᵀ y xᵀ) Aᵀ + … — six new nodes a level; at depth 200
+    too, where the sum's shared factors are taken out two hundred levels deep."""
+    L, A = _product_chain(6)
+    (g,) = assert_gradients_match(L, [A])
+    assert len(walk(g)) == 6 * 6 - 4, str(g)
+    L, A = _product_chain(200)
+    g = mg.grad(L, A)
+    assert len(walk(g)) == 6 * 200 - 4
+    assert g.op == "add" and g.children[0].op == "matmul"

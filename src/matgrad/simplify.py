@@ -25,9 +25,11 @@ ends and the key of a matrix chain) is computed once per node. A product or sum 
 once, as a factor of another product or a term of another sum, is not normalised on its
 own: the outer one flattens through it, so a chain of ever longer products (the
 gradient of tanh∘…∘tanh) or sums costs its length once, not at every link. Measured by
-benchmarks/bench_depth.py: chains of tanh and of e ⊙ x + c simplify in linear time;
-factoring shared matrix factors out of long sums (`factor_common`, on the gradient of
-yᵀ A (A (… A x)) or of an inverse chain) still rebuilds chains and is not linear yet.
+benchmarks/bench_depth.py: chains of tanh and of e ⊙ x + c simplify in linear time.
+Factoring shared matrix factors out of long sums (`factor_common`) builds each chain less
+its shared end once per node (`Simplifier.chain_without`), but it still meets every term
+again at every level it factors: Σᵢ (Aᵀ)ⁱ M (Aᵀ)ᵈ⁻¹⁻ⁱ (the gradient of yᵀ A (A (… A x)))
+is factored d levels deep, in time quadratic in d.
 
 Results are deterministic: factors and terms keep their order of first appearance.
 """
