@@ -101,8 +101,8 @@ def _serve():
     return proc, line.split("serving on ")[1].split()[0]
 
 
-def _post(url, body, timeout=60):
-    req = urllib.request.Request(url + "api/derive", data=json.dumps(body).encode(),
+def _post(url, body, timeout=60, endpoint="derive"):
+    req = urllib.request.Request(url + "api/" + endpoint, data=json.dumps(body).encode(),
                                  headers={"content-type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
@@ -119,9 +119,10 @@ def test_serve_stops_promptly_with_a_runaway_in_flight(sig):
     proc, url = _serve()
     try:
         assert _post(url, BODY) == 200
-        slow = {"expr": "y.T @ " + "A @ (" * 190 + "x" + ")" * 190,  # many seconds
-                "shapes": "A: n,n; x: n; y: n"}
-        runaway = threading.Thread(target=_post, args=(url, slow, 30), daemon=True)
+        # the Hessian of a 190-deep tanh chain: many seconds
+        slow = {"expr": "sum(" + "tanh(" * 190 + "x" + ")" * 190 + ")", "shapes": "x: n"}
+        runaway = threading.Thread(target=_post, args=(url, slow, 30, "hessian"),
+                                   daemon=True)
         runaway.start()
         time.sleep(1.0)  # the runaway is deriving in a worker
         start = time.perf_counter()
