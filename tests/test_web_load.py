@@ -63,16 +63,17 @@ async def _client(host: str, port: int, request: bytes, deadline: float,
 
 
 def _runaway_body(k: int) -> str:
-    """A derivation that takes many seconds (a 190-deep product chain with one shared
-    matrix); k makes each one distinct, so that none shares another's computation."""
-    chain = f"y{k}.T @ " + "A @ (" * 190 + "x" + ")" * 190
-    return json.dumps({"expr": chain, "shapes": f"A: n,n; x: n; y{k}: n"})
+    """A derivation that takes many seconds (the Hessian of a 190-deep tanh chain, a sum
+    of 190 products of up to 190 factors each); k makes each one distinct, so that none
+    shares another's computation."""
+    chain = "sum(" + "tanh(" * 190 + f"x{k}" + ")" * 190 + ")"
+    return json.dumps({"expr": chain, "shapes": f"x{k}: n"})
 
 
 async def _runaway(url: str, k: int, answers: list) -> None:
     """One derivation that runs until the server stops it at its time limit."""
     async with httpx.AsyncClient(timeout=120) as c:
-        r = await c.post(url + "api/derive", content=_runaway_body(k),
+        r = await c.post(url + "api/hessian", content=_runaway_body(k),
                          headers={"content-type": "application/json"})
         answers.append(r)
 
