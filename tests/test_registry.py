@@ -280,13 +280,16 @@ def test_adjoint_satisfies_the_frobenius_identity(name):
     """⟨G, op(dA)⟩ = ⟨op*(G), dA⟩ at random G and dA."""
     node, (a,), _ = application(name)
     G = mg.var("G", *node.shape)
-    adjoint = OPERATIONS[name].adjoint(node, G)
+    left, right = frobenius_sides(node, G, OPERATIONS[name].adjoint(node, G), a, name)
+    assert np.isclose(left, right, rtol=1e-10, atol=1e-12), f"{name}: adjoint"
+
+
+def frobenius_sides(node, G, adjoint, a, name):
+    """(⟨G, node at dA⟩, ⟨adjoint, dA⟩) at a random point and a random dA in place of a."""
     assert adjoint.shape == a.shape, f"{name}: adjoint's shape"
     values, sizes, at = point([node, G, adjoint])
     dA = np.random.default_rng(2).standard_normal(at(a).shape)
-    left = np.sum(at(G) * at(node, **{a.name: dA}))
-    right = np.sum(at(adjoint) * dA)
-    assert np.isclose(left, right, rtol=1e-10, atol=1e-12), f"{name}: adjoint"
+    return np.sum(at(G) * at(node, **{a.name: dA})), np.sum(at(adjoint) * dA)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -309,14 +312,9 @@ def test_partial_adjoint_satisfies_the_frobenius_identity(name):
     op = OPERATIONS[name]
     G = mg.var("G", *node.shape)
     for position in op.linear_positions(node):
-        E = args[position]
         adjoint = (op.adjoint(node, G, position) if callable(op.linear_in)
                    else op.adjoint(node, G))
-        assert adjoint.shape == E.shape, f"{name}: adjoint's shape"
-        values, sizes, at = point([node, G, adjoint])
-        dE = np.random.default_rng(2).standard_normal(at(E).shape)
-        left = np.sum(at(G) * at(node, **{E.name: dE}))
-        right = np.sum(at(adjoint) * dE)
+        left, right = frobenius_sides(node, G, adjoint, args[position], name)
         assert np.isclose(left, right, rtol=1e-9, atol=1e-12), f"{name}: adjoint"
 
 

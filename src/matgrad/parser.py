@@ -48,8 +48,9 @@ def _declared_functions() -> dict:
         most = arity + ("axis" in keywords) + len(constants(name))
         for k in op.keywords:  # as many arguments as the counted values allow
             if k.counted is not None:
-                most = max(n for n in range(arity, 4 * len(k.values) + arity)
-                           if op.params_for(n) is not None)
+                most = max(len(op.signature_for(tuple(v if other is k else other.default
+                                                      for other in op.keywords)).args)
+                           for v in k.values)
         out[name] = (arity, most, keywords)
     return out
 

@@ -243,8 +243,7 @@ def spell(call: str, signature: str) -> None:
     published as any other."""
     if call in _CALLS:
         raise MatgradError(f"internal: {call!r} is already a function of the language")
-    sig = _parse_signature(signature, call)  # checked now, not at the first call
-    del sig
+    _parse_signature(signature, call)  # checked now, not at the first call
     _CALLS[call] = (Operation(name=call, call=call, signature=signature, kernel=None),)
 
 

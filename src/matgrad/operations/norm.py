@@ -195,29 +195,27 @@ def _largest_sum_scale(axis: int):
     return scale
 
 
-NORM_1_MATRIX = declare(Operation(
-    name="norm_1_matrix", call="norm", signature="m,n -> 1,1",
-    kernel=lambda params, a: np.reshape(np.linalg.norm(a, 1), (1, 1)),
-    differential=_norm_1_matrix, text=_N1_TEXT, latex=_N1_LATEX,
-    code={"numpy": _largest_abs_sum(0)},
-    scale=_largest_sum_scale(0),
-    facts=frozenset({"positive"}),
-    convention=("norm(X, 1) of a matrix, the largest absolute column sum: where columns tie "
-                "for the largest, the derivative is split equally between them (as for max); "
-                "at Xᵢⱼ = 0, sign(0) = 0"),
-))
+def _largest_sum_norm(name: str, axis: int, order, differential, text, latex, what: str):
+    """The declaration of norm(X, order) of a matrix, the largest absolute sum along
+    `axis` (`what`: "column" or "row")."""
+    return declare(Operation(
+        name=name, call="norm", signature="m,n -> 1,1",
+        kernel=lambda params, a: np.reshape(np.linalg.norm(a, order), (1, 1)),
+        differential=differential, text=text, latex=latex,
+        code={"numpy": _largest_abs_sum(axis)},
+        scale=_largest_sum_scale(axis),
+        facts=frozenset({"positive"}),
+        convention=(f"norm(X, {'inf' if order == np.inf else order}) of a matrix, the "
+                    f"largest absolute {what} sum: where {what}s tie for the largest, the "
+                    "derivative is split equally between them (as for max); at Xᵢⱼ = 0, "
+                    "sign(0) = 0"),
+    ))
 
-NORM_INF_MATRIX = declare(Operation(
-    name="norm_inf_matrix", call="norm", signature="m,n -> 1,1",
-    kernel=lambda params, a: np.reshape(np.linalg.norm(a, np.inf), (1, 1)),
-    differential=_norm_inf_matrix, text=_NINF_TEXT, latex=_NINF_LATEX,
-    code={"numpy": _largest_abs_sum(1)},
-    scale=_largest_sum_scale(1),
-    facts=frozenset({"positive"}),
-    convention=("norm(X, inf) of a matrix, the largest absolute row sum: where rows tie for "
-                "the largest, the derivative is split equally between them (as for max); at "
-                "Xᵢⱼ = 0, sign(0) = 0"),
-))
+
+NORM_1_MATRIX = _largest_sum_norm("norm_1_matrix", 0, 1, _norm_1_matrix, _N1_TEXT,
+                                  _N1_LATEX, "column")
+NORM_INF_MATRIX = _largest_sum_norm("norm_inf_matrix", 1, np.inf, _norm_inf_matrix,
+                                    _NINF_TEXT, _NINF_LATEX, "row")
 
 
 # ---- the nuclear and the spectral norm of a tall matrix --------------------------------------
