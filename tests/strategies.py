@@ -92,6 +92,10 @@ DRAWN_OPERATIONS = frozenset({
     "unvec",
     "expm",
     "expm_block",
+    "logm",
+    "logm_block",
+    "sqrtm",
+    "sqrtm_block",
 })
 
 
@@ -277,7 +281,7 @@ class Generator:
         if r == c and r != 1:
             opts += [self._inv, self._diagmat, self._triangle, self._matrix_power, self._adj,
                      self._tril_half, self._cholesky, self._eigvecsh, self._expm,
-                     self._expm_frechet]
+                     self._expm_frechet, self._logm, self._sqrtm, self._root_frechet]
         if r != 1:
             opts += [self._solve]
         return opts
@@ -664,6 +668,36 @@ class Generator:
         e = self.general(shape, self._sub(depth))
         return Term(mg.expm_frechet(a.expr, e.expr), f"expm_frechet({a.text}, {e.text})",
                     math.e * e.est * s)
+
+    def near_identity_or_gram(self, size, depth) -> Term:
+        """A matrix whose spectrum keeps off the closed negative real axis, for logm and
+        sqrtm: I + A with the entries of A below 1/(2s) (eigenvalues within 1/2 of 1,
+        not symmetric), or a Gram matrix A Aᵀ + I (eigenvalues ≥ 1)."""
+        if self.c.integer(0, 1):
+            return self._pd_gram(size, min(depth, 3))
+        s = SIZES[size]
+        a = self.tame(self.general((size, size), depth), 0.5 / s)
+        return Term(ops.add(ops.eye(size), a.expr), f"eye({DIM_TEXT[size]}) + {_paren(a)}",
+                    1.5)
+
+    def _logm(self, shape, depth):
+        """log A of an A as near_identity_or_gram gives: |log A| ≤ 1 + log ‖A‖."""
+        a = self.near_identity_or_gram(shape[0], depth)
+        return Term(mg.logm(a.expr), f"logm({a.text})", 1.0 + math.log(max(a.est, 1.0)))
+
+    def _sqrtm(self, shape, depth):
+        """A^{1/2} of an A as near_identity_or_gram gives: |A^{1/2}| ≤ √‖A‖."""
+        a = self.near_identity_or_gram(shape[0], depth)
+        return Term(mg.sqrtm(a.expr), f"sqrtm({a.text})", math.sqrt(max(a.est, 1.0)))
+
+    def _root_frechet(self, shape, depth):
+        """logm_frechet(A, E) or sqrtm_frechet(A, E): |L(A, E)| ≤ ‖A⁻¹‖ |E| s (the
+        domains' A have ‖A⁻¹‖ ≤ 2)."""
+        a = self.near_identity_or_gram(shape[0], depth)
+        e = self.general(shape, self._sub(depth))
+        name = self.c.choice(["logm_frechet", "sqrtm_frechet"])
+        return Term(getattr(mg, name)(a.expr, e.expr), f"{name}({a.text}, {e.text})",
+                    2.0 * e.est * SIZES[shape[0]])
 
     def _tril_half(self, shape, depth):
         a = self.general(shape, depth)

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matgrad.operations.exponential import expm_value
-from matgrad.operations.matrix_roots import (LOGM, MAX_ROOTS, NODES, PADE_POINTS, SQRTM,
+from matgrad.operations.matrix_roots import (LOGM_CODE, MAX_ROOTS, NODES, PADE_POINTS, SQRTM_CODE,
                                              THETA, WEIGHTS, logm_value, sqrtm_value)
 
 SIZES = st.integers(1, 6)
@@ -280,7 +280,7 @@ def helpers(backend):
         def wrap(g):
             return lambda a, dtype="float64": checked(
                 g(torch.as_tensor(a, dtype=getattr(torch, dtype))), dtype)
-    for helper in (SQRTM[backend], LOGM[backend]):  # logm calls sqrtm
+    for helper in (SQRTM_CODE[backend], LOGM_CODE[backend]):  # logm calls sqrtm
         exec(helper.source, space)
     return {name: wrap(space[name]) for name in ("sqrtm", "logm")}, context
 

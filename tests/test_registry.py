@@ -72,7 +72,23 @@ REFERENCE = {
     # ∫₀¹ e^{(1−s)P} C e^{sQ} ds = V (D ⊙ V⁻¹ C U) U⁻¹ for P = V Λ V⁻¹, Q = U M U⁻¹, with
     # D the divided differences of exp between Λ and M (Daleckii-Krein)
     "expm_block": lambda p, c, q: _two_sided_exp(p, c, q),
+    # the principal branches: NumPy's complex log and sqrt of the eigenvalues
+    "logm": lambda a: _by_eigenvalues(a, lambda v, vi, lam: v @ np.diag(np.log(lam)) @ vi),
+    "sqrtm": lambda a: _by_eigenvalues(a, lambda v, vi, lam: v @ np.diag(np.sqrt(lam)) @ vi),
+    "logm_block": lambda p, c, q: _two_sided(p, c, q, np.log, lambda z: 1 / z),
+    "sqrtm_block": lambda p, c, q: _two_sided(p, c, q, np.sqrt, lambda z: 0.5 / np.sqrt(z)),
 }
+
+
+def _two_sided(p, c, q, f, df):
+    """(1/2πi) ∮ f(z) (z − P)⁻¹ C (z − Q)⁻¹ dz = V (D ⊙ V⁻¹ C U) U⁻¹ for P = V Λ V⁻¹,
+    Q = U M U⁻¹, with D the divided differences of f between Λ and M."""
+    lam, v = np.linalg.eig(p)
+    mu, u = np.linalg.eig(q)
+    li, lj = lam.astype(complex)[:, None], mu.astype(complex)[None, :]
+    close = np.abs(li - lj) < 1e-12
+    d = np.where(close, df(li), (f(li) - f(lj)) / np.where(close, 1, li - lj))
+    return np.real(v @ (d * (np.linalg.inv(v) @ c @ u)) @ np.linalg.inv(u))
 
 
 def _two_sided_exp(p, c, q):
@@ -84,7 +100,7 @@ def _two_sided_exp(p, c, q):
 
 def _by_eigenvalues(a, f):
     lam, v = np.linalg.eig(a)
-    return np.real(f(v, np.linalg.inv(v), lam))
+    return np.real(f(v, np.linalg.inv(v), lam.astype(complex)))
 
 
 def _divided_exp(lam, mu=None):

@@ -94,6 +94,11 @@ SPECS = {
     # two-sided and of order 2: distinct sizes in the blocks
     "expm_block": (lambda: mg.expm_block(mg.tanh(X @ X.T) / 4, X, A / 4, A, A.T / 4),
                    [X, A]),
+    # arguments near 2I or Gram matrices plus I: the spectrum off the negative axis
+    "logm": (lambda: mg.logm(X.T @ X / 8 + A), [X, A]),
+    "sqrtm": (lambda: mg.sqrtm(X.T @ X / 8 + A), [X, A]),
+    "logm_block": (lambda: mg.logm_block(X @ X.T + mg.eye(m), X, A, A, A.T), [X, A]),
+    "sqrtm_block": (lambda: mg.sqrtm_block(X @ X.T + mg.eye(m), X, A, A, A.T), [X, A]),
 }
 
 

@@ -6,8 +6,8 @@ Two things the static reading of the sources does not give on its own:
   where Markdown would read the ``>`` as quotes; each run of them becomes a fenced
   ``pycon`` block, so the page shows what pytest's doctests run (``<BLANKLINE>`` shown
   as the blank line it stands for, and ``# doctest:`` directives left out).
-- Functions built at import time (the elementwise functions, ``relu = _elementwise(...)``)
-  read as attributes without a docstring; they are taken from the imported module instead,
+- Functions built at import time (the elementwise functions, ``relu = _elementwise(...)``,
+  and a family's, ``expm = FAMILY.function``) read as attributes without a docstring; they are taken from the imported module instead,
   so that they appear with their signature and docstring like any other function.
 """
 from __future__ import annotations
@@ -56,7 +56,7 @@ class MatgradDocs(griffe.Extension):
     def on_module(self, *, mod: griffe.Module, **kwargs) -> None:
         built = [name for name, member in mod.members.items()
                  if not member.is_alias and member.is_attribute
-                 and isinstance(member.value, griffe.ExprCall)]
+                 and isinstance(member.value, (griffe.ExprCall, griffe.ExprAttribute))]
         if not built or mod.filepath is None or isinstance(mod.filepath, list):
             return
         # the folder holding the top-level package, so that these sources are imported

@@ -40,6 +40,8 @@ import weakref
 import zlib
 from fractions import Fraction
 
+import numpy as np
+
 from . import ops, registry
 from .dims import SCALAR, fmt_shape
 from .elementwise import table
@@ -47,6 +49,7 @@ from .expr import Expr, make, matmul_factors, walk
 from .recursion import room
 from .structure import SELF_TRANSPOSED
 from .structure import of as structure_of
+from .operations import block_functions
 from .operations.softmax import softmax_ratio
 
 MAX_PASSES = 64
@@ -1720,13 +1723,14 @@ def diagmat_ones(s: Simplifier, e: Expr):
     return ops.eye(e.shape[0]) if e.children[0].op == "ones" else None
 
 
-# the matrix exponential
+# primary matrix functions (expm, logm, sqrtm) and their block operations
 
 
-def expm_transpose(s: Simplifier, e: Expr):
-    """expm(Aᵀ) = expm(A)ᵀ (e^A is a power series in A)."""
+def matrix_function_transpose(s: Simplifier, e: Expr):
+    """f(Aᵀ) = f(A)ᵀ for a primary matrix function f (expm, logm, sqrtm: a power series
+    or a Cauchy integral in A, whose transpose is the same function of Aᵀ)."""
     (x,) = e.children
-    return ops.transpose(make("expm", (x.children[0],), (), e.shape)) \
+    return ops.transpose(make(e.op, (x.children[0],), (), e.shape)) \
         if x.op == "transpose" else None
 
 
@@ -1735,32 +1739,38 @@ def expm_zero(s: Simplifier, e: Expr):
     return ops.eye(e.shape[0]) if is_zero(e.children[0]) else None
 
 
-def _is_frechet(e: Expr) -> bool:
-    """Whether e is expm_block(A, E, A), the Fréchet derivative L(A, E)."""
-    return e.op == "expm_block" and len(e.children) == 3 and e.children[0] is e.children[2]
+def function_of_identity(s: Simplifier, e: Expr):
+    """f(I) = f(1) I where that is 0 or I: logm(I) = 0, sqrtm(I) = I."""
+    if e.children[0].op != "eye":
+        return None
+    at_one = float(block_functions.family(e.op).spec.value(np.ones((1, 1)), None)[0, 0])
+    if at_one == 0.0:
+        return zero(e.shape)
+    return ops.eye(e.shape[0]) if at_one == 1.0 else None
 
 
-def expm_frechet_commuting(s: Simplifier, e: Expr):
-    """expm_frechet(A, c I) = c · expm(A): a direction that commutes with A gives
-    ∫₀¹ e^{sA} c I e^{(1−s)A} ds = c e^A."""
-    if not _is_frechet(e):
+def frechet_commuting(s: Simplifier, e: Expr):
+    """F_frechet(A, c I) = c · f′(A): a direction that commutes with A gives
+    expm_frechet(A, c I) = c e^A, logm_frechet(A, c I) = c A⁻¹ and sqrtm_frechet(A, c I)
+    = c/2 · sqrtm(A)⁻¹."""
+    if not block_functions.is_frechet(e):
         return None
     a, direction, _ = e.children
     c = _scaled_identity(direction)
     if c is None:
         return None
-    value = make("expm", (a,), (), e.shape)
+    value = block_functions.family(e.op).spec.derivative(a)
     return value if c.op == "const" and c.params[0] == 1 else ops.mul(c, value)
 
 
-def expm_block_zero(s: Simplifier, e: Expr):
-    """expm_block(…, 0, …) = 0 for a zero Cᵢ (linear in each)."""
+def block_zero(s: Simplifier, e: Expr):
+    """F_block(…, 0, …) = 0 for a zero Cᵢ (linear in each)."""
     return zero(e.shape) if any(is_zero(c) for c in e.children[1::2]) else None
 
 
-def expm_block_scaled(s: Simplifier, e: Expr):
-    """expm_block(…, c Cᵢ, …) = c · expm_block(…, Cᵢ, …) for a scalar c (linear in
-    each Cᵢ)."""
+def block_scaled(s: Simplifier, e: Expr):
+    """F_block(…, c Cᵢ, …) = c · F_block(…, Cᵢ, …) for a scalar c (linear in each
+    Cᵢ)."""
     kids = e.children
     for i in range(1, len(kids), 2):
         direction = kids[i]
@@ -1781,14 +1791,15 @@ def expm_block_scaled(s: Simplifier, e: Expr):
     return None
 
 
-def trace_expm_frechet(s: Simplifier, e: Expr):
-    """tr expm_frechet(A, E) = tr(expm(A) E) (the trace is invariant under the cycle
-    e^{sA} E e^{(1−s)A} → e^A E)."""
+def trace_frechet(s: Simplifier, e: Expr):
+    """tr F_frechet(A, E) = tr(f′(A) E): tr expm_frechet(A, E) = tr(e^A E),
+    tr logm_frechet(A, E) = tr(A⁻¹ E) (the trace is invariant under the cycles of the
+    Cauchy integral's (z − A)⁻¹ E (z − A)⁻¹ → (z − A)⁻² E)."""
     (x,) = e.children
-    if not _is_frechet(x):
+    if not block_functions.is_frechet(x):
         return None
     a, direction, _ = x.children
-    return ops.trace(ops.matmul(make("expm", (a,), (), a.shape), direction))
+    return ops.trace(ops.matmul(block_functions.family(x.op).spec.derivative(a), direction))
 
 
 _SUMS = (factor_common, collect_terms, factor_scalar, tanh_of_exponentials,
@@ -1831,10 +1842,15 @@ RULES: dict = {
     "logdet": (det_transpose, det_identity, det_scalar, regroup_chain_argument),
     "diagvec": (diag_of_diag, diag_transpose, diag_identity, diag_zero),
     "diagmat": (diagmat_ones, diag_zero),
-    "expm": (expm_zero, expm_transpose),
-    "expm_block": (expm_block_zero, expm_frechet_commuting, expm_block_scaled),
+    "expm": (expm_zero, matrix_function_transpose),
 }
-RULES["trace"] += (trace_expm_frechet,)
+RULES["trace"] += (trace_frechet,)
+for _name in block_functions.names():  # logm, sqrtm and their blocks, as expm's
+    _fam = block_functions.family(_name)
+    if _name == _fam.block_operation.name:
+        RULES[_name] = (block_zero, frechet_commuting, block_scaled)
+    elif _name != "expm":
+        RULES[_name] = (function_of_identity, matrix_function_transpose)
 
 # every declared linear or multilinear operation folds a zero argument (after its own)
 for _name, _op in registry.operations().items():

@@ -689,7 +689,8 @@ def check_gradients(L: Expr, wrt: list, grads: list, *, points: int = 3,
     report = GradientCheck(points=points)
     done = attempts = 0
     while done < points:
-        values, sz = sample([L, *grads], rng, fixed)
+        # wrt too: a variable L does not depend on still gets a value (its gradient is 0)
+        values, sz = sample([L, *grads, *wrt], rng, fixed)
         attempts += 1
         try:
             errs = _point_errors(L, wrt, grads, values, sz, rng, directions, h)

@@ -10,6 +10,7 @@ from . import exponential  # noqa: F401
 from . import kron  # noqa: F401
 from . import linalg  # noqa: F401
 from . import matrix_functions  # noqa: F401
+from . import matrix_roots  # noqa: F401
 from . import norm  # noqa: F401
 from . import reductions  # noqa: F401
 from . import softmax  # noqa: F401

@@ -1,8 +1,10 @@
-"""The principal square root and logarithm of a square matrix: the NumPy kernels and the
-helpers written out next to generated code.
+"""The principal square root and logarithm of a square matrix, their derivatives of every
+order (the block operation of `block_functions`), the NumPy kernels and the helpers
+written out next to generated code.
 
-    sqrtm_value(A)   A^{1/2}, the square root whose eigenvalues have positive real part
-    logm_value(A)    log A, the logarithm whose eigenvalues have imaginary part in (−π, π)
+    sqrtm(A)         A^{1/2}, the square root whose eigenvalues have positive real part
+    logm(A)          log A, the logarithm whose eigenvalues have imaginary part in (−π, π)
+    sqrtm_block, sqrtm_frechet, sqrtm_jacobian, and the logm_ ones, as expm's
 
 Both exist (and are real for a real A) when no eigenvalue of A lies on the closed negative
 real axis; elsewhere the kernels return NaN. They are applied to block upper-triangular
@@ -44,7 +46,10 @@ import math
 
 import numpy as np
 
+from .. import ops
 from ..registry import Helper
+from .block_functions import MatrixFunction, declare_family, norm_1
+from .linalg import inv
 
 EPS = float(np.finfo(float).eps)
 MAX_STEPS = 100     # Denman–Beavers steps before the square root is given up (NaN)
@@ -314,7 +319,7 @@ _SQRTM_TORCH = _fill('''def sqrtm(a):
     return torch.full_like(a, float("nan"))
 ''')
 
-SQRTM = {
+SQRTM_CODE = {
     "numpy": Helper("sqrtm", _SQRTM_NUMPY),
     "jax": Helper("sqrtm", _SQRTM_JAX),
     "torch": Helper("sqrtm", _SQRTM_TORCH),
@@ -393,8 +398,114 @@ _LOGM_TORCH = _fill('''def logm(a):
     return scale * out
 ''')
 
-LOGM = {
+LOGM_CODE = {
     "numpy": Helper("logm", _LOGM_NUMPY),
     "jax": Helper("logm", _LOGM_JAX),
     "torch": Helper("logm", _LOGM_TORCH),
 }
+
+
+# ---- rounding scales (verify) ----------------------------------------------------------------
+
+
+def _abs_inverse(a) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        try:
+            return np.abs(np.linalg.inv(a))
+        except np.linalg.LinAlgError:
+            return np.full(a.shape, np.inf)
+
+
+def _root_scale(node, cv, cs, av, condition):
+    """The iteration's rounding grows with A's conditioning, times the root's largest
+    entry; an input's rounding δA moves the root by L(A, δA), at most about
+    n ‖A^{−1/2}‖ δA."""
+    a = cv[0]
+    n = a.shape[0]
+    s = float(np.max(np.broadcast_to(cs[0], a.shape), initial=0.0))
+    big = float(np.max(np.abs(av), initial=0.0))
+    return np.full(av.shape, (n + condition(a)) * big
+                   + n * s * float(np.max(_abs_inverse(av), initial=0.0)))
+
+
+def _log_scale(node, cv, cs, av, condition):
+    """The square roots' rounding, amplified by the 2ˢ of the scaling (about ‖log A‖)
+    and by A's conditioning, against the logarithm's largest entry or 1 (log A near
+    0 is computed with A's rounding, not its own); an input's rounding δA moves it by
+    L(A, δA), at most about n ‖A⁻¹‖ δA."""
+    a = cv[0]
+    n = a.shape[0]
+    s = float(np.max(np.broadcast_to(cs[0], a.shape), initial=0.0))
+    big = float(np.max(np.abs(av), initial=0.0))
+    return np.full(av.shape, (n + condition(a) + norm_1(av)) * (big + 1.0)
+                   + n * s * float(np.max(_abs_inverse(a), initial=0.0)))
+
+
+# ---- the families ----------------------------------------------------------------------------
+
+_DOMAIN = ("A has no eigenvalue on the closed negative real axis (elsewhere the value is "
+           "NaN: no real principal {what} exists or it is not differentiable)")
+
+_LOGM_DOC = """The principal matrix logarithm log A of a square A (n×n) with no
+    eigenvalue on the closed negative real axis: the X with e^X = A whose eigenvalues
+    have imaginary parts in (−π, π); not the elementwise log. Its derivative is the
+    Fréchet derivative, d logm(A) = logm_frechet(A, dA), and ∂ tr(log X)/∂X = X⁻ᵀ
+    (tr log X = log det X).
+
+    >>> import matgrad as mg
+    >>> (n,) = mg.dims("n")
+    >>> X = mg.matrix("X", n, n)
+    >>> mg.logm(X), mg.grad(mg.trace(mg.logm(X)), X)
+    (logm(X), X⁻ᵀ)
+    >>> mg.evaluate(mg.logm(X), {"X": [[1.0, 1.0], [0.0, 1.0]]})
+    array([[0., 1.],
+           [0., 0.]])
+    """
+
+_SQRTM_DOC = """The principal matrix square root A^{1/2} of a square A (n×n) with no
+    eigenvalue on the closed negative real axis: the X with X X = A whose eigenvalues
+    have positive real parts; not the elementwise sqrt. Its derivative is the Fréchet
+    derivative, d sqrtm(A) = sqrtm_frechet(A, dA), the X of the Sylvester equation
+    A^{1/2} X + X A^{1/2} = dA, and ∂ tr(A^{1/2})/∂A = ½ A^{−ᵀ/2}.
+
+    >>> import matgrad as mg
+    >>> (n,) = mg.dims("n")
+    >>> X = mg.matrix("X", n, n)
+    >>> mg.sqrtm(X), mg.grad(mg.trace(mg.sqrtm(X)), X)
+    (sqrtm(X), 1/2 · sqrtm(X)⁻ᵀ)
+    >>> mg.evaluate(mg.sqrtm(X), {"X": [[4.0, 0.0], [0.0, 9.0]]})
+    array([[2., 0.],
+           [0., 3.]])
+    """
+
+LOGM_FAMILY = declare_family(MatrixFunction(
+    name="logm", title="matrix logarithm", value=logm_value, code=LOGM_CODE,
+    requires={b: (SQRTM_CODE[b],) for b in SQRTM_CODE},
+    scalar="log", derivative=lambda a: inv(a), derivative_text="A⁻¹",
+    frechet_form=" = ∫₀¹ (t(A − I) + I)⁻¹ dA (t(A − I) + I)⁻¹ dt",
+    scale=_log_scale, doc=_LOGM_DOC, facts=frozenset({"conditioned"}),
+    convention="the principal logarithm; " + _DOMAIN.format(what="logarithm"),
+), __name__)
+
+SQRTM_FAMILY = declare_family(MatrixFunction(
+    name="sqrtm", title="matrix square root", value=sqrtm_value, code=SQRTM_CODE,
+    scalar="sqrt", derivative=lambda a: ops.div(inv(sqrtm(a)), 2),
+    derivative_text="½ A^{−1/2}",
+    frechet_form=" = ∫₀^∞ e^{−t A^{1/2}} dA e^{−t A^{1/2}} dt",
+    scale=_root_scale, doc=_SQRTM_DOC, facts=frozenset({"conditioned"}),
+    convention="the principal square root; " + _DOMAIN.format(what="square root"),
+), __name__)
+
+# one name a line: the API reference reads these assignments
+LOGM = LOGM_FAMILY.operation
+LOGM_BLOCK = LOGM_FAMILY.block_operation
+SQRTM = SQRTM_FAMILY.operation
+SQRTM_BLOCK = SQRTM_FAMILY.block_operation
+logm = LOGM_FAMILY.function
+logm_block = LOGM_FAMILY.block
+logm_frechet = LOGM_FAMILY.frechet
+logm_jacobian = LOGM_FAMILY.jacobian
+sqrtm = SQRTM_FAMILY.function
+sqrtm_block = SQRTM_FAMILY.block
+sqrtm_frechet = SQRTM_FAMILY.frechet
+sqrtm_jacobian = SQRTM_FAMILY.jacobian
