@@ -474,6 +474,37 @@ MULTI_TERM = [
          "w, P, w0"),
 ]
 
+# The operations practitioners asked for and the language once lacked: max over an axis,
+# erf, lgamma, eigenvalues, the nuclear norm, the matrix exponential, Kronecker form,
+# a Cholesky-factor variable, the matrix logarithm and square root.
+NEWER_OPERATIONS = [
+    Case("max_stabilised_logsumexp",
+         "z = X @ w; c = max(z); L = c + log(sum(exp(z - c)))", "X: m,n; w: n", "w, X"),
+    Case("max_pooling_head",
+         "P = max(tanh(X @ W), axis=0); L = P @ v", "X: m,n; W: n,k; v: k", "W, v"),
+    Case("probit_regression",
+         "z = X @ w / sqrt(2); L = -sum(y * log(erfc(-z) / 2) + (1 - y) * log(erfc(z) / 2)) / m",
+         "X: m,n; w: n; y: m", "w"),
+    Case("dirichlet_log_likelihood",
+         "L = lgamma(sum(a)) - sum(lgamma(a)) + sum((a - 1) * log(x))", "a: n; x: n", "a"),
+    Case("largest_eigenvalue_of_a_gram_matrix", "L = max(eigvalsh(X.T @ X))", "X: m,n", "X"),
+    Case("nuclear_norm_denoising",
+         "L = norm(X - Y, 'fro')**2 / 2 + lam * norm(X, 'nuc')",
+         "X: m,n; Y: m,n; lam: scalar", "X"),
+    Case("trace_of_a_matrix_exponential",
+         "L = trace(C @ expm(A) @ Q @ expm(A).T)", "A: n,n; C: n,n; Q: n,n symmetric", "A"),
+    Case("least_squares_in_kronecker_form",
+         "r = kron(B.T, A) @ vec(X) - vec(C); L = dot(r, r)",
+         "A: p,m; X: m,n; B: n,q; C: p,q", "X"),
+    Case("cholesky_factor_variable",
+         "K = F @ F.T + eye(n); L = logdet(K) + y.T @ inv(K) @ y", "F: n,n lower; y: n", "F, y"),
+    Case("log_euclidean_distance",
+         "L = norm(logm(A) - B, 'fro')**2", "A: n,n spd; B: n,n symmetric", "A"),
+    Case("bures_wasserstein_distance",
+         "R = sqrtm(A); L = trace(A) + trace(B) - 2 * trace(sqrtm(R @ B @ R))",
+         "A: n,n spd; B: n,n spd", "A, B"),
+]
+
 SECTIONS = {
     "linear least squares": LINEAR,
     "logistic regression": LOGISTIC,
@@ -495,6 +526,7 @@ SECTIONS = {
     "deep compositions": DEEP,
     "shared variables": SHARED,
     "multi-term losses": MULTI_TERM,
+    "the newer operations": NEWER_OPERATIONS,
 }
 
 CORPUS = [case for section in SECTIONS.values() for case in section]

@@ -265,3 +265,27 @@ def test_a_function_of_the_identity_folds(name):
     e = mg.simplify(f(mg.eye(n)))
     assert e.op == {"logm": "zeros", "sqrtm": "eye"}[name], str(e)
     assert np.allclose(mg.evaluate(e, {}, SIZES), value(np.eye(4)), atol=1e-15)
+
+
+@pytest.mark.parametrize("family", ["expm", "logm", "sqrtm"])
+@settings(max_examples=10, deadline=None, database=None)
+@given(seed=st.integers(0, 2 ** 31), magnitude=st.floats(-8, 8))
+def test_a_block_is_linear_in_each_c_whatever_its_size(family, seed, magnitude):
+    """F_block(D₀, c C₁, D₁, C₂, D₂) = c F_block(D₀, C₁, D₁, C₂, D₂) for c from 10⁻⁸ to
+    10⁸: a large Cᵢ neither overflows the block matrix (e^M of a 1-norm past 700) nor
+    costs accuracy."""
+    from matgrad.operations import block_functions
+    fam = block_functions.family(family)
+    rng = np.random.default_rng(seed)
+    d0, d1, d2 = in_domain(rng, 3), in_domain(rng, 4), in_domain(rng, 2)
+    c1, c2 = rng.standard_normal((3, 4)), rng.standard_normal((4, 2))
+    scale = 10.0 ** magnitude
+    base = fam.block_value([d0, c1, d1, c2, d2])
+    big = fam.block_value([d0, scale * c1, d1, c2, d2])
+    assert np.all(np.isfinite(big))
+    assert np.allclose(big, scale * base, rtol=1e-12, atol=0)
+    h = 1e-6  # and the block of order 1 is the derivative, whatever E's size
+    e = scale * c1[:, :3]
+    want = (fam.spec.value(d0 + h * e / scale, None) - fam.spec.value(d0 - h * e / scale, None)) \
+        / (2 * h) * scale
+    assert np.allclose(fam.frechet_value(d0, e), want, rtol=1e-6, atol=1e-7 * scale)

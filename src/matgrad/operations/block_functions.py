@@ -103,6 +103,16 @@ class Family:
         """F_block: the (0, k) block of f of the block-bidiagonal matrix with diagonal
         arrays[0::2] and superdiagonal arrays[1::2]."""
         diagonal, upper = list(arrays[0::2]), list(arrays[1::2])
+        # linear in each Cᵢ: each is scaled to the diagonal's norm and the factor put
+        # back after, so that a large Cᵢ neither overflows f of the block matrix (e^M
+        # of a 1-norm beyond 700) nor costs the method accuracy (Higham 2008, § 3.4)
+        reference = max([norm_1(d) for d in diagonal] + [1.0])
+        factor = 1.0
+        for i, c in enumerate(upper):
+            size = norm_1(c)
+            if size > 0 and np.isfinite(size):
+                upper[i] = c * (reference / size)
+                factor *= size / reference
         sizes = [d.shape[0] for d in diagonal]
         ends = np.cumsum([0] + sizes)
         m = np.zeros((ends[-1], ends[-1]))
@@ -110,7 +120,7 @@ class Family:
             m[ends[i]:ends[i + 1], ends[i]:ends[i + 1]] = d
         for i, c in enumerate(upper):
             m[ends[i]:ends[i + 1], ends[i + 1]:ends[i + 2]] = c
-        return self.spec.value(m, diagonal)[:sizes[0], ends[-2]:]
+        return factor * self.spec.value(m, diagonal)[:sizes[0], ends[-2]:]
 
     def frechet_value(self, a: np.ndarray, e: np.ndarray) -> np.ndarray:
         """L(A, E): the upper right block of f([[A, E], [0, A]])."""
