@@ -33,6 +33,15 @@ SYMMETRIC = {
     "x xᵀ": x @ x.T,
     "diag(x)": mg.diag(x),
     "(C Cᵀ)ᵀ": (C @ C.T).T,
+    "expm(S)": mg.expm(S),
+    "logm(P)": mg.logm(P),
+    "sqrtm(C Cᵀ + I)": mg.sqrtm(C @ C.T + mg.eye(n)),
+    "logm_frechet(P, S)": mg.logm_frechet(P, S),
+    "sqrtm_block(P, S, P, S, P)": mg.sqrtm_block(P, S, P, S, P),
+    "expm_block(S, C, P, Cᵀ, S)": mg.expm_block(S, C, P, C.T, S),
+    "S C P + P Cᵀ S (reversed products)": S @ C @ P + P @ C.T @ S,
+    "matrix_power(S, 3)": mg.matrix_power(S, 3),
+    "adj(P)": mg.adj(P),
 }
 NOT_SYMMETRIC = {
     "C": C,
@@ -41,6 +50,10 @@ NOT_SYMMETRIC = {
     "C Cᵀ + C": C @ C.T + C,
     "exp(C)": mg.exp(C),
     "Cᵀ C C": C.T @ C @ C,
+    "expm(C)": mg.expm(C),
+    "sqrtm_frechet(P, C)": mg.sqrtm_frechet(P, C),
+    "expm_block(S, C, P, C, S)": mg.expm_block(S, C, P, C, S),
+    "S C P + P C S": S @ C @ P + P @ C @ S,
 }
 
 

@@ -796,8 +796,10 @@ def is_symmetric(e: Expr, depth: int = 0) -> bool:
     """Whether e's value is a symmetric matrix by how it is built: a variable declared
     symmetric (or spd, or diagonal), I, diag(v), a stretched scalar, A Aᵀ and Aᵀ A (any
     chain that reads the same backwards, B S Bᵀ with S symmetric), A + Aᵀ (a sum whose
-    terms are symmetric or come in transposed pairs), and the transpose, negation,
-    inverse, powers, elementwise functions and Hadamard products of symmetric values."""
+    terms are symmetric or come in transposed pairs), the transpose, negation, inverse,
+    powers, adjugate, elementwise functions and Hadamard products of symmetric values,
+    expm, logm and sqrtm of a symmetric value and their Fréchet derivatives in a
+    symmetric direction."""
     if e.shape[0] != e.shape[1]:
         return False
     if e.shape == SCALAR:
@@ -817,10 +819,19 @@ def _symmetric(e: Expr, depth: int) -> bool:
         return True
     if op == "broadcast":
         return e.children[0].shape == SCALAR
-    if op in ("transpose", "neg", "inv", "fn", "pow", "mul", "div"):
+    if op in ("transpose", "neg", "inv", "fn", "pow", "mul", "div", "matrix_power", "adj"):
         return all(is_symmetric(c, depth) for c in e.children)
     if op == "add":
         return _symmetric_sum(e, depth)
+    family = block_functions.family(op)
+    if family is not None:
+        if op == family.operation.name:  # f(S) of a symmetric S (a power series in S)
+            return is_symmetric(e.children[0], depth)
+        # F_block(D₀, C₁, …, D_k)ᵀ = F_block(D_kᵀ, C_kᵀ, …, D₀ᵀ): symmetric where the
+        # arguments read backwards are their transposes (L(S, E) for symmetric S and E)
+        kids = e.children
+        return all(_transposes(kids[i], kids[-1 - i], depth)
+                   for i in range((len(kids) + 1) // 2))
     if op == "matmul":
         factors = matmul_factors(e)
         k = len(factors)
@@ -832,11 +843,19 @@ def _symmetric(e: Expr, depth: int) -> bool:
 
 
 def _transposes(a: Expr, b: Expr, depth: int) -> bool:
-    """Whether b = aᵀ, as built: one is the transpose of the other, or a = b symmetric."""
+    """Whether b = aᵀ, as built: one is the transpose of the other, a = b symmetric, or
+    two products whose factors, one read backwards, are each other's transposes
+    (B S N and N S B for symmetric B, S and N)."""
     if a is b:
         return is_symmetric(a, depth)
-    return (a.op == "transpose" and a.children[0] is b) or \
-        (b.op == "transpose" and b.children[0] is a)
+    if (a.op == "transpose" and a.children[0] is b) or \
+            (b.op == "transpose" and b.children[0] is a):
+        return True
+    if a.op == "matmul" and b.op == "matmul" and depth < _SYMMETRIC_DEPTH:
+        fa, fb = matmul_factors(a), matmul_factors(b)
+        return len(fa) == len(fb) and all(
+            _transposes(x, y, depth + 1) for x, y in zip(fa, reversed(fb)))
+    return False
 
 
 def _symmetric_sum(e: Expr, depth: int) -> bool:
