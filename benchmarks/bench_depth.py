@@ -7,12 +7,14 @@ with d, and so does the unsimplified gradient):
 2. Horner chain: e₀ = x, eᵢ = eᵢ₋₁ ⊙ x + c, L = sum(e_d), ∂L/∂x;
 3. inverse chain: E₀ = A, Eᵢ = (Eᵢ₋₁ + A)⁻¹, L = tr(E_d), ∂L/∂A;
 4. Hessian of the tanh chain: ∇²L with respect to x;
-5. printing the gradient of the inverse chain (text, Unicode), already simplified;
+5. printing the gradient of the inverse chain (the report's text, Unicode: shared
+   subexpressions named), already derived;
 6. shared product chain: L = yᵀ A (A (… A x)), ∂L/∂A.
 
 For each depth: the time of mg.grad (which simplifies), mg.hessian or the printer, and,
 as a baseline measured in the same run, the same work without simplification
-(mg.grad(…, simplify=False); for printing, printing the unsimplified gradient). The
+(mg.grad(…, simplify=False); for printing, printing the unsimplified gradient, its
+shared subexpressions named as the report names them). The
 growth exponent of a doubling is log₂ of the time ratio t(d) / t(d/2): 1 is linear,
 2 quadratic. Machines are shared and noisy, so only ratios within one run are
 reported. A family stops growing once one measurement takes longer than the time
@@ -34,6 +36,8 @@ import numpy as np
 from timing import median_time  # benchmarks/timing.py
 
 import matgrad as mg
+from matgrad.intermediates import name_shared
+from matgrad.printing.text import to_text
 
 DEPTHS = (25, 50, 100, 200, 400, 800)
 QUICK_DEPTHS = (25, 50, 100, 200)
@@ -91,10 +95,17 @@ def hessian_task(build):
 
 
 def print_task(build):
+    """Printing the result as matgrad shows it (the report: the gradient with its shared
+    subexpressions named, so that none is printed twice); the baseline prints the
+    unsimplified gradient with its shared subexpressions named the same way. (Printed
+    without names, the inverse chain's gradient is text that grows with the cube of the
+    depth, whatever the printer.)"""
     def task(d: int):
         L, x = build(d)
-        g, raw = mg.grad(L, x), mg.grad(L, x, simplify=False)
-        return (lambda: g.to_text()), (lambda: raw.to_text())
+        r = mg.report(L, [x])
+        raw = mg.grad(L, x, simplify=False)
+        names = name_shared([L, raw], taken={"A", "L", "n"})
+        return (lambda: r.to_text()), (lambda: to_text(raw, names))
     return task
 
 

@@ -147,6 +147,35 @@ def test_a_report_shows_loss_intermediates_gradients_and_shapes():
     assert not find(root, "p", "status")
 
 
+def _inverse_chain(depth):
+    (n,) = mg.dims("n")
+    A = mg.matrix("A", n, n)
+    E = A
+    for _ in range(depth):
+        E = mg.inv(E + A)
+    return mg.trace(E), A
+
+
+def test_a_report_of_a_deep_result_grows_linearly_and_aligns_its_short_rows():
+    """The inverse chain's gradient: its shared subexpressions are named, so the report
+    has a few short rows a level; only rows up to ALIGN_WIDTH wide are padded to line up
+    their shapes, so the text grows with the depth (not its square)."""
+    from matgrad.report import ALIGN_WIDTH, display_width
+    lengths = []
+    for depth in (40, 80, 160):
+        r = mg.report(*_inverse_chain(depth))
+        text = r.to_text()
+        lengths.append(len(text))
+        lines = [line for line in text.splitlines() if " = " in line]
+        short = [line for line in lines if display_width(line.split(" = ", 1)[1]
+                                                          .rsplit("   (", 1)[0]) <= ALIGN_WIDTH]
+        assert len({display_width(line.rsplit("   (", 1)[0]) for line in short}) == 1
+        assert any(len(line) > ALIGN_WIDTH + 20 for line in lines)  # the loss is long
+        assert all(not line.rsplit("   (", 1)[0].endswith(" ") for line in lines
+                   if line not in short)
+    assert lengths[2] / lengths[1] < 2.3 and lengths[1] / lengths[0] < 2.3, lengths
+
+
 def test_a_checked_report_says_so():
     L, defs = example()
     r = mg.report(L, ["w", "X"], definitions=defs)

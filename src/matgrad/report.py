@@ -13,6 +13,9 @@ from .differentiate import named_gradients
 from .expr import Expr, walk
 
 
+ALIGN_WIDTH = 100  # right sides up to this wide get their shapes in one column
+
+
 @dataclass
 class Intermediate:
     name: str
@@ -64,7 +67,11 @@ class GradientReport:
     def to_text(self, *, unicode: bool = True) -> str:
         rows = self.lines(unicode=unicode)
         width = max(display_width(a) for a, _, _ in rows)
-        body = max(display_width(b) for _, b, _ in rows)
+        # the shapes line up after the right sides up to ALIGN_WIDTH wide; a longer one
+        # is followed by its shape directly (padding every row to the longest would make
+        # the text grow with the square of a deep result's size)
+        body = max([display_width(b) for _, b, _ in rows
+                    if display_width(b) <= ALIGN_WIDTH] + [0])
         out = []
         n_inter = len(self.intermediates)
         for i, (a, b, shape) in enumerate(rows):
@@ -73,7 +80,7 @@ class GradientReport:
             if i == 1 + n_inter:
                 out.append("gradients")
             pad_a = " " * (width - display_width(a))
-            pad_b = " " * (body - display_width(b))
+            pad_b = " " * max(0, body - display_width(b))
             out.append(f"  {pad_a}{a} = {b}{pad_b}   ({shape})")
         if self.check is not None:
             out.append(str(self.check))
