@@ -129,6 +129,10 @@ EXAMPLES = {
                          params=(2,)),
     "trace_frechet": node("trace", node("sqrtm_block", C, S, C, params=(1,)), shape=(1, 1)),
     "function_of_identity": node("sqrtm", ops.eye(N)),
+    # a row of A shifted by a column (constant along axis 1), a vector by its maximum
+    "softmax_shift": node("softmax", A - ops.broadcast(u, (M, N)), params=(1,)),
+    "logsumexp_shift": node("logsumexp", x - mg.max(x), params=(None,), shape=(1, 1)),
+    "sum_of_softmax": node("sum", mg.softmax(A, axis=0), params=(0,), shape=(1, N)),
     "regroup_chain_argument": node("logdet", node("matmul", C.T, S @ C, shape=(N, N)),
                                    shape=(1, 1)),
 }

@@ -1821,6 +1821,82 @@ def trace_frechet(s: Simplifier, e: Expr):
     return ops.trace(ops.matmul(block_functions.family(x.op).spec.derivative(a), direction))
 
 
+# the softmax family
+
+
+def _addends(e: Expr) -> list:
+    """The terms of a sum with their signs, [(term, ±1)], nested sums and negations
+    opened."""
+    out, stack = [], [(e, 1)]
+    while stack:
+        node, sign = stack.pop()
+        if node.op == "add":
+            stack.extend((c, sign) for c in reversed(node.children))
+        elif node.op == "neg":
+            stack.append((node.children[0], -sign))
+        else:
+            out.append((node, sign))
+    return out
+
+
+def _split_shift(z: Expr, axis):
+    """(rest, shift) where z = rest + shift and shift is the same all along the axis (a
+    stretched scalar, or a row or column stretched along the axis), as the unstretched
+    sum; None where z has no such term, or nothing else."""
+    along = 0 if axis is None else axis
+    rest, shift = [], []
+    for term, sign in _addends(z):
+        inner = term.children[0].shape if term.op == "broadcast" else None
+        if inner is not None and (inner == SCALAR or inner[along] == 1):
+            shift.append(term.children[0] if sign > 0 else ops.neg(term.children[0]))
+        else:
+            rest.append(term if sign > 0 else ops.neg(term))
+    if not rest or not shift:
+        return None
+    total = shift[0]
+    for t in shift[1:]:
+        total = ops.add(total, t)
+    body = rest[0]
+    for t in rest[1:]:
+        body = ops.add(body, t)
+    return body, total
+
+
+def softmax_shift(s: Simplifier, e: Expr):
+    """softmax(z + c) = softmax(z) and log_softmax(z + c) = log_softmax(z) for c the same
+    along the axis (softmax(z − max(z)) = softmax(z): the shift cancels in the ratio)."""
+    (z,), (axis,) = e.children, e.params
+    split = _split_shift(z, axis)
+    return None if split is None else make(e.op, (split[0],), e.params, e.shape)
+
+
+def logsumexp_shift(s: Simplifier, e: Expr):
+    """logsumexp(z + c) = logsumexp(z) + c for c the same along the axis (the stabilised
+    c + log sum exp(z − c) is logsumexp(z))."""
+    (z,), (axis,) = e.children, e.params
+    split = _split_shift(z, axis)
+    if split is None:
+        return None
+    body, shift = split
+    return ops.add(make(e.op, (body,), e.params, e.shape), ops.broadcast(shift, e.shape))
+
+
+def sum_of_softmax(s: Simplifier, e: Expr):
+    """sum(softmax(v)) = 1, and along the softmax's axis sum(softmax(Z, axis=a), axis=a)
+    = 1 in every row (column); over all entries, the number of rows (columns)."""
+    (x,), (axis,) = e.children, e.params
+    if x.op != "softmax":
+        return None
+    (along,) = x.params
+    if along is None:
+        return ops.const(1) if axis is None else None
+    if axis == along:
+        return ops.ones(*e.shape)
+    if axis is None:
+        return ops.dim_value(x.shape[1 - along])
+    return None
+
+
 _SUMS = (factor_common, collect_terms, factor_scalar, tanh_of_exponentials,
          expand_if_shorter)
 _PRODUCTS = (softmax_of_ratio, distribute_cancelling, tanh_quotient, product_normal_form)
@@ -1852,7 +1928,7 @@ RULES: dict = {
                matmul_identity, matmul_neg, matmul_scalar, matmul_ones, matmul_diag),
     "sum": (sum_zero, sum_unchanged, sum_numeric_factor, sum_scaled_sum,
             sum_inner_product, sum_whole, sum_neg,
-            sum_transpose, sum_ones, sum_broadcast),
+            sum_transpose, sum_ones, sum_broadcast, sum_of_softmax),
     "broadcast": (broadcast_zero, broadcast_one, broadcast_broadcast, broadcast_neg),
     "trace": (trace_scalar, trace_zero, trace_transpose, trace_numeric_factor,
               trace_identity, trace_neg, trace_diag, trace_outer),
@@ -1862,6 +1938,9 @@ RULES: dict = {
     "diagvec": (diag_of_diag, diag_transpose, diag_identity, diag_zero),
     "diagmat": (diagmat_ones, diag_zero),
     "expm": (expm_zero, matrix_function_transpose),
+    "softmax": (softmax_shift,),
+    "log_softmax": (softmax_shift,),
+    "logsumexp": (logsumexp_shift,),
 }
 RULES["trace"] += (trace_frechet,)
 for _name in block_functions.names():  # logm, sqrtm and their blocks, as expm's
