@@ -191,6 +191,17 @@ CASES = [
       "2/p * ((W2 @ tanh(W1 @ X + b1) + b2 - Y) @ tanh(W1 @ X + b1).T)"),
     C("quadratic form in exp(L Lᵀ)", "sum(exp(L @ L.T))", "L: n,n", "L",
       "2 * (exp(L @ L.T) @ L)"),
+    C("max-stabilised log-sum-exp", "max(X @ w) + log(sum(exp(X @ w - max(X @ w))))",
+      "X: m,n; w: n", "w", "X.T @ softmax(X @ w)"),
+    # ---- matrix functions: Higham (2008) -------------------------------------------
+    C("trace of the exponential", "trace(expm(X))", "X: n,n", "X", "expm(X).T"),
+    C("trace of the logarithm (log det)", "trace(logm(X))", "X: n,n", "X", "inv(X.T)"),
+    C("trace of the square root", "trace(sqrtm(X))", "X: n,n", "X",
+      "1/2 * inv(sqrtm(X).T)"),
+    C("Bures–Wasserstein distance by B",
+      "trace(A) + trace(B) - 2 * trace(sqrtm(sqrtm(A) @ B @ sqrtm(A)))",
+      "A: n,n spd; B: n,n spd", "B",
+      "eye(n) - sqrtm(A) @ inv(sqrtm(sqrtm(A) @ B @ sqrtm(A))) @ sqrtm(A)"),
 ]
 
 

@@ -42,6 +42,13 @@ lam = mg.scalar("lam")
 L_ = mg.matrix("L", n, n)
 
 
+def test_the_rayleigh_quotient_comes_over_its_common_denominator():
+    """∇ (xᵀSx / xᵀx) = 2/xᵀx · (S x − xᵀSx/xᵀx · x): 1/xᵀx, which both terms divide
+    by (to powers 1 and 2), is written once."""
+    (g,) = assert_gradients_match((x.T @ S @ x) / (x.T @ x), [x])
+    assert str(g) == "2 / xᵀ x · (S x − xᵀ S x / xᵀ x · x)"
+
+
 def test_log_cosh_regression_gives_tanh():
     """∇ sum(log cosh(X w − y)) = Xᵀ tanh(X w − y): sinh/cosh is tanh."""
     (g,) = assert_gradients_match(mg.sum(mg.log(mg.cosh(X @ w - yv))), [w])

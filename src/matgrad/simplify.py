@@ -230,12 +230,15 @@ def _rebuild_product(p: _Product, shape) -> Expr:
             dims_den.insert(0, (ops.const(coef.denominator), -1))
     elif coef != 1:
         dims_num.insert(0, (ops.const(coef), 1))
+    scalars_num = [(a, k) for a, k in p.scalars.items() if a.op != "dim" and k > 0]
+    scalars_den = [(a, k) for a, k in p.scalars.items() if a.op != "dim" and k < 0]
+    if scalars_den and not scalars_num and dims_num:  # 2 / xᵀ x, not 2 · (1 / xᵀ x)
+        dims_den, scalars_den = dims_den + scalars_den, []
     if dims_den and not dims_num:
         dims_num = [(ops.const(1), 1)]
     parts = [
         _ratio(dims_num, dims_den, SCALAR),
-        _ratio([(a, k) for a, k in p.scalars.items() if a.op != "dim" and k > 0],
-               [(a, k) for a, k in p.scalars.items() if a.op != "dim" and k < 0], SCALAR),
+        _ratio(scalars_num, scalars_den, SCALAR),
         _ratio([(a, k) for a, k in p.matrices.items() if k > 0],
                [(a, k) for a, k in p.matrices.items() if k < 0], shape),
     ]
@@ -920,6 +923,16 @@ def _scaled_sum(s: Simplifier, e: Expr):
     return _rebuild_product(scalar, SCALAR), total
 
 
+def _shared_exponent(j, k):
+    """The power of a scalar factor two terms share, given its powers j and k in them
+    (None where absent): the same power, or for two denominators the lower one."""
+    if k is None:
+        return None
+    if j == k:
+        return j
+    return max(j, k) if j < 0 and k < 0 else None
+
+
 def _scalar_atoms(s: Simplifier, rest) -> dict:
     """The scalar factors of a term (with their exponents); a scalar term that is no
     product is its own factor."""
@@ -961,7 +974,9 @@ def factor_scalar(s: Simplifier, e: Expr):
 
     The factor is a number of one magnitude in every term (−2a − 2b = −2 (a + b)),
     dimensions (1/m · p − 1/m · y = 1/m · (p − y)) and scalar factors (λ a + λ b), where
-    at least two terms are more than a number: 2a + 2 stays, it is no shorter."""
+    at least two terms are more than a number: 2a + 2 stays, it is no shorter. A scalar
+    every term divides by, to different powers, comes out to the lowest: the common
+    denominator (a/s − b/s² = 1/s · (a − b/s), as in the Rayleigh quotient's gradient)."""
     order, terms, rep = s.terms(e)
     if len(order) < 2 or sum(rep[k] is not None for k in order) < 2:
         return None
@@ -973,7 +988,8 @@ def factor_scalar(s: Simplifier, e: Expr):
     for key in order:
         atoms = _scalar_atoms(s, rep[key])
         common = dict(atoms) if common is None else {
-            a: j for a, j in common.items() if atoms.get(a) == j}
+            a: _shared_exponent(j, atoms.get(a)) for a, j in common.items()
+            if _shared_exponent(j, atoms.get(a)) is not None}
     if number == 1 and not common:
         return None
     inner = None
@@ -985,7 +1001,8 @@ def factor_scalar(s: Simplifier, e: Expr):
             base = s.product(rest) if rest.op in ("mul", "div", "pow") else None
             if base is not None:
                 q.coef = ops._number(q.coef * base.coef)
-                q.scalars = {a: j for a, j in base.scalars.items() if a not in common}
+                q.scalars = {a: j - common.get(a, 0) for a, j in base.scalars.items()
+                             if j != common.get(a, 0)}
                 q.matrices = dict(base.matrices)
             elif rest.shape != SCALAR or rest not in common:
                 q.add_atom(rest, 1)
