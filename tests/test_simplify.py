@@ -49,6 +49,16 @@ def test_the_rayleigh_quotient_comes_over_its_common_denominator():
     assert str(g) == "2 / xᵀ x · (S x − xᵀ S x / xᵀ x · x)"
 
 
+def test_a_matrix_over_a_scalar_reads_as_the_quotient():
+    """∇‖X‖ = X / ‖X‖ and ∇‖x − a‖ = (x − a) / ‖x − a‖, as the textbook writes them."""
+    a = mg.vector("a", n)
+    (g,) = assert_gradients_match(mg.norm(X), [X])
+    assert str(g) == "X / ‖X‖"
+    (h,) = assert_gradients_match(-mg.norm(x - a), [x])
+    assert str(h) == "−(x − a) / ‖x − a‖"
+    assert mg.simplify(h) is h
+
+
 def test_log_cosh_regression_gives_tanh():
     """∇ sum(log cosh(X w − y)) = Xᵀ tanh(X w − y): sinh/cosh is tanh."""
     (g,) = assert_gradients_match(mg.sum(mg.log(mg.cosh(X @ w - yv))), [w])

@@ -234,6 +234,13 @@ def _rebuild_product(p: _Product, shape) -> Expr:
     scalars_den = [(a, k) for a, k in p.scalars.items() if a.op != "dim" and k < 0]
     if scalars_den and not scalars_num and dims_num:  # 2 / xᵀ x, not 2 · (1 / xᵀ x)
         dims_den, scalars_den = dims_den + scalars_den, []
+    if scalars_den and not (scalars_num or dims_num or dims_den) and shape != SCALAR \
+            and p.matrices and all(k > 0 for k in p.matrices.values()):
+        # X / ‖X‖, not 1/‖X‖ · X: a matrix over scalars alone is written as the quotient
+        top = _ratio(list(p.matrices.items()), [], shape)
+        bottom = _chain([(a, -k) for a, k in scalars_den], SCALAR)
+        out = ops.div(top, ops.broadcast(bottom, shape))
+        return ops.neg(out) if negative else out
     if dims_den and not dims_num:
         dims_num = [(ops.const(1), 1)]
     parts = [
