@@ -59,6 +59,15 @@ def test_a_matrix_over_a_scalar_reads_as_the_quotient():
     assert mg.simplify(h) is h
 
 
+def test_an_even_power_of_a_square_root_is_a_power():
+    """sqrt(x)⁴ = x², 1/sqrt(x)² = 1/x, and the probit's exp(−(X w)²/sqrt(2)²) reads
+    exp(−1/2 · (X w)²)."""
+    assert mg.simplify(mg.sqrt(mg.exp(x)) ** 4) is mg.simplify(mg.exp(x) ** 2)
+    assert str(mg.simplify(1 / mg.sqrt(mg.exp(x)) ** 2)) == "1 / exp(x)"
+    (g,) = assert_gradients_match(mg.sum(mg.erfc(X @ w / mg.sqrt(2))), [w])
+    assert "sqrt(2)²" not in str(g) and "exp(−1/2 · (X w)²)" in str(g), str(g)
+
+
 def test_log_cosh_regression_gives_tanh():
     """∇ sum(log cosh(X w − y)) = Xᵀ tanh(X w − y): sinh/cosh is tanh."""
     (g,) = assert_gradients_match(mg.sum(mg.log(mg.cosh(X @ w - yv))), [w])

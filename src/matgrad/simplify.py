@@ -171,6 +171,9 @@ def _flatten_product(e: Expr, k, acc: _Product, known: dict | None = None) -> No
             stack.append((e.children[0], k * e.params[0]))
         elif op == "broadcast" and e.children[0].shape == SCALAR:
             stack.append((e.children[0], k))
+        elif op == "fn" and e.params == ("sqrt",) and k % 2 == 0:
+            # sqrt(x)^(2j) = x^j wherever sqrt(x) is defined (1/sqrt(2)² is 1/2)
+            stack.append((e.children[0], k // 2))
         else:
             acc.add_atom(e, k)
 
@@ -1176,8 +1179,9 @@ def tanh_quotient(s: Simplifier, e: Expr):
 def product_normal_form(s: Simplifier, e: Expr):
     """2 ⊙ (1/m) ⊙ x = 2/m · x and x ⊙ x = x²: the product normal form.
 
-    c · Π dims · Π scalars · Π Hadamard factors, each factor once with its exponent, and
-    H(x)ᵖ = H(x) for p > 0 (a step is 0 or 1)."""
+    c · Π dims · Π scalars · Π Hadamard factors, each factor once with its exponent,
+    H(x)ᵖ = H(x) for p > 0 (a step is 0 or 1), and sqrt(x)^(2j) = x^j (where sqrt(x) is
+    defined)."""
     out = _rebuild_product(s.product(e), e.shape)
     s.settle(out)
     return out
