@@ -289,3 +289,28 @@ def test_a_block_is_linear_in_each_c_whatever_its_size(family, seed, magnitude):
     want = (fam.spec.value(d0 + h * e / scale, None) - fam.spec.value(d0 - h * e / scale, None)) \
         / (2 * h) * scale
     assert np.allclose(fam.frechet_value(d0, e), want, rtol=1e-6, atol=1e-7 * scale)
+
+
+@pytest.mark.parametrize("family", ["expm", "logm", "sqrtm"])
+@pytest.mark.parametrize("direction", ["X", "inv(X)", "matrix_power(X, 3)", "sqrtm(X)",
+                                       "expm(X)"])
+def test_a_direction_that_commutes_gives_the_derivative_times_it(family, direction):
+    """F_frechet(A, E) = f′(A) E for E built from A alone: both sides agree at random
+    points, and ‖sqrtm(Z)‖² (= tr Z for a symmetric Z) has the gradient 2 X."""
+    from matgrad.expr import make
+    from matgrad.simplify import CATALOGUE, Simplifier
+
+    from .strategies import same_value
+
+    E = mg.parse(direction, shapes="X: n,n")
+    lhs = make(f"{family}_block", (X, E, X), (1,), (n, n))
+    rhs = CATALOGUE["frechet_commuting"](Simplifier(), lhs)
+    assert rhs is not None and "frechet" not in str(rhs), str(rhs)
+    assert same_value(lhs, rhs, points=3), (str(lhs), str(rhs))
+
+
+def test_the_norm_of_a_root_of_a_gram_matrix_has_the_textbook_gradient():
+    L = mg.norm(mg.sqrtm(X @ X.T + mg.eye(n))) ** 2
+    G = mg.grad(L, X)
+    assert str(G) == "2 · X"
+    assert mg.verify(L, [X], [G]).ok

@@ -1796,18 +1796,32 @@ def function_of_identity(s: Simplifier, e: Expr):
     return ops.eye(e.shape[0]) if at_one == 1.0 else None
 
 
+def _commutes_with(e: Expr, a: Expr) -> bool:
+    """Whether e commutes with a by how it is built: a itself or a function of a (its
+    inverse, a power, expm, logm or sqrtm of it)."""
+    if e is a:
+        return True
+    if e.op in ("inv", "matrix_power") or (block_functions.family(e.op) is not None and
+                                            len(e.children) == 1):
+        return e.children[0] is a
+    return False
+
+
 def frechet_commuting(s: Simplifier, e: Expr):
-    """F_frechet(A, c I) = c · f′(A): a direction that commutes with A gives
-    expm_frechet(A, c I) = c e^A, logm_frechet(A, c I) = c A⁻¹ and sqrtm_frechet(A, c I)
-    = c/2 · sqrtm(A)⁻¹."""
+    """F_frechet(A, E) = f′(A) E for a direction E that commutes with A (c I, A, A⁻¹,
+    Aᵏ, g(A)): expm_frechet(A, c I) = c e^A, logm_frechet(A, E) = A⁻¹ E and
+    sqrtm_frechet(A, sqrtm(A)) = 1/2 · I."""
     if not block_functions.is_frechet(e):
         return None
     a, direction, _ = e.children
+    derivative = block_functions.family(e.op).spec.derivative
     c = _scaled_identity(direction)
-    if c is None:
-        return None
-    value = block_functions.family(e.op).spec.derivative(a)
-    return value if c.op == "const" and c.params[0] == 1 else ops.mul(c, value)
+    if c is not None:
+        value = derivative(a)
+        return value if c.op == "const" and c.params[0] == 1 else ops.mul(c, value)
+    if _commutes_with(direction, a):
+        return ops.matmul(derivative(a), direction)
+    return None
 
 
 def block_zero(s: Simplifier, e: Expr):
