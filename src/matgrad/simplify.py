@@ -301,6 +301,7 @@ class Simplifier:
         self._ends: dict = {}
         self._left: dict = {}
         self._tails: dict = {}
+        self._prepends: dict = {}
         self._active: set = set()  # nodes whose simplification is under way
         self._parent: Simplifier | None = None
         self._without: dict = {}
@@ -323,7 +324,7 @@ class Simplifier:
             sub._parent = self
             sub._products, sub._terms, sub._splits, sub._ends = (
                 self._products, self._terms, self._splits, self._ends)
-            sub._left, sub._tails = self._left, self._tails
+            sub._left, sub._tails, sub._prepends = self._left, self._tails, self._prepends
             self._without[key] = sub
         return sub
 
@@ -548,10 +549,36 @@ class Simplifier:
         out = left.get(node, node)
         left.setdefault(node, out)
         for node in reversed(spine):
-            for f in matmul_factors(node.children[1]):
-                out = _matmul(out, f)
-                left.setdefault(out, out)
+            right = node.children[1]
+            known = left.get(right) if out.op != "matmul" else None
+            if known is not None and known.op == "matmul":
+                # f (g₁ g₂ …) with the right part's chain known: f is put in front of it,
+                # so a chain grown at its front, f (f (… g)), costs one node a factor
+                out = self._prepend(out, known)
+            else:
+                for f in matmul_factors(right):
+                    out = _matmul(out, f)
+                    left.setdefault(out, out)
             left[node] = out
+        return out
+
+    def _prepend(self, f: Expr, chain: Expr) -> Expr:
+        """The left-nested chain of f followed by the factors of a left-nested `chain`:
+        f ((g₁ g₂) g₃) = ((f g₁) g₂) g₃, built down chain's left spine and remembered for
+        each (f, node), so that f in front of a chain one factor longer costs one node."""
+        memo = self._prepends
+        spine = []  # chain's left spine, down to a node with f in front known, or a factor
+        node = chain
+        while (f, node) not in memo and node.op == "matmul":
+            spine.append(node)
+            node = node.children[0]
+        out = memo.get((f, node))
+        if out is None:
+            out = memo[(f, node)] = _matmul(f, node)
+            self._left.setdefault(out, out)
+        for node in reversed(spine):
+            out = memo[(f, node)] = _matmul(out, node.children[1])
+            self._left.setdefault(out, out)
         return out
 
     def chain_without(self, e: Expr, side: int) -> Expr:
@@ -741,62 +768,85 @@ def _factor_common(s: Simplifier, order: list, terms: dict, rep: dict):
     place and returns the new order of term keys, or None if no terms were merged."""
     changed = False
     for side in (-1, 0):  # the shared last factor first, then the shared first factor
-        groups: dict = {}
-        for key in order:
-            if terms[key] == 0:
-                continue
-            split = _scaled_product(s, rep[key])
-            if split is not None:
-                scalar, product = split
-                first, last, _, _ = s.ends(product)
-                groups.setdefault((scalar, last if side == -1 else first), []).append(
-                    (key, product))
-        merged: dict = {}
-        for (scalar, shared), members in groups.items():
-            if len(members) < 2:
-                continue
-            inner = None
-            for key, product in members:
-                part = s(s.chain_without(product, side))
-                part = s.scaled(terms[key], part) if terms[key] != 1 else part
-                inner = part if inner is None else ops.add(inner, part)
-            inner = s(inner)
-            combined = ops.matmul(inner, shared) if side == -1 else ops.matmul(shared, inner)
-            combined = s(combined if scalar is None else ops.mul(scalar, combined))
-            merged[members[0][0]] = combined
-            for key, _ in members[1:]:
-                merged[key] = None
-        if not merged:
-            continue
-        changed = True
-        # Remove every merged term before adding the combined ones: a combined term may
-        # have the key of a merged term not yet removed.
-        slots = []
-        for key in order:
-            if key not in merged:
-                slots.append(key)
-                continue
-            del terms[key]
-            if merged[key] is not None and not is_zero(merged[key]):
-                slots.append(("combined", merged[key]))
-        new_order = []
-        for slot in slots:
-            if not (isinstance(slot, tuple) and slot and slot[0] == "combined"):
-                new_order.append(slot)
-                continue
-            combined = slot[1]
-            c, r = s.split_coefficient(combined)
-            if r is None:
-                r, c = combined, 1
-            k = _term_key(s, r, rep)
-            if k in terms:
-                terms[k] = terms[k] + c
-            else:
-                terms[k] = c
-                rep[k] = r
-                new_order.append(k)
-        order = new_order
+        merged = _merged_groups(s, order, terms, rep, side)
+        if merged:
+            changed = True
+            order = _with_merged(s, order, terms, rep, merged)
     return order if changed else None
+
+
+def _merged_groups(s: Simplifier, order: list, terms: dict, rep: dict, side: int) -> dict:
+    """The terms that share their last (side −1) or first (side 0) factor and a scalar
+    factor, merged: key -> the combined term for the first of each group, None for the
+    others."""
+    groups: dict = {}
+    for key in order:
+        if terms[key] == 0:
+            continue
+        split = _scaled_product(s, rep[key])
+        if split is not None:
+            scalar, product = split
+            first, last, _, _ = s.ends(product)
+            groups.setdefault((scalar, last if side == -1 else first), []).append(
+                (key, product))
+    merged: dict = {}
+    for (scalar, shared), members in groups.items():
+        if len(members) < 2:
+            continue
+        inner = _group_sum(s, members, terms, side, shared)
+        merged[members[0][0]] = _combined(s, inner, scalar, shared, side)
+        for key, _ in members[1:]:
+            merged[key] = None
+    return merged
+
+
+def _combined(s: Simplifier, inner: Expr, scalar, shared: Expr, side: int) -> Expr:
+    """scalar · inner shared (side −1) or scalar · shared inner (side 0), simplified."""
+    combined = ops.matmul(inner, shared) if side == -1 else ops.matmul(shared, inner)
+    return s(combined if scalar is None else ops.mul(scalar, combined))
+
+
+def _with_merged(s: Simplifier, order: list, terms: dict, rep: dict, merged: dict) -> list:
+    """The order of term keys once the merged terms are replaced by the combined ones (in
+    the place of each group's first term), a combined term that equals a term already
+    there adding to its coefficient."""
+    # Remove every merged term before adding the combined ones: a combined term may
+    # have the key of a merged term not yet removed.
+    slots = []
+    for key in order:
+        if key not in merged:
+            slots.append(key)
+            continue
+        del terms[key]
+        if merged[key] is not None and not is_zero(merged[key]):
+            slots.append(("combined", merged[key]))
+    new_order = []
+    for slot in slots:
+        if not (isinstance(slot, tuple) and slot and slot[0] == "combined"):
+            new_order.append(slot)
+            continue
+        combined = slot[1]
+        c, r = s.split_coefficient(combined)
+        if r is None:
+            r, c = combined, 1
+        k = _term_key(s, r, rep)
+        if k in terms:
+            terms[k] = terms[k] + c
+        else:
+            terms[k] = c
+            rep[k] = r
+            new_order.append(k)
+    return new_order
+
+
+def _group_sum(s: Simplifier, members: list, terms: dict, side: int, shared: Expr) -> Expr:
+    """Σ cᵢ Pᵢ simplified, Pᵢ each member's product less its shared factor."""
+    inner = None
+    for key, product in members:
+        part = s(s.chain_without(product, side))
+        part = s.scaled(terms[key], part) if terms[key] != 1 else part
+        inner = part if inner is None else ops.add(inner, part)
+    return s(inner)
 
 
 # ---- facts: values symmetric by construction ------------------------------------------
