@@ -1,8 +1,11 @@
 """The simplifier: compact forms that keep their value (checked numerically)."""
 from __future__ import annotations
 
+import numpy as np
+
 import matgrad as mg
 from matgrad.expr import walk
+from matgrad.simplify import Simplifier
 
 from .conftest import assert_gradients_match
 
@@ -156,3 +159,71 @@ def test_a_shared_product_chain_factors_into_nested_form():
     g = mg.grad(L, A)
     assert len(walk(g)) == 6 * 200 - 4
     assert g.op == "add" and g.children[0].op == "matmul"
+
+
+def test_a_shared_product_chain_through_a_rectangular_factor_factors_likewise():
+    """∇_A yᵀ Aᵈ B z = Σᵢ (Aᵀ)ⁱ y zᵀ Bᵀ (Aᵀ)ᵈ⁻¹⁻ⁱ for B n×m: the same nested form, a
+    node more a level (Bᵀ), checked where m and n differ; at depth 150 too."""
+    m = mg.Dim("m")
+    A, Bm, y, z = mg.matrix("A", n, n), mg.matrix("B", n, m), mg.vector("y", n), \
+        mg.vector("z", m)
+
+    def loss(d):
+        e = Bm @ z
+        for _ in range(d):
+            e = A @ e
+        return y.T @ e
+
+    for sizes in ({"n": 3, "m": 2}, {"n": 2, "m": 4}):
+        gA, _ = assert_gradients_match(loss(5), [A, Bm], sizes=sizes)
+    assert len(walk(gA)) == 7 * 5 - 2, str(gA)
+    assert str(gA).startswith("(((y zᵀ Bᵀ Aᵀ + Aᵀ y zᵀ Bᵀ) Aᵀ + Aᵀ Aᵀ y zᵀ Bᵀ) Aᵀ"), str(gA)
+    assert len(walk(mg.grad(loss(150), A))) == 7 * 150 - 2
+
+
+def test_chains_ending_in_runs_of_one_factor_are_factored_level_by_level():
+    """Chains that end in A A are factored one A at a time: a level deep, those that
+    still end in A are one group, and those whose run of A is over there are grouped by
+    their new last factor (P B + Q B and P D + Q D, before and after that group), or
+    stay alone (X, Q C)."""
+    m = mg.Dim("m")
+    A, Bn, C, D = (mg.matrix(c, n, n) for c in "ABCD")
+    P, Q, Xm = (mg.matrix(c, m, n) for c in "PQX")
+    chains = [P @ Bn @ A @ A, Q @ Bn @ A @ A, P @ A @ A @ A @ A, Xm @ A @ A, Q @ C @ A @ A,
+              P @ D @ A @ A, Q @ D @ A @ A, P @ (C @ A) @ A @ A]
+    total = chains[0]
+    for t in chains[1:]:
+        total = total + t
+    g = mg.simplify(total)
+    assert str(g) == "((P + Q) (B + D) + P (A + C) A + X + Q C) A A", str(g)
+    rng = np.random.default_rng(0)
+    for sizes in ({"m": 2, "n": 3}, {"m": 4, "n": 2}):
+        values = {v.name: rng.standard_normal(tuple(sizes[d.name] for d in v.shape))
+                  for v in (A, Bn, C, D, P, Q, Xm)}
+        np.testing.assert_allclose(mg.evaluate(g, values), mg.evaluate(total, values),
+                                   rtol=1e-12, atol=1e-12)
+
+
+def test_a_level_that_begins_with_a_sum_simplified_before_takes_its_form():
+    """Factoring G out first simplifies X A H + X C (to X (A H + C)) and, without
+    building it, X A G + Y A G + X C + X D; the sums of H's levels begin with them, and
+    take their forms as one term, as they would were every level's sum built; so does a
+    sum given later to the same simplifier."""
+    X, Y, W, A, C, D, G, H = (mg.matrix(c, n, n) for c in "XYWACDGH")
+    s = Simplifier()
+    assert str(s(X @ A @ G @ G + Y @ A @ G @ G + X @ C @ G + X @ D @ G)) == \
+        "((X + Y) A G + X (C + D)) G"
+    assert str(s(X @ A @ G + Y @ A @ G + X @ C + X @ D + W @ C)) == \
+        "(X + Y) A G + X (C + D) + W C"
+    for total, expected in (
+            (X @ A @ H @ G + X @ C @ G + X @ A @ H @ H + X @ C @ H + Y @ A @ H @ H,
+             "X (A H + C) G + (X (A H + C) + Y A H) H"),
+            (X @ A @ G @ G + Y @ A @ G @ G + X @ C @ G + X @ D @ G + X @ A @ G @ H
+             + Y @ A @ G @ H + X @ C @ H + X @ D @ H + W @ C @ H,
+             "((X + Y) A G + X (C + D)) G + ((X + Y) A G + X (C + D) + W C) H")):
+        g = mg.simplify(total)
+        assert str(g) == expected, str(g)
+        rng = np.random.default_rng(1)
+        values = {v.name: rng.standard_normal((3, 3)) for v in (X, Y, W, A, C, D, G, H)}
+        np.testing.assert_allclose(mg.evaluate(g, values), mg.evaluate(total, values),
+                                   rtol=1e-12, atol=1e-12)

@@ -158,6 +158,12 @@ def make(op: str, children: tuple = (), params: tuple = (), shape: Shape = (1, 1
         return node
 
 
+def existing(op: str, children: tuple, params: tuple, shape: Shape) -> Expr | None:
+    """The node with these fields if it has been built (and is still alive), else None;
+    builds nothing. (Not for constants, whose key also holds their type.)"""
+    return _table.get((op, children, params, shape))
+
+
 def _frozen_setattr(self, name, value):
     raise AttributeError("matgrad expressions are immutable")
 
