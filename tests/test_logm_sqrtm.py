@@ -25,9 +25,12 @@ FUNCTIONS = {"logm": (mg.logm, logm_value), "sqrtm": (mg.sqrtm, sqrtm_value)}
 
 
 def in_domain(rng, size=4, spread=0.5):
-    """A matrix near 2I: its eigenvalues within `spread`·2 of 2, off the negative axis,
-    and not symmetric (so that a transposed result is wrong)."""
-    return 2.0 * np.eye(size) + spread * rng.standard_normal((size, size)) / np.sqrt(size)
+    """A matrix 2I + N, not symmetric (so that a transposed result is wrong), its noise
+    N of about `spread` in norm, scaled down where needed to keep every eigenvalue's real
+    part above 1/2 (well inside the domain: off the closed negative real axis)."""
+    noise = spread * rng.standard_normal((size, size)) / np.sqrt(size)
+    radius = float(np.max(np.abs(np.linalg.eigvals(noise))))
+    return 2.0 * np.eye(size) + noise * min(1.0, 1.5 / max(radius, 1e-300))
 
 
 def values(rng, spread=0.5):
