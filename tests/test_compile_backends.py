@@ -16,6 +16,8 @@ from matgrad.expr import dimensions
 from matgrad.frameworks import jax_function, torch_function
 from matgrad.verify import sample
 
+from .conftest import x64
+
 SIZES = {"m": 7, "n": 4, "k": 3}
 CASES = [
     ("sum((relu(X @ w + b) - y)**2) / m", "X: m,n; w: n; b: scalar; y: m", "w,b,X"),
@@ -38,14 +40,6 @@ def torch_or_skip():
 def jax_or_skip():
     return pytest.importorskip("jax", reason="the jax extra is not installed "
                                              "(pip install 'matgrad[jax]')")
-
-
-def x64(jax):
-    """Double precision for the duration of a block (JAX computes in float32 by default)."""
-    if hasattr(jax, "enable_x64"):
-        return jax.enable_x64(True)
-    from jax.experimental import enable_x64  # older JAX
-    return enable_x64()
 
 
 def setup(text, shapes, wrt, seed=0):
@@ -81,9 +75,9 @@ def test_torch_backend_agrees_with_evaluate(text, shapes, wrt):
 
 @pytest.mark.parametrize("text,shapes,wrt", CASES, ids=IDS)
 def test_jax_backend_agrees_with_evaluate(text, shapes, wrt):
-    jax = jax_or_skip()
+    jax_or_skip()
     p, names, grads, values = setup(text, shapes, wrt)
-    with x64(jax):
+    with x64():
         f = mg.compile(p.result, names, "jax", definitions=p.definitions)
         value, got = f(values)
         assert_agree(value, got, p.result, names, grads, values)
@@ -195,7 +189,7 @@ def test_torch_function_in_an_optimiser_step():
 def test_jax_function_matches_jax_autodiff(text, shapes, wrt):
     jax = jax_or_skip()
     p, _, _, values = setup(text, shapes, wrt)
-    with x64(jax):
+    with x64():
         f = jax_function(p.result, definitions=p.definitions)
         forward = mg.compile(p.result, [], "jax")
         names = f.variables
@@ -215,7 +209,7 @@ def test_jax_function_matches_jax_autodiff(text, shapes, wrt):
 def test_jax_function_vjp_scales_by_the_cotangent():
     jax = jax_or_skip()
     p, _, _, values = setup(SOURCE, SHAPES, ",".join(WRT))
-    with x64(jax):
+    with x64():
         f = jax_function(p.result)
         args = [jax.numpy.asarray(values[k]) for k in f.variables]
         value, vjp = jax.vjp(f, *args)
@@ -242,7 +236,7 @@ def test_repeated_calls_with_the_backends_own_arrays_agree(backend):
     p, names, grads, values = setup(SOURCE, SHAPES, ",".join(WRT), seed=2)
     as_array = (lambda v: lib.as_tensor(np.asarray(v, dtype=float))) if backend == "torch" \
         else (lambda v: lib.numpy.asarray(v))
-    context = x64(lib) if backend == "jax" else __import__("contextlib").nullcontext()
+    context = x64() if backend == "jax" else __import__("contextlib").nullcontext()
     with context:
         f = mg.compile(p.result, names, backend, definitions=p.definitions)
         given = {k: as_array(v) for k, v in values.items()}

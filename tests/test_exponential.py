@@ -16,6 +16,8 @@ from matgrad.errors import MatgradError
 from matgrad.operations.exponential import (BEYOND_ORDER, MAX_ORDER, expm_value,
                                             frechet_value, jacobian_value)
 
+from .conftest import hessian_check, x64
+
 m, n = mg.dims("m n")
 SIZES = {"m": 3, "n": 4}
 X = mg.matrix("X", n, n)
@@ -149,21 +151,6 @@ def test_hessian_of_the_trace():
     assert np.allclose(Hm, Hm.T, rtol=1e-8, atol=1e-9)
 
 
-def hessian_check(L, x, vals, rng, h=1e-5):
-    """H applied to a random direction against the central difference of the gradient."""
-    H = mg.hessian(L, x)
-    shape = vals[x.name].shape
-    size = int(np.prod(shape))
-    Hm = np.asarray(mg.evaluate(H, vals, SIZES), dtype=float).reshape(size, size)
-    V = rng.standard_normal(shape)
-    G = mg.grad(L, x)
-    up = np.asarray(mg.evaluate(G, dict(vals, **{x.name: vals[x.name] + h * V}), SIZES))
-    down = np.asarray(mg.evaluate(G, dict(vals, **{x.name: vals[x.name] - h * V}), SIZES))
-    assert np.allclose(Hm @ V.reshape(-1), ((up - down) / (2 * h)).reshape(-1),
-                       rtol=1e-5, atol=1e-6), str(L)
-    assert np.allclose(Hm, Hm.T, rtol=1e-7, atol=1e-8), str(L)
-
-
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_hessians_through_the_second_frechet_derivative(seed):
     """∂² of tr(B e^X C), ‖e^X‖² and of e^{XᵀW}: the second Fréchet derivative, as
@@ -173,7 +160,7 @@ def test_hessians_through_the_second_frechet_derivative(seed):
     vals = values(rng, 0.7)
     for L, x in ((mg.trace(B @ mg.expm(X) @ C), X), (mg.sum(mg.expm(X) ** 2), X),
                  (mg.sum(mg.expm(X.T @ W) * W), W)):
-        hessian_check(L, x, vals, rng)
+        hessian_check(L, x, vals, SIZES, rng)
 
 
 def test_third_derivative_of_a_scalar_exponential():
@@ -222,15 +209,6 @@ def test_generated_code_agrees_with_evaluate(backend):
         pytest.importorskip(backend)
     with x64() if backend == "jax" else contextlib.nullcontext():
         _generated_code_agrees(backend)
-
-
-def x64():
-    """Double precision in JAX for one block (not for the tests after it)."""
-    import jax
-    if hasattr(jax, "enable_x64"):
-        return jax.enable_x64(True)
-    from jax.experimental import enable_x64
-    return enable_x64()
 
 
 def _generated_code_agrees(backend):

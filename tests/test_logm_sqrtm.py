@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 import matgrad as mg
 from matgrad.operations.matrix_roots import logm_value, sqrtm_value
 
+from .conftest import hessian_check, x64
+
 m, n = mg.dims("m n")
 SIZES = {"m": 3, "n": 4}
 X = mg.matrix("X", n, n)
@@ -118,21 +120,6 @@ def test_jacobian_is_the_kronecker_form(name):
     assert f"{name}_jacobian(X)" in J.index_notation()
 
 
-def hessian_check(L, x, vals, rng, h=1e-5):
-    """H applied to a random direction against the central difference of the gradient."""
-    H = mg.hessian(L, x)
-    shape = vals[x.name].shape
-    size = int(np.prod(shape))
-    Hm = np.asarray(mg.evaluate(H, vals, SIZES), dtype=float).reshape(size, size)
-    V = rng.standard_normal(shape)
-    G = mg.grad(L, x)
-    up = np.asarray(mg.evaluate(G, dict(vals, **{x.name: vals[x.name] + h * V}), SIZES))
-    down = np.asarray(mg.evaluate(G, dict(vals, **{x.name: vals[x.name] - h * V}), SIZES))
-    assert np.allclose(Hm @ V.reshape(-1), ((up - down) / (2 * h)).reshape(-1),
-                       rtol=1e-5, atol=1e-6), str(L)
-    assert np.allclose(Hm, Hm.T, rtol=1e-7, atol=1e-8), str(L)
-
-
 @pytest.mark.parametrize("name", FUNCTIONS)
 @pytest.mark.parametrize("seed", [0, 1])
 def test_hessians_through_the_second_frechet_derivative(name, seed):
@@ -143,7 +130,7 @@ def test_hessians_through_the_second_frechet_derivative(name, seed):
     vals = values(rng, 0.7)
     for L, x in ((mg.trace(B @ f(X) @ C), X), (mg.sum(f(X) ** 2), X),
                  (mg.sum(f(W.T @ W / 4 + X) * W), W)):
-        hessian_check(L, x, vals, rng)
+        hessian_check(L, x, vals, SIZES, rng)
 
 
 def test_third_derivative_of_a_scalar_logarithm():
@@ -166,15 +153,6 @@ def test_the_square_root_squares_back_and_the_logarithm_undoes_the_exponential()
     small = vals["X"] / 8
     back = mg.evaluate(mg.logm(mg.expm(X)), {"X": small}, SIZES)
     assert np.allclose(back, small, rtol=1e-10, atol=1e-12)
-
-
-def x64():
-    """Double precision in JAX for one block (not for the tests after it)."""
-    import jax
-    if hasattr(jax, "enable_x64"):
-        return jax.enable_x64(True)
-    from jax.experimental import enable_x64
-    return enable_x64()
 
 
 @pytest.mark.parametrize("backend", ["numpy", "jax", "torch"])

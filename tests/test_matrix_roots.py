@@ -17,6 +17,8 @@ from matgrad.operations.exponential import expm_value
 from matgrad.operations.matrix_roots import (LOGM_CODE, MAX_ROOTS, NODES, PADE_POINTS, SQRTM_CODE,
                                              THETA, WEIGHTS, logm_value, sqrtm_value)
 
+from .conftest import x64
+
 SIZES = st.integers(1, 6)
 SEEDS = st.integers(0, 2 ** 32 - 1)
 KINDS = st.sampled_from(["near", "shifted", "spread"])
@@ -244,15 +246,6 @@ def test_eigenvalues_of_very_different_sizes():
 
 
 # ---- the generated-code helpers on every backend --------------------------------------------
-
-
-def x64():
-    """Double precision in JAX for one block (not for the tests after it)."""
-    import jax
-    if hasattr(jax, "enable_x64"):
-        return jax.enable_x64(True)
-    from jax.experimental import enable_x64
-    return enable_x64()
 
 
 def helpers(backend):

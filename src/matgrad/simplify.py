@@ -550,26 +550,13 @@ class Simplifier:
         hit = self._ends.get(e)
         if hit is not None:
             return hit
-        stack = [e]
-        while stack:
-            node = stack[-1]
-            if node in self._ends:
-                stack.pop()
-                continue
-            if node.op != "matmul":
-                stack.pop()
-                self._ends[node] = (node, node, fingerprint(node) % _MOD, 1)
-                continue
-            a, b = node.children
-            todo = [c for c in (a, b) if c not in self._ends]
-            if todo:
-                stack.extend(todo)
-                continue
-            stack.pop()
-            fa, _, ha, na = self._ends[a]
-            _, lb, hb, nb = self._ends[b]
-            self._ends[node] = (fa, lb, (ha * pow(_BASE, nb, _MOD) + hb) % _MOD, na + nb)
-        return self._ends[e]
+
+        def join(node, left, right):
+            fa, _, ha, na = left
+            _, lb, hb, nb = right
+            return fa, lb, (ha * pow(_BASE, nb, _MOD) + hb) % _MOD, na + nb
+        return _over_chain(e, self._ends,
+                           lambda node: (node, node, fingerprint(node) % _MOD, 1), join)
 
     def left_chain(self, e: Expr) -> Expr:
         """The left-nested product ((f₁ f₂) f₃) … of the factors of a matrix chain.
@@ -647,28 +634,15 @@ class Simplifier:
         if hit is not None:
             return hit
         self.ends(e)
-        stack = [e]
-        while stack:
-            node = stack[-1]
-            if node in runs:
-                stack.pop()
-                continue
-            if node.op != "matmul":
-                stack.pop()
-                runs[node] = 1
-                continue
+        ends = self._ends
+
+        def join(node, run_a, run_b):
             a, b = node.children
-            todo = [c for c in (a, b) if c not in runs]
-            if todo:
-                stack.extend(todo)
-                continue
-            stack.pop()
-            k = runs[b]
             # the run goes on into a where b is all of it and a ends with its factor
-            if k == self._ends[b][3] and self._ends[a][1] is self._ends[b][1]:
-                k += runs[a]
-            runs[node] = k
-        return runs[e]
+            if run_b == ends[b][3] and ends[a][1] is ends[b][1]:
+                return run_b + run_a
+            return run_b
+        return _over_chain(e, runs, lambda node: 1, join)
 
     def without_run(self, e: Expr) -> Expr | None:
         """A chain less the run of its last factor (B C A A less A A is B C), grouped as
@@ -708,30 +682,42 @@ class Simplifier:
         hit = facts.get(e)
         if hit is not None:
             return hit[0]
-        stack = [e]
-        while stack:
-            node = stack[-1]
-            if node in facts:
-                stack.pop()
-                continue
-            if node.op != "matmul":
-                stack.pop()
-                ok = (node.op == "var" or (node.op == "transpose"
-                                           and node.children[0].op == "var")) and \
-                    node.shape != SCALAR and self(node) is node
-                facts[node] = (ok, node.shape[0] == 1, node.shape[1] == 1)
-                continue
-            a, b = node.children
-            todo = [c for c in (a, b) if c not in facts]
-            if todo:
-                stack.extend(todo)
-                continue
-            stack.pop()
-            (ok_a, row_a, col_a), (ok_b, row_b, col_b) = facts[a], facts[b]
+
+        def leaf(node):
+            ok = (node.op == "var" or (node.op == "transpose"
+                                       and node.children[0].op == "var")) and \
+                node.shape != SCALAR and self(node) is node
+            return ok, node.shape[0] == 1, node.shape[1] == 1
+
+        def join(node, left, right):
+            (ok_a, row_a, col_a), (ok_b, row_b, col_b) = left, right
             # a run from a factor of a with one row to a factor of b with one column is 1×1
-            facts[node] = (ok_a and ok_b and not (row_a and col_b), row_a or row_b,
-                           col_a or col_b)
-        return facts[e][0]
+            return ok_a and ok_b and not (row_a and col_b), row_a or row_b, col_a or col_b
+        return _over_chain(e, facts, leaf, join)[0]
+
+
+def _over_chain(e: Expr, memo: dict, leaf, join):
+    """memo[e] for a chain of matrix products, from the bottom up and iteratively (chains
+    are deep): leaf(node) for a factor, join(node, memo[a], memo[b]) for a product a b;
+    every node met is remembered in memo."""
+    stack = [e]
+    while stack:
+        node = stack[-1]
+        if node in memo:
+            stack.pop()
+            continue
+        if node.op != "matmul":
+            stack.pop()
+            memo[node] = leaf(node)
+            continue
+        a, b = node.children
+        todo = [c for c in (a, b) if c not in memo]
+        if todo:
+            stack.extend(todo)
+            continue
+        stack.pop()
+        memo[node] = join(node, memo[a], memo[b])
+    return memo[e]
 
 
 def _matmul(a: Expr, b: Expr) -> Expr:
