@@ -1284,19 +1284,25 @@ def _transposes(a: Expr, b: Expr, depth: int) -> bool:
     return False
 
 
-def _symmetric_sum(e: Expr, depth: int) -> bool:
-    """Every term symmetric, or paired with its transpose under the same sign."""
-    terms, stack = [], [(e, 1)]
+def _addends(e: Expr) -> list:
+    """The terms of a sum with their signs, [(term, ±1)], nested sums and negations
+    opened."""
+    out, stack = [], [(e, 1)]
     while stack:
         node, sign = stack.pop()
         if node.op == "add":
-            stack.extend((c, sign) for c in node.children)
+            stack.extend((c, sign) for c in reversed(node.children))
         elif node.op == "neg":
             stack.append((node.children[0], -sign))
         else:
-            terms.append((node, sign))
+            out.append((node, sign))
+    return out
+
+
+def _symmetric_sum(e: Expr, depth: int) -> bool:
+    """Every term symmetric, or paired with its transpose under the same sign."""
     unpaired = []
-    for t, sign in terms:
+    for t, sign in _addends(e):
         if is_symmetric(t, depth):
             continue
         mate = next((i for i, (u, su) in enumerate(unpaired)
@@ -2277,21 +2283,6 @@ def trace_frechet(s: Simplifier, e: Expr):
 
 
 # the softmax family
-
-
-def _addends(e: Expr) -> list:
-    """The terms of a sum with their signs, [(term, ±1)], nested sums and negations
-    opened."""
-    out, stack = [], [(e, 1)]
-    while stack:
-        node, sign = stack.pop()
-        if node.op == "add":
-            stack.extend((c, sign) for c in reversed(node.children))
-        elif node.op == "neg":
-            stack.append((node.children[0], -sign))
-        else:
-            out.append((node, sign))
-    return out
 
 
 def _split_shift(z: Expr, axis):

@@ -53,7 +53,7 @@ def expm_value(a: np.ndarray, diagonal=None) -> np.ndarray:
     n = a.shape[0]
     if not np.all(np.isfinite(a)):
         return np.full(a.shape, np.nan)
-    norm = float(np.max(np.sum(np.abs(a), axis=0), initial=0.0))
+    norm = norm_1(a)
     if norm > MAX_NORM:
         return np.full(a.shape, np.inf)
     s = _squarings(norm)

@@ -29,7 +29,8 @@ from .linalg import det, inv, trace
 MAX_POWER = 64  # the largest |k| of matrix_power(A, k): the derivative has |k| terms
 
 
-def _abs_inv(a):
+def abs_inverse(a):
+    """|A⁻¹| entrywise, for rounding scales; infinite where A is singular."""
     try:
         return np.abs(np.linalg.inv(a))
     except np.linalg.LinAlgError:
@@ -82,7 +83,7 @@ def _solve_code(p, e):
 def _solve_scale(node, cv, cs, av, condition):
     a = cv[0]
     k = condition(a)
-    ai = _abs_inv(a)
+    ai = abs_inverse(a)
     sa = np.broadcast_to(cs[0], a.shape)
     sb = np.broadcast_to(cs[1], cv[1].shape)
     return ai @ (sa @ av + sb) + k * av
@@ -190,7 +191,7 @@ def _power_scale(node, cv, cs, av, condition):
     if k > 0:
         b, sb = np.abs(a), sa
     else:  # the inverse's scale, as for inv
-        b = _abs_inv(a)
+        b = abs_inverse(a)
         sb = b @ sa @ b + condition(a) * b
     power, scale = b, sb
     for _ in range(abs(k) - 1):  # the product rule's scale, factor by factor
@@ -268,7 +269,7 @@ def _adj_scale(node, cv, cs, av, condition):
     a = cv[0]
     n = a.shape[0]
     k = condition(a)
-    ai = _abs_inv(a)
+    ai = abs_inverse(a)
     sa = np.broadcast_to(cs[0], a.shape)
     det_abs = abs(float(np.linalg.det(a)))
     det_scale = det_abs * (1.0 + float(np.sum(ai.T * sa)) + n * k)
@@ -407,7 +408,7 @@ def _cholesky_code(p, e):
 
 def _cholesky_scale(node, cv, cs, av, condition):
     k = condition(cv[0])
-    li = _abs_inv(av) if np.all(np.isfinite(av)) else np.full(av.shape, np.inf)
+    li = abs_inverse(av) if np.all(np.isfinite(av)) else np.full(av.shape, np.inf)
     sa = np.broadcast_to(cs[0], cv[0].shape)
     return av @ (li @ sa @ li.T) + (1.0 + k) * av
 

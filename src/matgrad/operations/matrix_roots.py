@@ -50,6 +50,7 @@ from .. import ops
 from ..registry import Helper
 from .block_functions import MatrixFunction, declare_family, norm_1
 from .linalg import inv
+from .matrix_functions import abs_inverse
 
 EPS = float(np.finfo(float).eps)
 MAX_STEPS = 100     # Denman–Beavers steps before the square root is given up (NaN)
@@ -74,10 +75,6 @@ WEIGHTS = tuple(float(w) for w in _w / 2.0)
 del _x, _w
 
 
-def _norm_1(a: np.ndarray) -> float:
-    return float(np.max(np.sum(np.abs(a), axis=0), initial=0.0))
-
-
 def _outside_domain(blocks) -> bool:
     """Whether some block is not finite or has an eigenvalue on the closed negative real
     axis, within rounding."""
@@ -91,7 +88,7 @@ def _outside_domain(blocks) -> bool:
             raise ValueError(f"a diagonal block must be square, not of shape {d.shape}")
         lam = np.linalg.eigvals(d)
         size = np.abs(lam)
-        zero = size <= ZERO * d.shape[0] * EPS * _norm_1(d)
+        zero = size <= ZERO * d.shape[0] * EPS * norm_1(d)
         axis = (lam.real <= 0) & (np.abs(lam.imag) <= AXIS * size)
         if np.any(zero | axis):
             return True
@@ -114,7 +111,7 @@ def _denman_beavers(a: np.ndarray) -> np.ndarray | None:
     n = a.shape[0]
     eye = np.eye(n)
     y, m = a, a
-    res = _norm_1(a - eye)
+    res = norm_1(a - eye)
     tol = TOLERANCE * n * EPS
     for _ in range(MAX_STEPS):
         mu = 1.0
@@ -129,13 +126,13 @@ def _denman_beavers(a: np.ndarray) -> np.ndarray | None:
             return None
         y = (mu * y + (y @ minv) / mu) / 2
         m = (eye + (mu * mu * m + minv / (mu * mu)) / 2) / 2
-        new = _norm_1(m - eye)
+        new = norm_1(m - eye)
         if not math.isfinite(new):
             return None
         if new <= tol or (new <= SMALL and new >= res / 2):
             if not np.all(np.isfinite(y)):
                 return None
-            return y if _norm_1(y @ y - a) <= RESIDUAL * _norm_1(y) ** 2 else None
+            return y if norm_1(y @ y - a) <= RESIDUAL * norm_1(y) ** 2 else None
         res = new
     return None
 
@@ -182,7 +179,7 @@ def logm_value(a, diagonal=None) -> np.ndarray:
         return np.log(a)
     eye = np.eye(n)
     r, s = a, 0
-    while _norm_1(r - eye) > THETA:
+    while norm_1(r - eye) > THETA:
         if s == MAX_ROOTS:
             return np.full(a.shape, np.nan)
         r = _denman_beavers(r)
@@ -408,14 +405,6 @@ LOGM_CODE = {
 # ---- rounding scales (verify) ----------------------------------------------------------------
 
 
-def _abs_inverse(a) -> np.ndarray:
-    with np.errstate(all="ignore"):
-        try:
-            return np.abs(np.linalg.inv(a))
-        except np.linalg.LinAlgError:
-            return np.full(a.shape, np.inf)
-
-
 def _root_scale(node, cv, cs, av, condition):
     """The iteration's rounding grows with A's conditioning, times the root's largest
     entry; an input's rounding δA moves the root by L(A, δA), at most about
@@ -425,7 +414,7 @@ def _root_scale(node, cv, cs, av, condition):
     s = float(np.max(np.broadcast_to(cs[0], a.shape), initial=0.0))
     big = float(np.max(np.abs(av), initial=0.0))
     return np.full(av.shape, (n + condition(a)) * big
-                   + n * s * float(np.max(_abs_inverse(av), initial=0.0)))
+                   + n * s * float(np.max(abs_inverse(av), initial=0.0)))
 
 
 def _log_scale(node, cv, cs, av, condition):
@@ -438,7 +427,7 @@ def _log_scale(node, cv, cs, av, condition):
     s = float(np.max(np.broadcast_to(cs[0], a.shape), initial=0.0))
     big = float(np.max(np.abs(av), initial=0.0))
     return np.full(av.shape, (n + condition(a) + norm_1(av)) * (big + 1.0)
-                   + n * s * float(np.max(_abs_inverse(a), initial=0.0)))
+                   + n * s * float(np.max(abs_inverse(a), initial=0.0)))
 
 
 # ---- the families ----------------------------------------------------------------------------
