@@ -8,6 +8,7 @@ from fractions import Fraction as F
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import matgrad as mg
 from matgrad import ops
@@ -70,6 +71,11 @@ EXAMPLES = {
     "transpose_broadcast": T(bc(u, (M, N))),
     "matmul_zero": node("matmul", ops.zeros(M, N), x, shape=(M, 1)),
     "matmul_inverse": node("matmul", node("inv", C), C),
+    # A C (C² x): the joint of two chains
+    "matmul_power": node("matmul", node("matmul", A, C, shape=(M, N)),
+                         node("matmul", node("matrix_power", C, params=(2,)), x),
+                         shape=(M, 1)),
+    "power_of_transpose": node("matrix_power", T(C), params=(3,)),
     "matmul_scalar_out": node("matmul", node("mul", bc(a, (M, N)), A), x, shape=(M, 1)),
     "matmul_quotient_sum": node("matmul", T(Pos), node("div", y, Pos), shape=(1, 1)),
     "matmul_identity": node("matmul", ops.eye(N), x, shape=(N, 1)),
@@ -232,3 +238,31 @@ def test_every_rewrite_keeps_the_value_wherever_it_fires(case):
                 if new is None or new is e:
                     continue
                 assert same_value(e, new, points=1), (rewrite.__name__, str(e), str(new))
+
+
+# square factors with one base C (invertible where sampled) and another, D
+D = mg.matrix("D", N, N)
+_POWER_FACTORS = (C, C.T, mg.inv(C), mg.inv(C).T, mg.matrix_power(C, 2),
+                  mg.matrix_power(C, 2).T, mg.matrix_power(C, -2), mg.matrix_power(C.T, 3), D)
+
+
+@CATALOGUE_PROPERTY
+@given(st.lists(st.sampled_from(range(len(_POWER_FACTORS))), min_size=1, max_size=8),
+       st.randoms(use_true_random=False))
+def test_runs_of_one_base_fold_into_one_power(picks, rnd):
+    """A chain of powers, inverses and transposes of C (and D), grouped at random between
+    A (m×n) and x: simplified, it keeps its value and no two neighbouring factors are
+    powers of one base (C and C⁻¹, Cᵀ and (C²)ᵀ are)."""
+    from matgrad.expr import matmul_factors
+    from matgrad.simplify import _as_power
+    chain = [_POWER_FACTORS[i] for i in picks]
+    while len(chain) > 1:
+        i = rnd.randrange(len(chain) - 1)
+        chain[i:i + 2] = [chain[i] @ chain[i + 1]]
+    e = A @ chain[0] @ x
+    out = simplify(e)
+    assert same_value(e, out, points=2), (str(e), str(out))
+    factors = matmul_factors(out)
+    for f, g in zip(factors, factors[1:]):
+        left, right = _as_power(f), _as_power(g)
+        assert left is None or right is None or left[0] is not right[0], str(out)

@@ -27,11 +27,10 @@ own: the outer one flattens through it, so a chain of ever longer products (the
 gradient of tanh∘…∘tanh) or sums costs its length once, not at every link. Measured by
 benchmarks/bench_depth.py: chains of tanh and of e ⊙ x + c simplify in linear time.
 Factoring shared matrix factors out of long sums (`factor_common`) builds each chain less
-its shared end once per node (`Simplifier.chain_without`). Where the terms end in runs
-of one factor, as Σᵢ (Aᵀ)ⁱ M (Aᵀ)ᵈ⁻¹⁻ⁱ (the gradient of yᵀ A (A (… A x))) does, the d
-levels it factors are made from the terms without building each level's sum
-(`_peeled_sum`), each term met once: that gradient too simplifies in linear time. Runs
-of a shared first factor are still factored a level at a time, each level's sum built.
+its shared end once per node (`Simplifier.chain_without`). A run of one square factor
+is folded into a power as the chain is built (`matmul_power`: A (A (… A x)) is Aᵈ x),
+so the gradient of yᵀ A (A (… A x)), Σᵢ (Aⁱ)ᵀ y xᵀ (Aᵈ⁻¹⁻ⁱ)ᵀ, has d terms of a few
+factors each and simplifies in linear time.
 
 Results are deterministic: factors and terms keep their order of first appearance.
 """
@@ -47,11 +46,12 @@ import numpy as np
 from . import ops, registry
 from .dims import SCALAR, fmt_shape
 from .elementwise import table
-from .expr import Expr, existing, make, matmul_factors, walk
+from .expr import Expr, make, matmul_factors, walk
 from .recursion import room
 from .structure import SELF_TRANSPOSED
 from .structure import of as structure_of
 from .operations import block_functions
+from .operations.matrix_functions import MAX_POWER
 from .operations.softmax import softmax_ratio
 
 MAX_PASSES = 64
@@ -304,11 +304,6 @@ class Simplifier:
         self._left: dict = {}
         self._tails: dict = {}
         self._prepends: dict = {}
-        self._runs: dict = {}
-        self._unrun: dict = {}
-        self._plain: dict = {}  # not shared: a factor's fixed points depend on the rules
-        self._peeled: dict = {}  # the sums _peeled_sum made without building them
-        self._first_two: dict = {}  # a sum -> the first two terms of its left spine
         self._active: set = set()  # nodes whose simplification is under way
         self._parent: Simplifier | None = None
         self._without: dict = {}
@@ -332,15 +327,12 @@ class Simplifier:
             sub._products, sub._terms, sub._splits, sub._ends = (
                 self._products, self._terms, self._splits, self._ends)
             sub._left, sub._tails, sub._prepends = self._left, self._tails, self._prepends
-            sub._runs, sub._unrun = self._runs, self._unrun
             self._without[key] = sub
         return sub
 
     def _known(self, e: Expr):
         """The simplified form of e, if known here or as a fixed point of the parent."""
         hit = self.memo.get(e)
-        if hit is None and self._peeled and e.op == "add":
-            hit = self._recall(e)
         if hit is None and self._parent is not None:
             p = self._parent._known(e)
             if p is e:
@@ -433,7 +425,6 @@ class Simplifier:
                                          ("collect_terms", _TERMS)) if self.enabled(name)]
         if not kinds:
             return set()
-        self._recall_within(e)
         uses: dict = {}
         outer: dict = {}
         for node in walk(e, skip=self.memo):
@@ -464,37 +455,9 @@ class Simplifier:
         """Record the new nodes of a rebuilt product as simplified: they are its normal
         form already, and re-simplifying every partial product of a chain of k factors
         would cost k² at every link (cubic for tanh∘…∘tanh)."""
-        self._recall_within(e)
         for node in walk(e, skip=self.memo):
             self.memo[node] = node
 
-    def _recall(self, e: Expr):
-        """The simplified form of a sum that _peeled_sum made without building it, now
-        built (remembered from then on), else None: as if it had been built and
-        simplified then (see the notes at _peeled_sum)."""
-        firsts = self._first_two
-        spine = []  # e's left spine, down to a sum whose first two terms are known
-        node = e
-        while node not in firsts and node.children[0].op == "add":
-            spine.append(node)
-            node = node.children[0]
-        pair = firsts.get(node) or firsts.setdefault(node, node.children)
-        for node in spine:
-            firsts[node] = pair
-        for made in self._peeled.get(tuple(self.ends(c)[2:] for c in pair), ()):
-            if made.sum(self) is e:
-                self.memo[e] = made.total
-                return made.total
-        return None
-
-    def _recall_within(self, e: Expr) -> None:
-        """_recall every sum in e not yet simplified (before e's nodes are looked into)."""
-        if self._peeled:
-            for node in walk(e, skip=self.memo):
-                if node.op == "add":
-                    self._recall(node)
-
-    # ---- what the rewrites ask of a node, computed once per node ----------------------
     def product(self, e: Expr) -> _Product:
         p = self._products.get(e)
         if p is None:
@@ -625,76 +588,6 @@ class Simplifier:
         for node in reversed(spine):
             out = tails[node] = _matmul(out, node.children[1])
         return out
-
-    def run(self, e: Expr) -> int:
-        """How many times a chain's last factor stands at its end: 3 for B A A A, the
-        length for A A A; from the children's answers, once per node."""
-        runs = self._runs
-        hit = runs.get(e)
-        if hit is not None:
-            return hit
-        self.ends(e)
-        ends = self._ends
-
-        def join(node, run_a, run_b):
-            a, b = node.children
-            # the run goes on into a where b is all of it and a ends with its factor
-            if run_b == ends[b][3] and ends[a][1] is ends[b][1]:
-                return run_b + run_a
-            return run_b
-        return _over_chain(e, runs, lambda node: 1, join)
-
-    def without_run(self, e: Expr) -> Expr | None:
-        """A chain less the run of its last factor (B C A A less A A is B C), grouped as
-        it comes; None where the chain is that factor alone, repeated. Once per node:
-        ((C A) A) A less its run is what (C A) A less its run is."""
-        memo = self._unrun
-        path = []  # (node, its left child where that stays in front of the answer, else None)
-        node = e
-        while node not in memo:
-            if node.op != "matmul":
-                memo[node] = None
-                break
-            self.run(node)
-            a, b = node.children
-            if self._runs[b] < self._ends[b][3]:
-                path.append((node, a))
-                node = b
-            elif self._ends[a][1] is self._ends[b][1]:
-                path.append((node, None))
-                node = a
-            else:
-                memo[node] = a
-                break
-        out = memo[node]
-        for node, a in reversed(path):
-            if a is not None:
-                out = _matmul(a, out)
-            memo[node] = out
-        return out
-
-    def plain(self, e: Expr) -> bool:
-        """Whether e is a chain that no rewrite changes however it is grouped: its
-        factors are variables or their transposes that simplify to themselves, and no run
-        of consecutive factors is 1×1 (which `matmul_scalar` would make a scalar). So
-        every chain of its factors, in any grouping, is its own simplified form."""
-        facts = self._plain
-        hit = facts.get(e)
-        if hit is not None:
-            return hit[0]
-
-        def leaf(node):
-            ok = (node.op == "var" or (node.op == "transpose"
-                                       and node.children[0].op == "var")) and \
-                node.shape != SCALAR and self(node) is node
-            return ok, node.shape[0] == 1, node.shape[1] == 1
-
-        def join(node, left, right):
-            (ok_a, row_a, col_a), (ok_b, row_b, col_b) = left, right
-            # a run from a factor of a with one row to a factor of b with one column is 1×1
-            return ok_a and ok_b and not (row_a and col_b), row_a or row_b, col_a or col_b
-        return _over_chain(e, facts, leaf, join)[0]
-
 
 def _over_chain(e: Expr, memo: dict, leaf, join):
     """memo[e] for a chain of matrix products, from the bottom up and iteratively (chains
@@ -962,254 +855,12 @@ def _with_merged(s: Simplifier, order: list, terms: dict, rep: dict, merged: dic
 
 def _group_sum(s: Simplifier, members: list, terms: dict, side: int, shared: Expr) -> Expr:
     """Σ cᵢ Pᵢ simplified, Pᵢ each member's product less its shared factor."""
-    if side == -1 and _peels(s, members, terms):
-        return _peeled_sum(s, [product for _, product in members], shared)
     inner = None
     for key, product in members:
         part = s(s.chain_without(product, side))
         part = s.scaled(terms[key], part) if terms[key] != 1 else part
         inner = part if inner is None else ops.add(inner, part)
     return s(inner)
-
-
-# ---- sums of chains that end in runs of one factor -------------------------------------
-#
-# factor_common takes a shared last factor f out of a sum, (Σ Pₜ) f, and simplifying Σ Pₜ
-# takes out the next one: Σᵢ (Aᵀ)ⁱ y xᵀ (Aᵀ)ᵈ⁻¹⁻ⁱ, the gradient of yᵀ A (A (… A x)), is
-# factored d levels deep. Built as it reads, the sum of a level holds every term still
-# in the group, so d terms cost d² however cheaply each is built. `_peeled_sum` makes
-# each level's simplified form from the terms without building the level's sum: the
-# terms that still end in f are one group there, whose inner sum is the next level, so a
-# level looks only at the terms that leave the group (their run of f is over), and each
-# term is met once. It makes what simplifying the sums it does not build makes:
-# factor_common is a sum's first rewrite, the sum's partial sums are not simplified on
-# their own (`Simplifier._interior`, with collect_terms on), and a chain of
-# `Simplifier.plain` factors is its own simplified form however it is grouped; so
-# simplifying a level's sum is simplifying what factor_common makes of it, and that is
-# made here from the same groups, taken in the same order. The exception is a partial
-# sum simplified before: built whole, the sum would take that form as one term. So a
-# level whose first two terms, and their sum, are built is built whole; and the sums
-# made here without building them are remembered by the keys of their first two terms
-# (`_Unbuilt`), so that when one of them is built later it is known simplified, as it
-# would have been (`Simplifier._recall`).
-
-
-def _peels(s: Simplifier, members: list, terms: dict) -> bool:
-    """Whether _peeled_sum gives the sum of these members less their shared last factor."""
-    rules = s.rules
-    return (rules.get("add", ())[:1] == (factor_common,) and s.enabled("collect_terms")
-            and set(rules.get("matmul", ())) <= set(RULES["matmul"])
-            and all(terms[key] == 1 and s.plain(product) for key, product in members))
-
-
-def _peeled_sum(s: Simplifier, chains: list, f: Expr) -> Expr:
-    """s(Σₜ t less its last factor f), for distinct plain chains t that end in f (at
-    least two), in their order, with coefficient 1; see the notes above.
-
-    Level i (from 1) is the sum of the chains still in the group, each less i factors f.
-    A chain leaves at level min(its run of f, its length − 1): there it ends in another
-    factor, or is one factor. The chains that stay past level i are one group, sharing
-    f; those that leave are grouped by their new last factor. factor_common takes the
-    groups in the order of their first terms, so the groups of level i before the
-    staying group are taken before level i + 1 (going down), the others after it (coming
-    back up). The last level, where fewer than two chains stay, is built and simplified
-    as it reads."""
-    shape = (chains[0].shape[0], f.shape[0])
-    leave = [min(s.run(t), s.ends(t)[3] - 1) for t in chains]
-    leaving: dict = {}  # level -> the chains that leave there, in order
-    for j, level in enumerate(leave):
-        leaving.setdefault(level, []).append(j)
-    levels = []  # each level but the last: (i, the chain keys of its first two terms,
-    #              its groups, its first staying chain, the combined terms of its groups
-    #              taken going down)
-    prefixes = _Prefixes(chains)
-    there = _Remaining(len(chains))  # the chains in the level's sum
-    staying, first, i = len(chains), 0, 1
-    while True:
-        staying -= len(leaving.get(i, ()))
-        if staying < 2:
-            break
-        while leave[first] <= i:  # the first chain staying is never an earlier one
-            first += 1
-        j1, j2 = there.first, there.after[there.first]
-        key = (_part_key(s, chains[j1], i, f), _part_key(s, chains[j2], i, f))
-        if key in s._peeled or prefixes.summed_before(j1, j2, i, shape):
-            break
-        groups = _level_groups(s, chains, leaving.get(i, []), first, i)
-        levels.append((i, key, groups, first,
-                       _combine_groups(s, chains, groups, first, before=True)))
-        for j in leaving.get(i, ()):
-            there.remove(j)
-        i += 1
-    total = s(_level_built(s, chains, leave, i, prefixes))
-    for i, key, groups, first, combined in reversed(levels):
-        combined[first] = _combined(s, total, None, f, -1)
-        combined.update(_combine_groups(s, chains, groups, first, before=False))
-        total = s(_level_sum(s, chains, groups, combined, i, shape, prefixes))
-        # what simplifying the level's sum, built, would have remembered
-        s._peeled.setdefault(key, []).append(_Unbuilt(chains, leave, i, prefixes, total))
-    return total
-
-
-class _Unbuilt:
-    """The sum of a level of _peeled_sum, made without building it: its simplified form,
-    and the sum itself, built when asked."""
-
-    def __init__(self, chains: list, leave: list, i: int, prefixes, total: Expr):
-        self.total = total
-        self._how = (chains, leave, i, prefixes)
-        self._sum = None
-
-    def sum(self, s: Simplifier) -> Expr:
-        if self._sum is None:
-            self._sum = _level_built(s, *self._how)
-        return self._sum
-
-
-class _Remaining:
-    """The chains still in the sums of _peeled_sum's levels, in order: the first, the
-    one after each, and a chain taken out at once."""
-
-    def __init__(self, n: int):
-        self.first = 0
-        self.after = list(range(1, n + 1))
-        self.before = list(range(-1, n - 1))
-
-    def remove(self, j: int) -> None:
-        before, after = self.before[j], self.after[j]
-        if before < 0:
-            self.first = after
-        else:
-            self.after[before] = after
-        if after < len(self.after):
-            self.before[after] = before
-
-
-def _level_built(s: Simplifier, chains: list, leave: list, i: int, prefixes) -> Expr:
-    """The sum of level i of _peeled_sum, built as factor_common builds it."""
-    inner = None
-    for j, t in enumerate(chains):
-        if leave[j] >= i:
-            part = _peeled_part(s, t, s.ends(t)[3] - i, prefixes)
-            inner = part if inner is None else ops.add(inner, part)
-    return inner
-
-
-def _part_key(s: Simplifier, t: Expr, i: int, f: Expr) -> tuple:
-    """The chain key (`Simplifier.ends`: hash, length) of t less its last i factors, all
-    f, from t's: h(P fⁱ) = h(P) Bⁱ + h(f) (Bⁱ⁻¹ + … + 1)."""
-    _, _, h, n = s.ends(t)
-    hf, power = s.ends(f)[2], pow(_BASE, i, _MOD)
-    tail = hf * (power - 1) * _INVERSE_BASE_LESS_1
-    return (h - tail) * pow(power, _MOD - 2, _MOD) % _MOD, n - i  # _MOD is prime
-
-
-def _level_groups(s: Simplifier, chains: list, gone: list, first: int, i: int) -> dict:
-    """The groups of a level of _peeled_sum, in the order of their first chains: its
-    staying chains as one, under the key None (`first` stands for them); the chains that
-    leave there (`gone`) under their new last factor, or alone where they are one factor."""
-    groups: dict = {}
-    for j in sorted(gone + [first]):
-        t = chains[j]
-        if j == first:
-            key = None
-        elif s.ends(t)[3] - i >= 2:
-            key = s.ends(s.without_run(t))[1]
-        else:
-            key = ("alone", j)
-        groups.setdefault(key, []).append(j)
-    return groups
-
-
-def _combine_groups(s: Simplifier, chains: list, groups: dict, first: int,
-                    before: bool) -> dict:
-    """first chain -> combined term, for the groups of leaving chains (at least two) that
-    come before the staying chains (`before`) or after them."""
-    out = {}
-    for shared, members in groups.items():
-        if shared is None or len(members) < 2 or (members[0] < first) != before:
-            continue
-        inner = _peeled_sum(s, [s.without_run(chains[j]) for j in members], shared)
-        out[members[0]] = _combined(s, inner, None, shared, -1)
-    return out
-
-
-def _level_sum(s: Simplifier, chains: list, groups: dict, combined: dict, i: int,
-               shape, prefixes) -> Expr:
-    """What factor_common makes of level i of _peeled_sum, given the combined term of
-    each group of two or more (keyed by its first chain): those groups merged, the
-    staying one included, then the shared first factors taken out, as in any sum."""
-    order, terms, rep, merged = [], {}, {}, {}
-    for j, key in sorted((j, key) for key, members in groups.items() for j in members):
-        members = groups[key]
-        if key is None or len(members) >= 2:
-            slot = ("peeled", j)  # a merged term, standing for all the group's at its first
-            merged[slot] = combined[j] if j == members[0] else None
-        else:
-            part = _peeled_part(s, chains[j], s.ends(chains[j])[3] - i, prefixes)
-            slot = _term_key(s, part, rep)
-            rep[slot] = part
-        order.append(slot)
-        terms[slot] = Fraction(1)
-    order = _factor_common(s, order, terms, rep, merged)
-    return _build_sum(s, order, terms, rep, shape)
-
-
-def _peeled_part(s: Simplifier, t: Expr, keep: int, prefixes) -> Expr:
-    """The left-nested chain of t's first `keep` factors, as chain_without leaves it."""
-    if keep == 1:
-        return s.ends(t)[0]
-    if keep == s.ends(t)[3] - s.run(t):
-        return s.left_chain(s.without_run(t))
-    return prefixes.build(t, keep)
-
-
-class _Prefixes:
-    """The left-nested chains of the first factors of some chains: built, or looked up
-    without building them (the longest one seen to exist remembered for each chain)."""
-
-    def __init__(self, chains: list):
-        self.chains = chains
-        self.factors: dict = {}
-        self.longest: dict = {}  # chain -> (k, the chain of its first k factors)
-
-    def _factors(self, t: Expr) -> list:
-        hit = self.factors.get(t)
-        if hit is None:
-            hit = self.factors[t] = matmul_factors(t)
-        return hit
-
-    def build(self, t: Expr, keep: int) -> Expr:
-        factors = self._factors(t)
-        out = factors[0]
-        for f in factors[1:keep]:
-            out = _matmul(out, f)
-        return out
-
-    def found(self, t: Expr, keep: int) -> Expr | None:
-        """The chain of t's first `keep` factors if it exists; None if not built."""
-        factors = self._factors(t)
-        k, node = self.longest.get(t, (1, factors[0]))
-        while k < keep:  # a longer one is built only on a shorter one
-            f = factors[k]
-            grown = existing("matmul", (node, f), (), (node.shape[0], f.shape[1]))
-            if grown is None:
-                break
-            k, node = k + 1, grown
-        self.longest[t] = (k, node)
-        if k < keep:
-            return None
-        for _ in range(k - keep):
-            node = node.children[0]
-        return node
-
-    def summed_before(self, j1: int, j2: int, i: int, shape) -> bool:
-        """Whether a sum of chains j1, j2, … less i factors each may begin with a sum
-        simplified before: its first two terms, and their sum, are built."""
-        t1, t2 = self.chains[j1], self.chains[j2]
-        p1 = self.found(t1, len(self._factors(t1)) - i)
-        p2 = p1 and self.found(t2, len(self._factors(t2)) - i)
-        return p2 is not None and existing("add", (p1, p2), (), shape) is not None
 
 
 # ---- facts: values symmetric by construction ------------------------------------------
@@ -1806,6 +1457,63 @@ def matmul_inverse(s: Simplifier, e: Expr):
     return None
 
 
+def _as_power(f: Expr):
+    """(B, k) with f = Bᵏ for a square factor f of a chain: A is A¹, A⁻¹ is A⁻¹, and a
+    transposed power (Aᵏ)ᵀ is a power of Aᵀ; None for a factor that is not square."""
+    if f.shape[0] != f.shape[1] or f.shape == SCALAR:
+        return None
+    outer = f.op == "transpose" and f.children[0].op == "matrix_power"
+    g = f.children[0] if outer else f
+    if g.op == "matrix_power":
+        base, k = g.children[0], g.params[0]
+    elif g.op == "inv":
+        base, k = g.children[0], -1
+    else:
+        return f, 1
+    return (ops.transpose(base) if outer else base), k
+
+
+def _power(base: Expr, k: int) -> Expr:
+    """Bᵏ in normal form: B⁰ = I, B¹ = B, B⁻¹ = inv(B), and (Aᵀ)ᵏ written (Aᵏ)ᵀ."""
+    if k == 0:
+        return ops.eye(base.shape[0])
+    if k == 1:
+        return base
+    if k == -1:
+        return make("inv", (base,), (), base.shape)
+    if base.op == "transpose":
+        return ops.transpose(_power(base.children[0], k))
+    return make("matrix_power", (base,), (k,), base.shape)
+
+
+def matmul_power(s: Simplifier, e: Expr):
+    """Aʲ Aᵏ = Aʲ⁺ᵏ (A¹ = A, A⁻¹ = inv(A)), also at the joint of a longer chain:
+    B A (A C) = B A² C, and (A³)ᵀ Aᵀ = (A⁴)ᵀ. Exponents stay within |k| ≤ MAX_POWER."""
+    a, b = e.children
+    _, last, _, _ = s.ends(a)
+    first, _, _, _ = s.ends(b)
+    left, right = _as_power(last), _as_power(first)
+    if left is None or right is None or left[0] is not right[0]:
+        return None
+    k = left[1] + right[1]
+    if abs(k) > MAX_POWER:
+        return None
+    out = _power(left[0], k)
+    if a is not last:
+        out = ops.matmul(s.chain_without(a, -1), out)
+    if b is not first:
+        out = ops.matmul(out, s.chain_without(b, 0))
+    return out
+
+
+def power_of_transpose(s: Simplifier, e: Expr):
+    """(Aᵀ)ᵏ = (Aᵏ)ᵀ."""
+    (x,) = e.children
+    if x.op != "transpose":
+        return None
+    return ops.transpose(make("matrix_power", (x.children[0],), e.params, e.shape))
+
+
 def matmul_scalar_out(s: Simplifier, e: Expr):
     """(c A) B = A (c B) = c (A B) for a scalar c (not made of dimensions)."""
     a, b = e.children
@@ -2369,7 +2077,7 @@ RULES: dict = {
                   transpose_symmetric_value,
                   transpose_constant, transpose_product, transpose_scaled, transpose_neg,
                   transpose_inverse, transpose_sum, transpose_broadcast),
-    "matmul": (matmul_zero, matmul_inverse, matmul_scalar_out, matmul_scaled_sum_out,
+    "matmul": (matmul_zero, matmul_inverse, matmul_power, matmul_scalar_out, matmul_scaled_sum_out,
                matmul_inverse_of_product, matmul_quotient_sum,
                matmul_identity, matmul_neg, matmul_scalar, matmul_ones, matmul_diag),
     "sum": (sum_zero, sum_unchanged, sum_numeric_factor, sum_scaled_sum,
@@ -2387,6 +2095,7 @@ RULES: dict = {
     "softmax": (softmax_shift,),
     "log_softmax": (softmax_shift,),
     "logsumexp": (logsumexp_shift,),
+    "matrix_power": (power_of_transpose,),
 }
 RULES["trace"] += (trace_frechet,)
 for _name in block_functions.names():  # logm, sqrtm and their blocks, as expm's

@@ -26,7 +26,8 @@ from ..registry import Helper, Keyword, Operation, declare, publish
 from .base import constructor
 from .linalg import det, inv, trace
 
-MAX_POWER = 64  # the largest |k| of matrix_power(A, k): the derivative has |k| terms
+MAX_POWER = 1024  # the largest |k| of matrix_power(A, k): the derivative has |k| terms,
+# and the simplifier folds chains of up to this many equal factors into one power
 
 
 def abs_inverse(a):
@@ -207,13 +208,13 @@ MATRIX_POWER = declare(Operation(
     text=_power_text, latex=_power_latex,
     code={"numpy": _power_code},
     scale=_power_scale,
-    convention="a whole k with |k| ≤ 64; a negative k needs an invertible A",
+    convention="a whole k with |k| ≤ 1024; a negative k needs an invertible A",
 ))
 
 
 @publish
 def matrix_power(a, k):
-    """The matrix power Aᵏ of a square matrix A for a whole k, |k| ≤ 64: A⁰ = I, A¹ = A,
+    """The matrix power Aᵏ of a square matrix A for a whole k, |k| ≤ 1024: A⁰ = I, A¹ = A,
     A⁻¹ = inv(A) and a negative k a power of the inverse. Printed Aᵏ (a whole
     superscript on a square matrix is the matrix power; the elementwise power prints
     with ∘, A^∘(2)).
