@@ -89,6 +89,17 @@ def test_the_named_hessians_print_in_matrix_notation():
     assert "symmetric" in H.describe()
 
 
+def test_a_hessian_s_diagonal_terms_are_one_diag(rng):
+    """The terms of a Hessian are simplified as one sum: Aᵀ diag(u) A − Aᵀ diag(v) A is
+    Aᵀ diag(u − v) A, and diag(a ⊙ b) + diag(a ⊙ c) is diag(a ⊙ (b + c)); both checked
+    against finite differences of the gradient where m and n differ."""
+    H, _ = check_hessian(mg.sum(mg.log(1 + mg.exp(A @ x))), x, point(rng))
+    assert H.expr.op == "matmul" and len([e for e in mg.expr.walk(H.expr)
+                                          if e.op == "diagmat"]) == 1, str(H)
+    H, _ = check_hessian(mg.sum(mg.exp(mg.tanh(x))), x, point(rng))
+    assert str(H) == "diag(exp(tanh(x)) ⊙ (1 − tanh(x)²) ⊙ (1 − tanh(x)² − 2 · tanh(x)))"
+
+
 def test_example_loss_hessian_matches(rng):
     L = program().result
     values = {"X": rng.standard_normal((5, 3)), "w": rng.standard_normal(3),

@@ -5,7 +5,6 @@ import numpy as np
 
 import matgrad as mg
 from matgrad.expr import walk
-from matgrad.simplify import Simplifier
 
 from .conftest import assert_gradients_match
 

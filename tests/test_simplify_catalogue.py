@@ -47,6 +47,10 @@ def bc(e, shape):
 EXAMPLES = {
     "factor_common": C.T @ x + C @ x,
     "collect_terms": x + 2 * x - 3 * mg.tanh(x) + mg.tanh(x),
+    # a² ⊙ b and a ⊙ c (a = tanh(x), c of another shape broadcast) share a
+    "factor_hadamard": mg.tanh(x) ** 2 * y - 3 * mg.tanh(x) * mg.exp(x) * a,
+    "sum_of_diagonals": node("diagmat", x, shape=(N, N)) - a * node("diagmat", y, shape=(N, N))
+    + C,
     "expand_if_shorter": mg.sigmoid(x) * (1 - y) - (1 - mg.sigmoid(x)) * y,
     "neg_of_neg": node("neg", node("neg", x)),
     "neg_constant": node("neg", ops.const(3)),

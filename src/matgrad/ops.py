@@ -461,6 +461,8 @@ def transpose(a) -> Expr:
     (1, n)
     """
     a = to_expr(a)
+    if a.op == "ones":  # 1ₙᵀ is the row of ones: one node however it is written
+        return make("ones", (), (), (a.shape[1], a.shape[0]))
     return make("transpose", (a,), (), (a.shape[1], a.shape[0]))
 
 

@@ -1093,6 +1093,95 @@ def factor_scalar(s: Simplifier, e: Expr):
     return ops.mul(_rebuild_product(outer, SCALAR), inner)
 
 
+def _nearer_zero(j, k):
+    """The power of a factor two terms share, given its powers j and k in them (None
+    where absent): the one nearer zero where both have one sign (a² and a share a)."""
+    if k is None or (j > 0) != (k > 0):
+        return None
+    return min(j, k) if j > 0 else max(j, k)
+
+
+def factor_hadamard(s: Simplifier, e: Expr):
+    """a ⊙ b + a² ⊙ c = a ⊙ (b + a ⊙ c): a Hadamard factor of every term, to its lowest
+    power, is written once.
+
+    Each term must keep a factor that is not a number, so a + a ⊙ b stays (a ⊙ (1 + b)
+    is no shorter). Scalars are factor_scalar's."""
+    if e.shape == SCALAR:
+        return None
+    order, terms, rep = s.terms(e)
+    if len(order) < 2:
+        return None
+    products = []
+    common = None
+    for key in order:
+        rest = rep[key]
+        if rest is None or rest.op not in ("mul", "div", "pow"):
+            return None
+        p = s.product(rest)
+        products.append(p)
+        common = dict(p.matrices) if common is None else {
+            a: _nearer_zero(j, p.matrices.get(a)) for a, j in common.items()
+            if _nearer_zero(j, p.matrices.get(a)) is not None}
+        if not common:
+            return None
+    inner = None
+    for key, p in zip(order, products):
+        q = _Product()
+        q.coef = ops._number(terms[key] * p.coef)
+        q.scalars = dict(p.scalars)
+        q.matrices = {a: j - common.get(a, 0) for a, j in p.matrices.items()
+                      if j != common.get(a, 0)}
+        if not (q.scalars or q.matrices):
+            return None
+        term = _rebuild_product(q, e.shape)
+        inner = term if inner is None else ops.add(inner, term)
+    outer = _Product()
+    outer.matrices = common
+    return ops.mul(_rebuild_product(outer, e.shape), inner)
+
+
+def _diagonal_of(s: Simplifier, rest):
+    """(scalar factors, v) for a term c · diag(v), else None."""
+    if rest is None:
+        return None
+    if rest.op == "diagmat":
+        return {}, rest.children[0]
+    if rest.op not in ("mul", "div"):
+        return None
+    p = s.product(rest)
+    if len(p.matrices) != 1 or p.coef != 1:
+        return None
+    (atom, k), = p.matrices.items()
+    return (dict(p.scalars), atom.children[0]) if atom.op == "diagmat" and k == 1 else None
+
+
+def sum_of_diagonals(s: Simplifier, e: Expr):
+    """diag(a) + c · diag(b) = diag(a + c · b): the diagonal matrices of a sum are one."""
+    order, terms, rep = s.terms(e)
+    diagonals = {k: _diagonal_of(s, rep[k]) for k in order}
+    keys = [k for k in order if diagonals[k] is not None]
+    if len(keys) < 2:
+        return None
+    inner = None
+    for key in keys:
+        scalars, v = diagonals[key]
+        q = _Product()
+        q.coef = terms[key]
+        q.scalars = scalars
+        q.add_atom(v, 1)
+        term = _rebuild_product(q, v.shape)
+        inner = term if inner is None else ops.add(inner, term)
+    merged = make("diagmat", (inner,), (), e.shape)
+    out = None
+    for key in order:
+        if key in keys[1:]:
+            continue
+        term = merged if key is keys[0] else _build_sum(s, [key], terms, rep, e.shape)
+        out = term if out is None else ops.add(out, term)
+    return out
+
+
 def tanh_of_exponentials(s: Simplifier, e: Expr):
     """exp(u) / (exp(u) + exp(−u)) − exp(−u) / (exp(u) + exp(−u)) = tanh(u), and c times
     it (the gradient of log(exp(u) + exp(−u)))."""
@@ -2051,8 +2140,8 @@ def sum_of_softmax(s: Simplifier, e: Expr):
     return None
 
 
-_SUMS = (factor_common, collect_terms, factor_scalar, tanh_of_exponentials,
-         expand_if_shorter)
+_SUMS = (factor_common, collect_terms, factor_scalar, tanh_of_exponentials, factor_hadamard,
+         sum_of_diagonals, expand_if_shorter)
 _PRODUCTS = (softmax_of_ratio, distribute_cancelling, tanh_quotient, product_normal_form)
 
 # The catalogue: operation -> its rewrites, tried in this order.

@@ -67,6 +67,8 @@ class TextPrinter(Printer):
 
     # ---- leaves -----------------------------------------------------------------------
     def _print_ones(self, e: Expr):
+        if self.unicode and e.shape[0] == 1 and e.shape[1] != 1:  # a row: 1ₙᵀ, not 1₁ₓₙ
+            return "1" + self._sub_shape(e.shape[::-1]) + "ᵀ", ATOM
         if self.unicode:
             return "1" + self._sub_shape(e.shape), ATOM
         return self._shape_call("ones", e.shape), ATOM

@@ -258,4 +258,6 @@ def to_matrix(t: Tensor, rows=None, cols=None, simplifier=None) -> Expr | None:
     out = ops.neg(pieces[0][1]) if pieces[0][0] else pieces[0][1]
     for negative, term in pieces[1:]:
         out = ops.sub(out, term) if negative else ops.add(out, term)
-    return out
+    # the terms' sum simplified whole (diagonal terms are one diag, shared factors
+    # written once), its diagonal matrices kept as such: Aᵀ diag(h) A, not Aᵀ ⊙ hᵀ … A
+    return out if simplifier is None else simplifier.without("matmul_diag")(out)
