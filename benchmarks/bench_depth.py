@@ -113,7 +113,7 @@ FAMILIES = {
     "tanh chain": (grad_task(_tanh_chain), DEPTHS),
     "Horner chain": (grad_task(_horner_chain), DEPTHS),
     "inverse chain": (grad_task(_inverse_chain), DEPTHS),
-    "Hessian of tanh chain": (hessian_task(_tanh_chain), DEPTHS[:-1]),
+    "Hessian of tanh chain": (hessian_task(_tanh_chain), DEPTHS),
     "print inverse chain": (print_task(_inverse_chain), DEPTHS),
     "shared product chain": (grad_task(_product_chain), DEPTHS),
 }

@@ -9,10 +9,14 @@ import zlib
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import matgrad as mg
 from matgrad.example import program
+from matgrad.expr import walk
 
+from .conftest import hessian_check
 from .test_jacobian import SIZES, assert_matches_lower, point, squeeze
 from .test_rules import SPECS, weigh
 
@@ -94,7 +98,7 @@ def test_a_hessian_s_diagonal_terms_are_one_diag(rng):
     Aᵀ diag(u − v) A, and diag(a ⊙ b) + diag(a ⊙ c) is diag(a ⊙ (b + c)); both checked
     against finite differences of the gradient where m and n differ."""
     H, _ = check_hessian(mg.sum(mg.log(1 + mg.exp(A @ x))), x, point(rng))
-    assert H.expr.op == "matmul" and len([e for e in mg.expr.walk(H.expr)
+    assert H.expr.op == "matmul" and len([e for e in walk(H.expr)
                                           if e.op == "diagmat"]) == 1, str(H)
     H, _ = check_hessian(mg.sum(mg.exp(mg.tanh(x))), x, point(rng))
     assert str(H) == "diag(exp(tanh(x)) ⊙ (1 − tanh(x)²) ⊙ (1 − tanh(x)² − 2 · tanh(x)))"
@@ -318,3 +322,52 @@ def test_every_gradient_identity_has_a_hessian_matching_finite_differences(row):
             for name, val in values.items()}
     sizes = {mg.Dim(k): v for k, v in SIZE_SETS[0].items()}
     check_hessian(L, x_, vals, tol=2e-5, sizes=sizes)
+
+
+# ---- elementwise functions of a vector: the Hessian is diag(v) -------------------------
+
+_UNARY = (mg.tanh, mg.sigmoid, mg.sin, lambda e: mg.exp(mg.tanh(e)), lambda e: e ** 2)
+_BINARY = (lambda p, q: p + q, lambda p, q: p - q, lambda p, q: p * q,
+           lambda p, q: p / (1 + q ** 2))
+
+
+def _elementwise(draw, depth):
+    """An elementwise function of x (and of a, held fixed), `depth` operations deep."""
+    if depth == 0:
+        return draw(st.sampled_from((x, x, a, 2 * x)))
+    if draw(st.booleans()):
+        return draw(st.sampled_from(_UNARY))(_elementwise(draw, depth - 1))
+    f = draw(st.sampled_from(_BINARY))
+    return f(_elementwise(draw, depth - 1), _elementwise(draw, draw(st.integers(0, depth - 1))))
+
+
+@st.composite
+def _elementwise_losses(draw):
+    e = _elementwise(draw, draw(st.integers(1, 4)))
+    return mg.sum(e) if x in walk(e) else mg.sum(e * x)
+
+
+@settings(max_examples=40, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(_elementwise_losses(), st.integers(0, 2 ** 16))
+def test_an_elementwise_hessian_is_one_diagonal_term(L, seed):
+    """For L = sum(f(x)) with f elementwise (a held fixed), ∂²L/∂x² is one term
+    v_i δ_ij, agrees with finite differences of the gradient and is symmetric."""
+    H = mg.hessian(L, x)
+    assert len(H.tensor.terms) <= 1, H.index_notation()
+    r = np.random.default_rng(seed)
+    hessian_check(L, x, {"x": r.standard_normal(4), "a": r.standard_normal(4)}, SIZES, r)
+
+
+def test_the_hessian_of_a_deep_elementwise_chain_stays_linear_in_size():
+    """The Hessian of sum(tanh(… tanh(x))) keeps its shared products whole: its size
+    grows with the depth, not its square; checked against finite differences at depth 6."""
+    def chain(d):
+        e = x
+        for _ in range(d):
+            e = mg.tanh(e)
+        return mg.sum(e)
+    r = np.random.default_rng(3)
+    hessian_check(chain(6), x, {"x": r.standard_normal(4)}, SIZES, r)
+    sizes = {d: len(walk(mg.hessian(chain(d), x).expr)) for d in (50, 100)}
+    assert sizes[100] <= 2 * sizes[50] + 20, sizes

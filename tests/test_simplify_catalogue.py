@@ -49,6 +49,7 @@ EXAMPLES = {
     "collect_terms": x + 2 * x - 3 * mg.tanh(x) + mg.tanh(x),
     # a² ⊙ b and a ⊙ c (a = tanh(x), c of another shape broadcast) share a
     "factor_hadamard": mg.tanh(x) ** 2 * y - 3 * mg.tanh(x) * mg.exp(x) * a,
+    "diagmat_numeric_factor": node("diagmat", -3 * mg.tanh(x), shape=(N, N)),
     "sum_of_diagonals": node("diagmat", x, shape=(N, N)) - a * node("diagmat", y, shape=(N, N))
     + C,
     "expand_if_shorter": mg.sigmoid(x) * (1 - y) - (1 - mg.sigmoid(x)) * y,

@@ -6,7 +6,9 @@ dF = D(dX), linear in the placeholder dX. Read in index notation, D is the tenso
 T_ij,kl = ∂F_ij/∂X_kl (`tensor.linear_to_tensor`); with at most two axes it is translated
 back into a matrix (`tensor.to_matrix`), e.g. d softmax(v) = p ⊙ dv − p pᵀ dv gives
 p_i δ_ik − p_i p_k, which is diag(p) − p pᵀ. A Hessian is the Jacobian of the gradient;
-higher derivatives differentiate the tensor factor by factor (the product rule).
+higher derivatives differentiate the tensor factor by factor (the product rule). Where
+the gradient is an elementwise function of a vector x, its differential is v ⊙ dx and the
+Hessian is diag(v), one term v_i δ_ij made in time linear in the expression's size.
 
 Layouts. The tensor's axes are F's axes, then X's (axes of size 1 have no index). For a
 matrix result, numerator layout puts F's axes along the rows and X's along the columns
@@ -17,6 +19,7 @@ variable is differentiated entry by entry here, as if its entries were independe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -27,8 +30,8 @@ from .errors import DomainError, MatgradError
 from .expr import Expr, make, walk
 from .rules import differential
 from .simplify import Simplifier
-from .tensor import (Factor, Tensor, collect, index_text, linear_to_tensor, tensor_value,
-                     to_matrix, vec_form)
+from .tensor import (Delta, Factor, Tensor, Term, collect, index_text, linear_to_tensor,
+                     tensor_value, to_matrix, vec_form)
 from .tensor.from_matrix import axes
 from .tensor.terms import check_size, sum_over
 
@@ -70,6 +73,52 @@ def derivative_tensor(F: Expr, x: Expr, simplifier=None):
     terms = [] if D is None else linear_to_tensor(D, out, {dx: inp}, s)
     free = tuple(i for i in out + inp if i is not None)
     return collect(free, terms), out, inp
+
+
+def _diagonal(D: Expr, dx: Expr) -> Expr | None:
+    """v with D = v ⊙ dx, where D is made from dx by elementwise steps alone: sums and
+    negations of such parts, and their products with, or quotients by, factors free of
+    dx, every part of dx's shape; else None. v is D with dx replaced by ones."""
+    out: dict = {dx: ops.ones(*dx.shape)}
+    for node in walk(D):
+        if node is dx or not any(c in out for c in node.children):
+            continue
+        inside = [c in out for c in node.children]
+        if node.shape != dx.shape or any(c.shape != dx.shape for c in node.children):
+            return None
+        if node.op in ("add", "neg"):
+            ok = all(inside)
+        elif node.op == "mul":
+            ok = sum(inside) == 1
+        else:
+            ok = node.op == "div" and inside == [True, False]
+        if not ok:
+            return None
+        out[node] = make(node.op, tuple(out.get(c, c) for c in node.children), node.params,
+                         node.shape)
+    return out.get(D)
+
+
+def _diagonal_tensor(G: Expr, x: Expr):
+    """(T, out, inp, simplifier) for ∂G/∂x = diag(v), where G's differential is an
+    elementwise multiple of dx (G a vector function of a vector x entry by entry, as the
+    gradient of sum(f(x)) is); else None. T is v_i δ_ij, one term however long v is, and
+    v is simplified with its shared products kept whole (`Simplifier(keep_shared=True)`):
+    flattened, the derivative of a deep elementwise chain is a sum of d products of d
+    factors, its size the square of the chain's."""
+    if x.shape[1] != 1 or G.shape != x.shape or axes(x.shape)[0] is None:  # a vector
+        return None
+    D, dx = forward_differential(G, x)
+    v = None if D is None else _diagonal(D, dx)
+    if v is None:
+        return None
+    s = Simplifier(keep_shared=True)
+    out, inp = axes(G.shape), axes(x.shape)
+    v = s(v)
+    c, rest = s.split_coefficient(v)  # −2 (…)ᵢ δᵢⱼ: the number is the term's
+    c, v = (Fraction(1), v) if rest is None else (c, rest)
+    term = Term(c, (Factor(v, out[0], None), Delta(out[0], inp[0])))
+    return collect((out[0], inp[0]), [term]), out, inp, s
 
 
 def differentiate_tensor(t: Tensor, x: Expr, simplifier=None):
@@ -555,7 +604,11 @@ def hessian(L, x, *, name: str | None = None) -> Derivative:
                           f"{fmt_shape(L.shape)}; use jacobian twice for a vector")
     x = _variable(L, x)
     G = _gradient(L, x, s)
-    t, out, inp = derivative_tensor(G, x, s)
+    diagonal = _diagonal_tensor(G, x)
+    if diagonal is not None:
+        t, out, inp, s = diagonal
+    else:
+        t, out, inp = derivative_tensor(G, x, s)
     return _build("hessian", L, x, 2, "numerator", t, out, inp, G, s, name)
 
 

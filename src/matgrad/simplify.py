@@ -13,8 +13,11 @@ of the work:
 * sums: terms with numeric coefficients, equal terms collected (x + x = 2x, x − x = 0).
 
 Options are arguments, never shared flags: `simplify(e, disable={"double_transpose"})`
-switches rewrites off by name, `rules=` gives the catalogue to use, and `max_passes`
-bounds how many rewrites in a row may replace one node. Reaching that budget never
+switches rewrites off by name, `rules=` gives the catalogue to use, `max_passes`
+bounds how many rewrites in a row may replace one node, and `Simplifier(keep_shared=True)`
+keeps each product the expression uses more than once as one factor of the products
+around it (the Hessian of an elementwise function uses it: flattened, the derivative of
+a deep chain of products is the square of the chain's size). Reaching that budget never
 changes a value; it is reported, as a `SimplifyBudgetWarning` and on the simplifier
 (`Simplifier.budget_reached`), and never passes silently.
 
@@ -125,15 +128,21 @@ class _Product:
             del bucket[atom]
 
 
-def _flatten_product(e: Expr, k, acc: _Product, known: dict | None = None) -> None:
+def _flatten_product(e: Expr, k, acc: _Product, known: dict | None = None,
+                     kept=frozenset()) -> None:
     """Collect e^k into acc. Composite structure is opened only for integer k, where
     (a ⊙ b)^k = a^k ⊙ b^k holds for every real a, b. Products already flattened (in
     `known`) are merged whole, so a chain of ever longer products costs its length once
-    per link, not its length squared. Iterative: factors are met left to right."""
+    per link, not its length squared; a product in `kept` below e is a factor of its own.
+    Iterative: factors are met left to right."""
+    top = e
     stack = [(e, k)]
     while stack:
         e, k = stack.pop()
         op = e.op
+        if e in kept and e is not top:
+            acc.add_atom(e, k)
+            continue
         if op == "const":
             c = e.params[0]
             if c == 0 and k > 0:
@@ -272,7 +281,8 @@ class Simplifier:
 
     `disable` names rewrites of the catalogue to leave out; `rules` replaces the
     catalogue (operation -> rewrites in order); `max_passes` bounds the rewrites in a row
-    at one node. `budget_reached` counts the nodes where that bound (or a rewrite that
+    at one node; `keep_shared` keeps the products an expression uses more than once
+    whole inside other products (see `_keep_shared_products`). `budget_reached` counts the nodes where that bound (or a rewrite that
     comes back to a node still being simplified) stopped the rewriting.
 
     >>> import matgrad as mg
@@ -284,7 +294,7 @@ class Simplifier:
     """
 
     def __init__(self, *, rules: dict | None = None, disable=(), max_passes: int = MAX_PASSES,
-                 warn: bool = True):
+                 warn: bool = True, keep_shared: bool = False):
         rules = RULES if rules is None else rules
         disable = frozenset(disable)
         unknown = disable - {f.__name__ for fs in rules.values() for f in fs}
@@ -308,6 +318,10 @@ class Simplifier:
         self._parent: Simplifier | None = None
         self._without: dict = {}
         self._calls = 0
+        # keep_shared: a product used more than once in the expression given is a factor
+        # of its own in the products around it (see __call__)
+        self.keep_shared = keep_shared
+        self._kept: set = set()
 
     def enabled(self, name: str) -> bool:
         return name not in self.disabled
@@ -321,8 +335,10 @@ class Simplifier:
         if sub is None:
             sub = Simplifier(rules={op: fs for op, fs in self.rules.items()},
                              disable=frozenset(names) & _names(self.rules),
-                             max_passes=self.max_passes, warn=self.warn)
+                             max_passes=self.max_passes, warn=self.warn,
+                             keep_shared=self.keep_shared)
             sub.disabled = key
+            sub._kept = self._kept
             sub._parent = self
             sub._products, sub._terms, sub._splits, sub._ends = (
                 self._products, self._terms, self._splits, self._ends)
@@ -351,9 +367,27 @@ class Simplifier:
         self._calls += 1
         try:
             with room(40 * e.depth + 1000):
+                if self.keep_shared:
+                    self._keep_shared_products(e)
                 return self._simplify(e)
         finally:
             self._calls -= 1
+
+    def _keep_shared_products(self, e: Expr) -> None:
+        """With keep_shared, simplify first each product that e uses more than once,
+        children before parents, and keep its simplified form as one factor of the
+        products around it. Flattened into each of them instead, the products along a
+        chain whose every link is used twice (the differential of a deep product) would
+        cost the chain's length at every link: its size squared."""
+        uses: dict = {}
+        for node in walk(e, skip=self._done()):
+            for c in node.children:
+                uses[c] = uses.get(c, 0) + 1
+        for node in walk(e, skip=self._done()):
+            if uses.get(node, 0) > 1 and node.op in _FACTORS:
+                out = self._simplify(node)
+                if out.op in _FACTORS:
+                    self._kept.add(out)
 
     def _simplify(self, e: Expr) -> Expr:
         memo, active, known = self.memo, self._active, self._known
@@ -427,12 +461,19 @@ class Simplifier:
             return set()
         uses: dict = {}
         outer: dict = {}
-        for node in walk(e, skip=self.memo):
+        done = self._done()
+        for node in walk(e, skip=done):
             for c in node.children:
                 uses[c] = uses.get(c, 0) + 1
                 outer[c] = node.op
-        return {n for n, k in uses.items() if k == 1 and n is not e and n not in self.memo
+        return {n for n, k in uses.items() if k == 1 and n is not e and n not in done
                 and any(n.op in kind and outer[n] in kind for kind in kinds)}
+
+    def _done(self):
+        """The nodes known simplified, as a container for walk's skip: the memo, and for
+        a simplifier made by `without`, its parent's fixed points too (so that its walks
+        do not enter what the parent has simplified)."""
+        return self.memo if self._parent is None else _Known(self)
 
     def _rewrite(self, e: Expr):
         """The first rewrite of e's operation that applies, or None."""
@@ -462,7 +503,7 @@ class Simplifier:
         p = self._products.get(e)
         if p is None:
             p = _Product()
-            _flatten_product(e, Fraction(1), p, self._products)
+            _flatten_product(e, Fraction(1), p, self._products, self._kept)
             self._products[e] = p
         return p
 
@@ -588,6 +629,18 @@ class Simplifier:
         for node in reversed(spine):
             out = tails[node] = _matmul(out, node.children[1])
         return out
+
+class _Known:
+    """`e in _Known(s)`: whether s knows e's simplified form (Simplifier._known)."""
+
+    __slots__ = ("s",)
+
+    def __init__(self, s: Simplifier):
+        self.s = s
+
+    def __contains__(self, e) -> bool:
+        return self.s._known(e) is not None
+
 
 def _over_chain(e: Expr, memo: dict, leaf, join):
     """memo[e] for a chain of matrix products, from the bottom up and iteratively (chains
@@ -1981,6 +2034,17 @@ def diag_zero(s: Simplifier, e: Expr):
     return ops.zeros(*e.shape) if is_zero(e.children[0]) else None
 
 
+def diagmat_numeric_factor(s: Simplifier, e: Expr):
+    """diag(c v) = c diag(v) for a number c: −2 · diag(v), not diag(−2 · v)."""
+    (v,) = e.children
+    if v.op == "neg":
+        return ops.neg(make("diagmat", v.children, (), e.shape))
+    pulled = _numeric_factor(s, v)
+    if pulled is None:
+        return None
+    return ops.mul(ops.const(pulled[0]), make("diagmat", (pulled[1],), (), e.shape))
+
+
 def diagmat_ones(s: Simplifier, e: Expr):
     """diag(1) = I."""
     return ops.eye(e.shape[0]) if e.children[0].op == "ones" else None
@@ -2179,7 +2243,7 @@ RULES: dict = {
     "det": (det_transpose, det_identity, det_scalar, regroup_chain_argument),
     "logdet": (det_transpose, det_identity, det_scalar, regroup_chain_argument),
     "diagvec": (diag_of_diag, diag_transpose, diag_identity, diag_zero),
-    "diagmat": (diagmat_ones, diag_zero),
+    "diagmat": (diagmat_ones, diag_zero, diagmat_numeric_factor),
     "expm": (expm_zero, matrix_function_transpose),
     "softmax": (softmax_shift,),
     "log_softmax": (softmax_shift,),
