@@ -102,6 +102,10 @@ def test_a_hessian_s_diagonal_terms_are_one_diag(rng):
                                           if e.op == "diagmat"]) == 1, str(H)
     H, _ = check_hessian(mg.sum(mg.exp(mg.tanh(x))), x, point(rng))
     assert str(H) == "diag(exp(tanh(x)) ⊙ (1 − tanh(x)²) ⊙ (1 − tanh(x)² − 2 · tanh(x)))"
+    # products are not distributed where the sum would read longer
+    H, _ = check_hessian(mg.sum(mg.tanh(mg.tanh(x))), x, point(rng))
+    assert str(H) == ("−2 · diag((1 − tanh(tanh(x))²) ⊙ (tanh(tanh(x)) ⊙ (1 − tanh(x)²) "
+                      "+ tanh(x)) ⊙ (1 − tanh(x)²))")
 
 
 def test_example_loss_hessian_matches(rng):

@@ -1262,6 +1262,28 @@ def tanh_of_exponentials(s: Simplifier, e: Expr):
     return None
 
 
+_PRINT_MAX_NODES = 400  # beyond this many nodes written out, lengths are not compared
+
+
+def _printed_length(e: Expr) -> int | None:
+    """The length of e as matgrad prints it (what a person reads), or None where e
+    written out as a tree has more than _PRINT_MAX_NODES nodes (a small DAG whose shared
+    parts nest can print at any length)."""
+    from .printing.text import to_text
+    count, stack = 0, [e]
+    while stack:
+        count += 1
+        if count > _PRINT_MAX_NODES:
+            return None
+        stack.extend(stack.pop().children)
+    return len(to_text(e))
+
+
+def _reads_longer(new: Expr, old: Expr) -> bool:
+    a, b = _printed_length(new), _printed_length(old)
+    return a is not None and b is not None and a > b
+
+
 def expand_if_shorter(s: Simplifier, e: Expr):
     """σ ⊙ (1 − y) − (1 − σ) ⊙ y = σ − y: products distributed over sums and terms
     collected, kept only where the result is smaller. Bounded to small sums."""
@@ -1292,8 +1314,8 @@ def expand_if_shorter(s: Simplifier, e: Expr):
         expanded = ops.add(expanded, piece)
     # the expanded sum is simplified without expanding again, which could go on forever
     expanded = s.without("expand_if_shorter")(expanded)
-    if _size_up_to(expanded, size) >= size:
-        return None
+    if _size_up_to(expanded, size) >= size or _reads_longer(expanded, e):
+        return None  # kept only where it is smaller and reads no longer
     s.settle(expanded)
     return expanded
 
