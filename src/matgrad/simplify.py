@@ -386,7 +386,7 @@ class Simplifier:
         for node in walk(e, skip=self._done()):
             if uses.get(node, 0) > 1 and node.op in _FACTORS:
                 out = self._simplify(node)
-                if out.op in _FACTORS:
+                if out.op in _FACTORS and _worth_keeping(self.product(out)):
                     self._kept.add(out)
 
     def _simplify(self, e: Expr) -> Expr:
@@ -629,6 +629,16 @@ class Simplifier:
         for node in reversed(spine):
             out = tails[node] = _matmul(out, node.children[1])
         return out
+
+_KEEP_MIN_FACTORS = 3
+
+
+def _worth_keeping(p: _Product) -> bool:
+    """Whether a shared product is kept whole under keep_shared: one of at least three
+    factors and no number (small products and numbers merge into the products around
+    them, which read better and cost little)."""
+    return p.coef == 1 and len(p.scalars) + len(p.matrices) >= _KEEP_MIN_FACTORS
+
 
 class _Known:
     """`e in _Known(s)`: whether s knows e's simplified form (Simplifier._known)."""
@@ -1056,14 +1066,22 @@ def _scaled_sum(s: Simplifier, e: Expr):
     return _rebuild_product(scalar, SCALAR), total
 
 
-def _shared_exponent(j, k):
-    """The power of a scalar factor two terms share, given its powers j and k in them
-    (None where absent): the same power, or for two denominators the lower one."""
-    if k is None:
+def _nearer_zero(j, k):
+    """The power of a factor two terms share, given its powers j and k in them (None
+    where absent): the one nearer zero where both have one sign (a² and a share a, 1/s
+    and 1/s² share 1/s)."""
+    if k is None or (j > 0) != (k > 0):
         return None
-    if j == k:
-        return j
-    return max(j, k) if j < 0 and k < 0 else None
+    return min(j, k) if j > 0 else max(j, k)
+
+
+def _shared(common: dict | None, atoms: dict) -> dict:
+    """The factors (atom -> power) shared by the terms so far (`common`, None before the
+    first) and a term with these `atoms`."""
+    if common is None:
+        return dict(atoms)
+    return {a: p for a, p in ((a, _nearer_zero(j, atoms.get(a))) for a, j in common.items())
+            if p is not None}
 
 
 def _scalar_atoms(s: Simplifier, rest) -> dict:
@@ -1108,8 +1126,9 @@ def factor_scalar(s: Simplifier, e: Expr):
     The factor is a number of one magnitude in every term (−2a − 2b = −2 (a + b)),
     dimensions (1/m · p − 1/m · y = 1/m · (p − y)) and scalar factors (λ a + λ b), where
     at least two terms are more than a number: 2a + 2 stays, it is no shorter. A scalar
-    every term divides by, to different powers, comes out to the lowest: the common
-    denominator (a/s − b/s² = 1/s · (a − b/s), as in the Rayleigh quotient's gradient)."""
+    in every term to different powers of one sign comes out to the power nearer zero:
+    λ² a + λ b = λ (λ a + b), and the common denominator a/s − b/s² = 1/s · (a − b/s), as
+    in the Rayleigh quotient's gradient."""
     order, terms, rep = s.terms(e)
     if len(order) < 2 or sum(rep[k] is not None for k in order) < 2:
         return None
@@ -1119,10 +1138,7 @@ def factor_scalar(s: Simplifier, e: Expr):
         number = -number
     common = None
     for key in order:
-        atoms = _scalar_atoms(s, rep[key])
-        common = dict(atoms) if common is None else {
-            a: _shared_exponent(j, atoms.get(a)) for a, j in common.items()
-            if _shared_exponent(j, atoms.get(a)) is not None}
+        common = _shared(common, _scalar_atoms(s, rep[key]))
     if number == 1 and not common:
         return None
     inner = None
@@ -1146,14 +1162,6 @@ def factor_scalar(s: Simplifier, e: Expr):
     return ops.mul(_rebuild_product(outer, SCALAR), inner)
 
 
-def _nearer_zero(j, k):
-    """The power of a factor two terms share, given its powers j and k in them (None
-    where absent): the one nearer zero where both have one sign (a² and a share a)."""
-    if k is None or (j > 0) != (k > 0):
-        return None
-    return min(j, k) if j > 0 else max(j, k)
-
-
 def factor_hadamard(s: Simplifier, e: Expr):
     """a ⊙ b + a² ⊙ c = a ⊙ (b + a ⊙ c): a Hadamard factor of every term, to its lowest
     power, is written once.
@@ -1173,9 +1181,7 @@ def factor_hadamard(s: Simplifier, e: Expr):
             return None
         p = s.product(rest)
         products.append(p)
-        common = dict(p.matrices) if common is None else {
-            a: _nearer_zero(j, p.matrices.get(a)) for a, j in common.items()
-            if _nearer_zero(j, p.matrices.get(a)) is not None}
+        common = _shared(common, p.matrices)
         if not common:
             return None
     inner = None
@@ -1188,6 +1194,8 @@ def factor_hadamard(s: Simplifier, e: Expr):
         if not (q.scalars or q.matrices):
             return None
         term = _rebuild_product(q, e.shape)
+        if _cancels_with(s, s.split_coefficient(term)[1], common):
+            return None  # distribute_cancelling would undo it (the terms as it reads them)
         inner = term if inner is None else ops.add(inner, term)
     outer = _Product()
     outer.matrices = common
