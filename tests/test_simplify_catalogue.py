@@ -50,6 +50,8 @@ EXAMPLES = {
     # a² ⊙ b and a ⊙ c (a = tanh(x), c of another shape broadcast) share a
     "factor_hadamard": mg.tanh(x) ** 2 * y - 3 * mg.tanh(x) * mg.exp(x) * a,
     "diagmat_numeric_factor": node("diagmat", -3 * mg.tanh(x), shape=(N, N)),
+    # exp(x)² / (1 + exp(x))³ ⊙ y: σ(x)² ⊙ σ(−x) ⊙ y
+    "sigmoid_of_exponentials": mg.exp(x) ** 2 / (1 + mg.exp(x)) ** 3 * y,
     "sum_of_diagonals": node("diagmat", x, shape=(N, N)) - a * node("diagmat", y, shape=(N, N))
     + C,
     "expand_if_shorter": mg.sigmoid(x) * (1 - y) - (1 - mg.sigmoid(x)) * y,

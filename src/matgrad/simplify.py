@@ -1418,6 +1418,54 @@ def tanh_quotient(s: Simplifier, e: Expr):
     return _rebuild_product(q, e.shape) if changed else None
 
 
+def _one_plus_exp(s: Simplifier, d: Expr):
+    """v where d = 1 + exp(v) (in either order), else None."""
+    if d.op != "add":
+        return None
+    order, terms, rep = s.terms(d)
+    if len(order) != 2 or any(terms[k] != 1 for k in order):
+        return None
+    rests = [rep[k] for k in order]
+    if None not in rests:
+        return None
+    (f,) = [r for r in rests if r is not None]
+    if f.op == "broadcast":
+        f = f.children[0]
+    return f.children[0] if f.op == "fn" and f.params == ("exp",) else None
+
+
+def sigmoid_of_exponentials(s: Simplifier, e: Expr):
+    """exp(u) / (1 + exp(u)) = σ(u) and 1 / (1 + exp(u)) = σ(−u) (to any whole power, the
+    exponentials cancelled first): the logistic function, as the gradient of
+    log(1 + exp(u)) is."""
+    p = s.product(e)
+    if p.zero:
+        return None
+    q = _Product()
+    q.coef = p.coef
+    for bucket in (p.scalars, p.matrices):
+        for atom, k in bucket.items():
+            q.add_atom(atom, k)
+    changed = False
+    for atom, k in list(q.scalars.items()) + list(q.matrices.items()):
+        if not (_is_int(k) and k < 0):
+            continue
+        v = _one_plus_exp(s, atom)
+        if v is None or v.shape != atom.shape:
+            continue
+        exp = ops.fn("exp", v)
+        j = {**q.scalars, **q.matrices}.get(exp, 0)
+        t = min(j, -k) if _is_int(j) and j > 0 else 0
+        q.add_atom(atom, -k)
+        if t:
+            q.add_atom(exp, -t)
+            q.add_atom(ops.fn("sigmoid", v), t)
+        if -k - t:
+            q.add_atom(ops.fn("sigmoid", ops.neg(v)), -k - t)
+        changed = True
+    return _rebuild_product(q, e.shape) if changed else None
+
+
 def product_normal_form(s: Simplifier, e: Expr):
     """2 ⊙ (1/m) ⊙ x = 2/m · x and x ⊙ x = x²: the product normal form.
 
@@ -2236,7 +2284,8 @@ def sum_of_softmax(s: Simplifier, e: Expr):
 
 _SUMS = (factor_common, collect_terms, factor_scalar, tanh_of_exponentials, factor_hadamard,
          sum_of_diagonals, expand_if_shorter)
-_PRODUCTS = (softmax_of_ratio, distribute_cancelling, tanh_quotient, product_normal_form)
+_PRODUCTS = (softmax_of_ratio, distribute_cancelling, tanh_quotient, sigmoid_of_exponentials,
+             product_normal_form)
 
 # The catalogue: operation -> its rewrites, tried in this order.
 def linear_of_zero(s: Simplifier, e: Expr):
