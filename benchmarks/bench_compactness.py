@@ -191,6 +191,12 @@ CASES = [
       "2/p * ((W2 @ tanh(W1 @ X + b1) + b2 - Y) @ tanh(W1 @ X + b1).T)"),
     C("quadratic form in exp(L Lᵀ)", "sum(exp(L @ L.T))", "L: n,n", "L",
       "2 * (exp(L @ L.T) @ L)"),
+    C("softplus regression", "sum(log(1 + exp(X @ w)))", "X: m,n; w: n", "w",
+      "X.T @ sigmoid(X @ w)"),
+    C("Cookbook 121 (k = 5)", "trace(X @ X @ X @ X @ X)", "X: n,n", "X",
+      "5 * matrix_power(X, 4).T"),
+    C("power chain", "y.T @ (A @ (A @ (A @ x)))", "A: n,n; x: n; y: n", "A",
+      "y @ x.T @ matrix_power(A, 2).T + A.T @ y @ x.T @ A.T + matrix_power(A, 2).T @ y @ x.T"),
     C("max-stabilised log-sum-exp", "max(X @ w) + log(sum(exp(X @ w - max(X @ w))))",
       "X: m,n; w: n", "w", "X.T @ softmax(X @ w)"),
     # ---- matrix functions: Higham (2008) -------------------------------------------
