@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from dataclasses import dataclass, field
 
 import matgrad as mg
@@ -888,8 +889,11 @@ class Generator:
         else:  # pragma: no cover - constants 20 times in a row
             v = self.variable((1, 1))
             t = Term(ops.add(t.expr, v.expr), f"{_paren(t)} + {v.text}", t.est + v.est)
+        # declared: the variables of the expression, and those its text still names
+        # where the constructors folded them away (matrix_power(X, 0) is I)
         used = {v.params[0] for v in mg.expr.variables(t.expr)}
-        shapes = {k: s for k, s in self.shapes.items() if k in used}
+        named = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", t.text))
+        shapes = {k: s for k, s in self.shapes.items() if k in used or k in named}
         return Case(t.expr, t.text, shapes, depth)
 
 
