@@ -191,6 +191,7 @@ CASES = [
       "2/p * ((W2 @ tanh(W1 @ X + b1) + b2 - Y) @ tanh(W1 @ X + b1).T)"),
     C("quadratic form in exp(L Lᵀ)", "sum(exp(L @ L.T))", "L: n,n", "L",
       "2 * (exp(L @ L.T) @ L)"),
+    C("L2 penalty by w", "lam * w.T @ w / 2", "lam: scalar; w: n", "w", "lam * w"),
     C("softplus regression", "sum(log(1 + exp(X @ w)))", "X: m,n; w: n", "w",
       "X.T @ sigmoid(X @ w)"),
     C("Cookbook 121 (k = 5)", "trace(X @ X @ X @ X @ X)", "X: n,n", "X",

@@ -202,3 +202,11 @@ def test_sums_of_chains_that_end_in_powers_are_factored():
                   for v in (A, Bn, C, D, P, Q, Xm)}
         np.testing.assert_allclose(mg.evaluate(g, values), mg.evaluate(total, values),
                                    rtol=1e-12, atol=1e-12)
+
+
+def test_a_transposed_product_gives_up_its_nested_scalars():
+    """(½ λ wᵀ)ᵀ = ½ λ w, so the gradient of λ wᵀ w / 2 collects to λ w (its two halves
+    were ½ λ w and (½ λ wᵀ)ᵀ)."""
+    lam, w = mg.scalar("λ"), mg.vector("w", n)
+    (g,) = assert_gradients_match(lam * w.T @ w / 2, [w])
+    assert str(g) == "λ · w", str(g)

@@ -1552,6 +1552,9 @@ def transpose_scaled(s: Simplifier, e: Expr):
         a, b = x.children
         if _is_scalar_factor(a) or _is_scalar_factor(b):
             return make(x.op, (ops.transpose(a), ops.transpose(b)), (), e.shape)
+        pulled = _scalar_factor(s, x)  # scalars nested in the product: (½ λ wᵀ)ᵀ = ½ λ w
+        if pulled is not None:
+            return ops.mul(pulled[0], ops.transpose(pulled[1]))
     return None
 
 
