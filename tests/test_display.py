@@ -451,3 +451,16 @@ def test_each_object_offers_html_latex_and_its_text():
         assert not data["text/plain"].startswith(type(obj).__name__ + "(")
     assert offered(J)["text/plain"] == J.describe()
     assert offered(c)["text/plain"] == c.message
+
+
+def test_a_named_intermediate_is_reused_through_its_transpose():
+    """For z = X − U Vᵀ the gradient by V holds Xᵀ − V Uᵀ, which is zᵀ: the report writes
+    −2 · zᵀ U (and the values agree with finite differences, k, m and n distinct)."""
+    m, n, k = mg.dims("m n k")
+    X, U, V = mg.matrix("X", m, n), mg.matrix("U", m, k), mg.matrix("V", n, k)
+    z = X - U @ V.T
+    r = mg.report(mg.norm(z) ** 2, [V, U], definitions={"z": z})
+    lines = {lhs: rhs for lhs, rhs, _ in r.lines()}
+    assert lines["∂L/∂V"] == "−2 · zᵀ U", lines
+    assert lines["∂L/∂U"] == "−2 · z V", lines
+    assert r.run_check(sizes={"m": 2, "n": 3, "k": 4}).max_error < 1e-6

@@ -287,8 +287,9 @@ def check(L, x, claim: str, *, shapes=None, definitions: dict | None = None,
     from .differentiate import resolve
     from .parser import parse_program
     from .printing.symbols import unicode_name
+    from .expr import substitute
     from .printing.text import to_text
-    from .steps import derive, substitute
+    from .steps import derive
 
     definitions = dict(definitions or {})
     loss_name = "L"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from . import ops
 from .dims import fmt_shape
 from .errors import DomainError, MatgradError
-from .expr import Expr, dimensions, variables, walk
+from .expr import Expr, dimensions, substitute, variables, walk
 from .intermediates import name_shared
 from .rules import adjoint, differential, placeholder
 from .structure import of as structure_of
@@ -244,9 +244,30 @@ def named_gradients(L: Expr, wrt=None, *, definitions: dict | None = None,
     grads, cots = gradients_and_cotangents(L, xs, named_nodes + auto_candidates)
     taken = {v.params[0] for v in variables(L)} | {d.name for d in dimensions(L)}
     taken.add(loss_name)
+    grads = _with_transposed_names(grads, named_nodes)
     by_expr = {e: n for n, e in definitions.items()}
     names = name_shared([L, *grads], defined=by_expr, taken=taken, forward=forward)
     return NamedGradients(L, xs, grads, names, cots)
+
+
+def _with_transposed_names(grads: list, named: list) -> list:
+    """The gradients with the simplified transpose of each named intermediate written as
+    its transpose: for z = X − U Vᵀ, Xᵀ − V Uᵀ is zᵀ (the simplifier distributes the
+    transpose over the sum, and the name would otherwise be lost)."""
+    from .simplify import Simplifier
+    s = Simplifier()
+    mapping = {}
+    for e in named:
+        t = s(ops.transpose(e))
+        if t.op != "transpose":
+            mapping[t] = ops.transpose(e)
+    if not mapping:
+        return grads
+    inside = set()
+    for g in grads:
+        inside.update(walk(g))
+    mapping = {t: z for t, z in mapping.items() if t in inside}
+    return [substitute(g, mapping) for g in grads] if mapping else grads
 
 
 def grad(L: Expr, x, *, simplify: bool = True) -> Expr:

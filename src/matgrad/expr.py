@@ -192,6 +192,21 @@ def walk(root: Expr, skip=()):
     return order
 
 
+def substitute(e: Expr, mapping: dict) -> Expr:
+    """e with the nodes in `mapping` replaced (iterative, shares rebuilt subtrees)."""
+    if not mapping:
+        return e
+    out: dict = {}
+    for node in walk(e):
+        if node in mapping:
+            out[node] = mapping[node]
+            continue
+        kids = tuple(out[c] for c in node.children)
+        out[node] = node if kids == node.children else make(node.op, kids, node.params,
+                                                              node.shape)
+    return out[e]
+
+
 def references(outputs, children=None) -> tuple[dict, list]:
     """(uses, order) over the union of the outputs' DAGs: how many parents (and outputs)
     use each node, and every distinct node once, children before parents. `children`

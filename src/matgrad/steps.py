@@ -30,7 +30,7 @@ from . import ops, registry
 from .dims import fmt_shape
 from .differentiate import resolve, reverse_pass, symmetrize
 from .errors import DomainError, MatgradError
-from .expr import Expr, dimensions, make, variables, walk
+from .expr import Expr, dimensions, make, substitute, variables, walk
 from .intermediates import BACKWARD_NAMES, FORWARD_NAMES, name_shared
 from .printing.symbols import unicode_name
 from .rules import IDENTITIES, is_number
@@ -162,21 +162,6 @@ def _as_variables(e: Expr) -> Expr:
     """e with each differential leaf replaced by a variable, so that it can be evaluated."""
     return substitute(e, {n: make("var", (), (f"d {n.params[0]}", ""), n.shape)
                           for n in walk(e) if n.op == "dvar"})
-
-
-def substitute(e: Expr, mapping: dict) -> Expr:
-    """e with the nodes in `mapping` replaced (iterative, shares rebuilt subtrees)."""
-    if not mapping:
-        return e
-    out: dict = {}
-    for node in walk(e):
-        if node in mapping:
-            out[node] = mapping[node]
-            continue
-        kids = tuple(out[c] for c in node.children)
-        out[node] = node if kids == node.children else make(node.op, kids, node.params,
-                                                              node.shape)
-    return out[e]
 
 
 # ---- the derivation ----------------------------------------------------------------------
