@@ -266,8 +266,8 @@ async def test_request_errors(client):
 
 # a derivation that takes many seconds: the Hessian of a 190-deep tanh chain, whose
 # matrix form is a sum of 190 products of up to 190 factors each
-SLOW = "sum(" + "tanh(" * 190 + "x" + ")" * 190 + ")"
-SLOW_SHAPES = "x: n"
+SLOW = "sum(" + "tanh(A @ " * 80 + "x" + ")" * 80 + ")"  # a Hessian that takes minutes
+SLOW_SHAPES = "x: n; A: n,n"
 
 
 async def test_time_limit():
@@ -278,6 +278,16 @@ async def test_time_limit():
         assert time.monotonic() - start < 5
     err = assert_error(r, 400, "LimitError", "expr")
     assert "longer than" in err["message"]
+
+
+async def test_a_result_too_long_to_print_is_a_limit_error(client):
+    """The Hessian of a 190-deep tanh chain is derived at once, but written out without
+    names it would be billions of characters: a LimitError saying so, never an internal
+    error or unbounded memory."""
+    deep = "sum(" + "tanh(" * 190 + "x" + ")" * 190 + ")"
+    r = await client.post("/api/hessian", json={"expr": deep, "shapes": "x: n"})
+    err = assert_error(r, 400, "LimitError")
+    assert "too long to print" in err["message"]
 
 
 async def test_busy_when_too_many_derivations_are_in_flight():

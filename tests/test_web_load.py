@@ -63,11 +63,11 @@ async def _client(host: str, port: int, request: bytes, deadline: float,
 
 
 def _runaway_body(k: int) -> str:
-    """A derivation that takes many seconds (the Hessian of a 190-deep tanh chain, a sum
-    of 190 products of up to 190 factors each); k makes each one distinct, so that none
-    shares another's computation."""
-    chain = "sum(" + "tanh(" * 190 + f"x{k}" + ")" * 190 + ")"
-    return json.dumps({"expr": chain, "shapes": f"x{k}: n"})
+    """A derivation that takes minutes (the Hessian of sum(tanh(A (tanh(A (… x)))))
+    80 deep, in index notation); k makes each one distinct, so that none shares
+    another's computation."""
+    chain = "sum(" + "tanh(A @ " * 80 + f"x{k}" + ")" * 80 + ")"
+    return json.dumps({"expr": chain, "shapes": f"x{k}: n; A: n,n"})
 
 
 async def _runaway(url: str, k: int, answers: list) -> None:

@@ -11,13 +11,16 @@ from fractions import Fraction
 from ..dims import SCALAR
 from .. import registry
 from ..errors import LimitError
-from ..expr import Expr
+from ..expr import Expr, walk
 from ..recursion import room
 
 # Precedence, loosest to tightest.
 SUM, PRODUCT, MATMUL, UNARY, POSTFIX, ATOM = 1, 2, 3, 4, 5, 6
 
 MAX_PRINT_DEPTH = 20000
+# the most nodes an expression may have written out as a tree (its shared parts once per
+# use, named ones as their names): a small DAG can print at any length
+MAX_PRINT_NODES = 2_000_000
 # operands that print as a scalar where a sibling shows the shape (x + 1, a X): with no
 # such sibling, they keep their shape (a · 1ₘ − 1ₘ), or it would be lost
 _STRETCHED = ("broadcast", "ones", "zeros")
@@ -38,8 +41,25 @@ class Printer:
     def __call__(self, e: Expr) -> str:
         if e.depth > MAX_PRINT_DEPTH:
             raise LimitError(f"expression too deep to print ({e.depth} levels)")
+        if self._written_size(e) > MAX_PRINT_NODES:
+            raise LimitError(f"expression too long to print: written out, its shared parts "
+                             f"once per use, it has more than {MAX_PRINT_NODES:,} nodes")
         with room(6 * e.depth + 500):  # visit, _print_op, call, genexpr per level
             return self.visit(e, root=True)[0]
+
+    def _written_size(self, e: Expr) -> int:
+        """The nodes of e written out as a tree, a named part one node (capped, so that
+        the count stays small however large the tree)."""
+        cap = MAX_PRINT_NODES + 1
+        size: dict = {}  # named parts are neither entered nor listed: 1 each
+        total = 1
+        for c in e.children:
+            if c not in size and c not in self.names:
+                for node in walk(c, skip=self.names):
+                    if node not in size:
+                        size[node] = min(1 + sum(size.get(k, 1) for k in node.children), cap)
+            total = min(total + size.get(c, 1), cap)
+        return total
 
     def visit(self, e: Expr, root: bool = False) -> tuple[str, int]:
         if not root and e in self.names:
