@@ -26,7 +26,7 @@ def test_a_tree_too_large_to_write_out_is_a_limit_error():
 def test_a_tree_just_within_the_bound_prints():
     e = _doubling(8)
     assert len(to_text(e)) > 2 ** 8
-    assert base.Printer(None)._written_size(e) <= base.MAX_PRINT_NODES
+    assert base.Printer(None).written_size(e) <= base.MAX_PRINT_NODES
 
 
 def test_named_shared_parts_count_as_one_node():

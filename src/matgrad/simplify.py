@@ -119,6 +119,12 @@ class _Product:
         self.matrices: dict = {}
         self.zero = False
 
+    def copy(self) -> "_Product":
+        q = _Product()
+        q.coef, q.scalars, q.matrices, q.zero = (self.coef, dict(self.scalars),
+                                                 dict(self.matrices), self.zero)
+        return q
+
     def add_atom(self, atom: Expr, k) -> None:
         bucket = self.scalars if atom.shape == SCALAR else self.matrices
         bucket[atom] = bucket.get(atom, 0) + k
@@ -379,11 +385,12 @@ class Simplifier:
         products around it. Flattened into each of them instead, the products along a
         chain whose every link is used twice (the differential of a deep product) would
         cost the chain's length at every link: its size squared."""
+        nodes = walk(e, skip=self._done())
         uses: dict = {}
-        for node in walk(e, skip=self._done()):
+        for node in nodes:
             for c in node.children:
                 uses[c] = uses.get(c, 0) + 1
-        for node in walk(e, skip=self._done()):
+        for node in nodes:
             if uses.get(node, 0) > 1 and node.op in _FACTORS:
                 out = self._simplify(node)
                 if out.op in _FACTORS and _worth_keeping(self.product(out)):
@@ -1277,14 +1284,11 @@ def _printed_length(e: Expr) -> int | None:
     """The length of e as matgrad prints it (what a person reads), or None where e
     written out as a tree has more than _PRINT_MAX_NODES nodes (a small DAG whose shared
     parts nest can print at any length)."""
-    from .printing.text import to_text
-    count, stack = 0, [e]
-    while stack:
-        count += 1
-        if count > _PRINT_MAX_NODES:
-            return None
-        stack.extend(stack.pop().children)
-    return len(to_text(e))
+    from .printing.text import TextPrinter
+    printer = TextPrinter()
+    if printer.written_size(e, _PRINT_MAX_NODES) > _PRINT_MAX_NODES:
+        return None
+    return len(printer(e))
 
 
 def _reads_longer(new: Expr, old: Expr) -> bool:
@@ -1397,11 +1401,7 @@ def tanh_quotient(s: Simplifier, e: Expr):
     if p.zero:
         return None
     changed = False
-    q = _Product()
-    q.coef = p.coef
-    for bucket in (p.scalars, p.matrices):
-        for atom, k in bucket.items():
-            q.add_atom(atom, k)
+    q = p.copy()
     for atom, k in list(q.scalars.items()) + list(q.matrices.items()):
         if atom.op != "fn" or atom.params != ("sinh",) or not (_is_int(k) and k > 0):
             continue
@@ -1441,11 +1441,7 @@ def sigmoid_of_exponentials(s: Simplifier, e: Expr):
     p = s.product(e)
     if p.zero:
         return None
-    q = _Product()
-    q.coef = p.coef
-    for bucket in (p.scalars, p.matrices):
-        for atom, k in bucket.items():
-            q.add_atom(atom, k)
+    q = p.copy()
     changed = False
     for atom, k in list(q.scalars.items()) + list(q.matrices.items()):
         if not (_is_int(k) and k < 0):

@@ -41,16 +41,16 @@ class Printer:
     def __call__(self, e: Expr) -> str:
         if e.depth > MAX_PRINT_DEPTH:
             raise LimitError(f"expression too deep to print ({e.depth} levels)")
-        if self._written_size(e) > MAX_PRINT_NODES:
+        if self.written_size(e) > MAX_PRINT_NODES:
             raise LimitError(f"expression too long to print: written out, its shared parts "
                              f"once per use, it has more than {MAX_PRINT_NODES:,} nodes")
         with room(6 * e.depth + 500):  # visit, _print_op, call, genexpr per level
             return self.visit(e, root=True)[0]
 
-    def _written_size(self, e: Expr) -> int:
-        """The nodes of e written out as a tree, a named part one node (capped, so that
-        the count stays small however large the tree)."""
-        cap = MAX_PRINT_NODES + 1
+    def written_size(self, e: Expr, limit: int = MAX_PRINT_NODES) -> int:
+        """The nodes of e written out as a tree, a named part one node; limit + 1 for
+        any tree larger than limit (the count stays small however large the tree)."""
+        cap = limit + 1
         size: dict = {}  # named parts are neither entered nor listed: 1 each
         total = 1
         for c in e.children:
